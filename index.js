@@ -1,0 +1,2 @@
+// Package entry: the compiled TypeScript facade (js/ -> dist/).
+module.exports = require('./dist/index.js')

@@ -1,0 +1,125 @@
+/** kafkajs's Admin client. On an in-process MockCluster, `createTopics` goes through the mock's own call. */
+import { inspect } from 'util'
+import type { NativeAdmin } from '../binding'
+import { call, callSync, KafkaJSNonRetriableError } from './errors'
+import { Instrumentation } from './instrumentation'
+import type { ClientContext } from './kafka'
+import { native } from './native'
+import type { GroupDescription, GroupOverview, ITopicConfig, ITopicMetadata, PartitionOffset } from './types'
+
+const events = {
+  CONNECT: 'admin.connect',
+  DISCONNECT: 'admin.disconnect',
+  REQUEST: 'admin.network.request',
+  REQUEST_TIMEOUT: 'admin.network.request_timeout',
+  REQUEST_QUEUE_SIZE: 'admin.network.request_queue_size',
+} as const
+
+export class Admin {
+  readonly events = events
+  private readonly instrumentation = new Instrumentation(events, 'admin')
+  private nativeAdmin: NativeAdmin | null = null
+  private connected = false
+
+  constructor(private readonly ctx: ClientContext, _config: object) {
+    const common = ctx.commonSync()
+    if (common) this.nativeAdmin = callSync(() => new native.NativeAdmin(common))
+  }
+
+  private client(): NativeAdmin {
+    if (!this.connected || !this.nativeAdmin) throw new KafkaJSNonRetriableError('The admin client is not connected (call connect() first)')
+    return this.nativeAdmin
+  }
+
+  async connect(): Promise<void> {
+    if (!this.nativeAdmin) {
+      const common = await this.ctx.common()
+      this.nativeAdmin = callSync(() => new native.NativeAdmin(common))
+    }
+    await call(() => this.nativeAdmin!.connect(this.ctx.connectTimeoutMs))
+    this.connected = true
+    this.instrumentation.emit(events.CONNECT)
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.nativeAdmin) return
+    this.connected = false
+    await call(() => this.nativeAdmin!.disconnect())
+    this.instrumentation.emit(events.DISCONNECT)
+  }
+
+  /** Resolves `true` if every topic was created, `false` if one already existed. */
+  async createTopics({ topics, validateOnly = false }: { topics: ITopicConfig[]; validateOnly?: boolean; waitForLeaders?: boolean; timeout?: number }): Promise<boolean> {
+    if (!Array.isArray(topics) || topics.length === 0) throw new KafkaJSNonRetriableError('Invalid topics array: must list at least one topic', { field: 'topics' })
+    const a = this.client()
+    return call(() => a.createTopics(topics.map((t) => ({ ...t, replicaAssignment: undefined })), validateOnly))
+  }
+
+  async deleteTopics({ topics }: { topics: string[]; timeout?: number }): Promise<void> {
+    await call(() => this.client().deleteTopics(topics))
+  }
+
+  async createPartitions({ topicPartitions }: { topicPartitions: { topic: string; count: number }[]; validateOnly?: boolean; timeout?: number }): Promise<boolean> {
+    return call(() => this.client().createPartitions(topicPartitions))
+  }
+
+  async listTopics(): Promise<string[]> {
+    const meta = await this.fetchTopicMetadata()
+    return meta.topics.map((t) => t.name)
+  }
+
+  async fetchTopicMetadata({ topics }: { topics?: string[] } = {}): Promise<{ topics: ITopicMetadata[] }> {
+    return call(() => this.client().fetchTopicMetadata(topics)) as Promise<{ topics: ITopicMetadata[] }>
+  }
+
+  async fetchTopicOffsets(topic: string): Promise<(PartitionOffset & { high: string; low: string })[]> {
+    return call(() => this.client().fetchTopicOffsets(topic))
+  }
+
+  /** Committed offsets of a group (`-1` where none), grouped by topic as kafkajs 2 returns them. */
+  async fetchOffsets({ groupId, topics, topic }: { groupId: string; topics?: string[]; topic?: string; resolveOffsets?: boolean }): Promise<{ topic: string; partitions: (PartitionOffset & { metadata: string | null })[] }[]> {
+    const names = topics ?? (topic ? [topic] : [])
+    if (!groupId) throw new KafkaJSNonRetriableError('Invalid groupId', { field: 'groupId' })
+    return call(() => this.client().fetchOffsets(groupId, names))
+  }
+
+  async setOffsets({ groupId, topic, partitions }: { groupId: string; topic: string; partitions: { partition: number; offset: string }[] }): Promise<void> {
+    await call(() => this.client().setOffsets(groupId, topic, partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) }))))
+  }
+
+  async resetOffsets({ groupId, topic, earliest = false }: { groupId: string; topic: string; earliest?: boolean }): Promise<void> {
+    await call(() => this.client().resetOffsets(groupId, topic, earliest))
+  }
+
+  async listGroups(): Promise<{ groups: GroupOverview[] }> {
+    const { groups } = (await call(() => this.client().describeGroups(undefined))) as { groups: GroupDescription[] }
+    return { groups: groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType })) }
+  }
+
+  async describeGroups(groupIds: string[]): Promise<{ groups: GroupDescription[] }> {
+    const out = (await call(() => this.client().describeGroups(groupIds))) as { groups: any[] }
+    for (const g of out.groups) {
+      for (const m of g.members) {
+        m.memberMetadata = Buffer.from(m.memberMetadata)
+        m.memberAssignment = Buffer.from(m.memberAssignment)
+      }
+    }
+    return out as { groups: GroupDescription[] }
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    return call(() => this.client().deleteGroups(groupIds))
+  }
+
+  on(eventName: string, listener: (event: any) => void): () => void {
+    return this.instrumentation.on(eventName, listener)
+  }
+
+  logger() {
+    return this.ctx.logger
+  }
+
+  [inspect.custom](): string {
+    return `Admin { connected: ${this.connected} }`
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * kafkajs's Consumer. The run loop here only runs handlers: it asks Rust for a batch, calls
+ * `eachMessage`/`eachBatch`, and reports how far each partition got (`store`) or where a
+ * handler threw (`fail`). Rust stores offsets, applies the retry backoff and commits.
+ */
+import { inspect } from 'util'
+import type { ConsumerEvent, FetchedBatch, NativeConsumer, PartitionBatch, TopicPartitionOffset } from '../binding'
+import { Batch } from './batch'
+import { call, callSync, KafkaJSNonRetriableError } from './errors'
+import { Instrumentation } from './instrumentation'
+import type { ClientContext } from './kafka'
+import { buildMessages } from './messages'
+import { native } from './native'
+import type {
+  ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, EachBatchPayload,
+  TopicPartitionOffsetAndMetadata, TopicPartitions,
+} from './types'
+
+const events = {
+  HEARTBEAT: 'consumer.heartbeat',
+  COMMIT_OFFSETS: 'consumer.commit_offsets',
+  GROUP_JOIN: 'consumer.group_join',
+  FETCH_START: 'consumer.fetch_start',
+  FETCH: 'consumer.fetch',
+  START_BATCH_PROCESS: 'consumer.start_batch_process',
+  END_BATCH_PROCESS: 'consumer.end_batch_process',
+  CONNECT: 'consumer.connect',
+  DISCONNECT: 'consumer.disconnect',
+  STOP: 'consumer.stop',
+  CRASH: 'consumer.crash',
+  REBALANCING: 'consumer.rebalancing',
+  RECEIVED_UNSUBSCRIBED_TOPICS: 'consumer.received_unsubscribed_topics',
+  REQUEST: 'consumer.network.request',
+  REQUEST_TIMEOUT: 'consumer.network.request_timeout',
+  REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
+} as const
+
+/** Messages asked of Rust per fetch; one crossing carries up to this many. */
+const MAX_BATCH = 2000
+const FETCH_WAIT_MS = 200
+const ROW = 8
+
+const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export class Consumer {
+  readonly events = events
+  private readonly instrumentation = new Instrumentation(events, 'consumer')
+  private nativeConsumer: NativeConsumer | null = null
+  private topics: string[] = []
+  private fromBeginning = false
+  private running = false
+  private loopDone: Promise<void> | null = null
+  private onJoin: (() => void) | null = null
+  private pausedKeys = new Set<string>()
+  private sought = new Set<string>()
+  private pendingSeeks = new Map<string, TopicPartitionOffset>()
+  private generation = 0
+  private runConfig: ConsumerRunConfig = {}
+
+  constructor(private readonly ctx: ClientContext, private readonly config: ConsumerConfig) {
+    if (!config || typeof config.groupId !== 'string' || config.groupId.length === 0) {
+      throw new KafkaJSNonRetriableError('Consumer groupId must be a non-empty string.', { field: 'groupId' })
+    }
+    const common = ctx.commonSync()
+    if (common) this.nativeConsumer = this.create(common)
+  }
+
+  private create(common: Record<string, unknown>): NativeConsumer {
+    const { retry, partitionAssigners, ...rest } = this.config
+    const assigners = (partitionAssigners ?? [])
+      .map((a: any) => (typeof a === 'function' ? a.assignerName ?? a.name : a))
+      .filter((n: unknown): n is string => typeof n === 'string' && ['roundrobin', 'range', 'cooperative-sticky'].includes(n))
+    const options = { ...rest, partitionAssigners: assigners, retry: retry ? { ...retry, restartOnFailure: undefined } : undefined }
+    return callSync(() => new native.NativeConsumer(common, options, this.ctx.nativeLog))
+  }
+
+  private get groupId() {
+    return this.config.groupId
+  }
+
+  async connect(): Promise<void> {
+    if (!this.nativeConsumer) this.nativeConsumer = this.create(await this.ctx.common())
+    this.instrumentation.emit(events.CONNECT)
+  }
+
+  /** kafkajs `subscribe({ topics | topic, fromBeginning })`; a RegExp subscribes by pattern. */
+  async subscribe(subscription: ConsumerSubscribeTopics | ConsumerSubscribeTopic): Promise<void> {
+    if (this.running) throw new KafkaJSNonRetriableError('Cannot subscribe to topic while consumer is running')
+    const list = 'topics' in subscription && subscription.topics ? subscription.topics : 'topic' in subscription ? [subscription.topic] : []
+    if (!Array.isArray(list) || list.length === 0) {
+      throw new KafkaJSNonRetriableError('Invalid subscription: expected `topics` (an array) or `topic`', { field: 'topics' })
+    }
+    for (const t of list) {
+      if (t instanceof RegExp) this.topics.push(t.source.startsWith('^') ? t.source : `^${t.source}`)
+      else if (typeof t === 'string' && t.length > 0) this.topics.push(t)
+      else throw new KafkaJSNonRetriableError(`Invalid topic ${String(t)}: expected a non-empty string or a RegExp`, { field: 'topics' })
+    }
+    if (subscription.fromBeginning) this.fromBeginning = true
+  }
+
+  /**
+   * Starts consuming; resolves once the group is joined and partitions are assigned (or after
+   * 30 s if no assignment came). Handlers run per message or per batch as kafkajs's do.
+   */
+  async run(config: ConsumerRunConfig = {}): Promise<void> {
+    if (this.running) return
+    if (!config.eachMessage && !config.eachBatch) {
+      throw new KafkaJSNonRetriableError('Consumer#run requires an eachMessage or eachBatch handler', { field: 'eachMessage' })
+    }
+    if (!this.nativeConsumer) await this.connect()
+    const nc = this.nativeConsumer!
+    this.runConfig = config
+    callSync(() => nc.start(this.topics, this.fromBeginning, {
+      autoCommit: config.autoCommit, autoCommitInterval: config.autoCommitInterval ?? undefined,
+      autoCommitThreshold: config.autoCommitThreshold ?? undefined,
+    }))
+    this.running = true
+    const joined = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 30_000)
+      timer.unref?.()
+      this.onJoin = () => { clearTimeout(timer); resolve() }
+    })
+    this.loopDone = this.loop(nc).catch((e) => this.ctx.logger.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
+    await joined
+  }
+
+  private async loop(nc: NativeConsumer): Promise<void> {
+    const concurrency = Math.max(1, this.runConfig.partitionsConsumedConcurrently ?? 1)
+    while (this.running) {
+      this.instrumentation.emit(events.FETCH_START, {})
+      const started = Date.now()
+      let b: FetchedBatch
+      try {
+        b = await nc.fetch(MAX_BATCH, FETCH_WAIT_MS)
+      } catch (e) {
+        if (!this.running) break
+        throw e
+      }
+      if (b.events.length) this.handleEvents(b.events, nc)
+      if (!this.running || b.partitions.length === 0) continue
+      this.instrumentation.emit(events.FETCH, { numberOfBatches: b.partitions.length, duration: Date.now() - started })
+      const stored: TopicPartitionOffset[] = []
+      let handled = 0
+      const work = b.partitions.map((p) => async () => {
+        const next = await this.processPartition(nc, b, p)
+        if (next !== null) {
+          stored.push({ topic: p.topic, partition: p.partition, offset: String(next) })
+          handled += p.count
+        }
+      })
+      for (let i = 0; i < work.length; i += concurrency) await Promise.all(work.slice(i, i + concurrency).map((w) => w()))
+      if (stored.length) callSync(() => nc.store(stored, handled))
+    }
+  }
+
+  /** Runs the handler over one partition's messages; returns the next offset to store, if any. */
+  private async processPartition(nc: NativeConsumer, b: FetchedBatch, p: PartitionBatch): Promise<number | null> {
+    const key = keyOf(p.topic, p.partition)
+    const offsetAt = (i: number) => b.meta[(p.start + i) * ROW]
+    if (this.pausedKeys.has(key)) {
+      nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(0)) }])
+      return null
+    }
+    this.sought.delete(key)
+    const generation = this.generation
+    const messages = buildMessages(b, p.start, p.count)
+    const batch = new Batch(p.topic, p.partition, p.highWatermark, messages)
+    const batchInfo = {
+      topic: p.topic, partition: p.partition, highWatermark: p.highWatermark, offsetLag: batch.offsetLag(),
+      offsetLagLow: batch.offsetLagLow(), batchSize: messages.length, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset(),
+    }
+    const started = Date.now()
+    this.instrumentation.emit(events.START_BATCH_PROCESS, batchInfo)
+    const pause = () => {
+      this.pause([{ topic: p.topic, partitions: [p.partition] }])
+      return () => this.resume([{ topic: p.topic, partitions: [p.partition] }])
+    }
+    const heartbeat = async () => {}
+    let done = 0 // messages fully handled, from the front
+    let failure: unknown = null
+    if (this.runConfig.eachMessage) {
+      const each = this.runConfig.eachMessage
+      for (; done < messages.length; done++) {
+        if (!this.running || this.pausedKeys.has(key) || this.sought.has(key)) break
+        try {
+          await each({ topic: p.topic, partition: p.partition, message: messages[done], heartbeat, pause })
+        } catch (e) {
+          failure = e
+          break
+        }
+      }
+    } else {
+      let resolved = -1
+      const payload: EachBatchPayload = {
+        batch,
+        resolveOffset: (offset: string) => { resolved = Math.max(resolved, Number(offset)) },
+        heartbeat,
+        pause,
+        commitOffsetsIfNecessary: async () => {
+          if (resolved >= 0) callSync(() => nc.store([{ topic: p.topic, partition: p.partition, offset: String(resolved + 1) }], 0))
+          if (this.runConfig.autoCommit !== false) await call(() => nc.commit())
+        },
+        uncommittedOffsets: () => ({ topics: resolved < 0 ? [] : [{ topic: p.topic, partitions: [{ partition: p.partition, offset: String(resolved + 1) }] }] }),
+        isRunning: () => this.running,
+        isStale: () => generation !== this.generation || this.sought.has(key),
+      }
+      try {
+        await this.runConfig.eachBatch!(payload)
+        if (this.runConfig.eachBatchAutoResolve !== false && !payload.isStale() && !this.pausedKeys.has(key)) {
+          resolved = Math.max(resolved, offsetAt(messages.length - 1))
+        }
+      } catch (e) {
+        failure = e
+      }
+      while (done < messages.length && offsetAt(done) <= resolved) done++
+    }
+    this.instrumentation.emit(events.END_BATCH_PROCESS, { ...batchInfo, duration: Date.now() - started })
+    if (failure !== null && this.running) await this.handleFailure(nc, p, offsetAt(done), failure)
+    else if (done < messages.length && this.running && !this.sought.has(key) && generation === this.generation) {
+      // Pulled but not handled (a pause mid-batch): fetch them again rather than skip them.
+      nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
+    }
+    return done > 0 ? offsetAt(done - 1) + 1 : null
+  }
+
+  private async handleFailure(nc: NativeConsumer, p: PartitionBatch, offset: number, error: any): Promise<void> {
+    const decision = callSync(() => nc.fail(p.topic, p.partition, String(offset)))
+    const handler = this.runConfig.eachMessage ? 'eachMessage' : 'eachBatch'
+    this.ctx.logger.error(`Error when calling ${handler}`, {
+      topic: p.topic, partition: p.partition, offset: String(offset), stack: error?.stack, error: error?.message ?? String(error),
+      retryCount: decision.attempt, retryTime: decision.delayMs,
+    })
+    if (!decision.exhausted) return
+    const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
+    let restart = true
+    if (restartOnFailure) restart = await restartOnFailure(error).catch(() => false)
+    this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
+    if (!restart) {
+      this.running = false
+      nc.wake()
+    }
+  }
+
+  private handleEvents(list: ConsumerEvent[], nc: NativeConsumer): void {
+    for (const ev of list) {
+      const payload = ev.payload as Record<string, any>
+      switch (ev.kind) {
+        case 'GROUP_JOIN': {
+          this.generation++
+          this.instrumentation.emit(events.GROUP_JOIN, { ...payload, leaderId: payload.memberId, isLeader: false })
+          for (const [k, s] of this.pendingSeeks) {
+            if (payload.memberAssignment?.[s.topic]?.includes(s.partition)) {
+              try { callSync(() => nc.seek(s)); this.pendingSeeks.delete(k) } catch { /* retried at the next join */ }
+            }
+          }
+          this.onJoin?.()
+          break
+        }
+        case 'REBALANCING':
+          this.generation++
+          this.instrumentation.emit(events.REBALANCING, { groupId: this.groupId, memberId: payload.memberId })
+          break
+        case 'COMMIT_OFFSETS':
+          this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, groupGenerationId: this.generation })
+          break
+        case 'FATAL':
+          this.instrumentation.emit(events.CRASH, { error: payload, groupId: this.groupId, restart: false })
+          this.ctx.logger.error(`Consumer crashed: ${payload.message}`, { groupId: this.groupId })
+          this.running = false
+          break
+        default:
+          this.ctx.logger.warn(String(payload.message ?? ev.kind), { groupId: this.groupId, code: payload.code })
+      }
+    }
+  }
+
+  /** Stops fetching; in-flight handlers finish and their offsets are stored. */
+  async stop(): Promise<void> {
+    if (!this.running && !this.loopDone) return
+    this.running = false
+    this.nativeConsumer?.wake()
+    await this.loopDone
+    this.loopDone = null
+    this.instrumentation.emit(events.STOP)
+  }
+
+  /** Stops, commits what was handled (with autoCommit), leaves the group and frees the client. */
+  async disconnect(): Promise<void> {
+    await this.stop()
+    if (this.nativeConsumer) await call(() => this.nativeConsumer!.close())
+    this.pausedKeys.clear()
+    this.instrumentation.emit(events.DISCONNECT)
+  }
+
+  /** Commits the given offsets (the next offset to read, as kafkajs) and waits for the broker. */
+  async commitOffsets(offsets: TopicPartitionOffsetAndMetadata[]): Promise<void> {
+    const list = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) }))
+    await call(() => this.requireRunning().commit(list))
+  }
+
+  /** Moves the next fetch of a partition; applied on assignment if it is not assigned yet. */
+  seek({ topic, partition, offset }: { topic: string; partition: number; offset: string }): void {
+    const nc = this.requireRunning()
+    const target = { topic, partition, offset: String(offset) }
+    const key = keyOf(topic, partition)
+    this.sought.add(key)
+    try {
+      callSync(() => nc.seek(target))
+    } catch (e: any) {
+      if (e?.field) throw e
+      this.pendingSeeks.set(key, target)
+    }
+  }
+
+  pause(topics: { topic: string; partitions?: number[] }[]): void {
+    this.syncPaused(() => this.nativeConsumer?.pause(topics))
+  }
+
+  resume(topics: { topic: string; partitions?: number[] }[]): void {
+    this.syncPaused(() => this.nativeConsumer?.resume(topics))
+  }
+
+  paused(): TopicPartitions[] {
+    return (this.nativeConsumer?.paused() ?? []).map((t) => ({ topic: t.topic, partitions: t.partitions ?? [] }))
+  }
+
+  private syncPaused(fn: () => void): void {
+    if (!this.nativeConsumer) throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
+    callSync(fn)
+    this.pausedKeys = new Set(this.paused().flatMap((t) => t.partitions.map((p) => keyOf(t.topic, p))))
+  }
+
+  /** The partitions currently assigned to this member (ferrokafka addition). */
+  assignment(): TopicPartitions[] {
+    return (this.nativeConsumer?.assignment() ?? []).map((t) => ({ topic: t.topic, partitions: t.partitions ?? [] }))
+  }
+
+  private requireRunning(): NativeConsumer {
+    if (!this.running || !this.nativeConsumer) {
+      throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
+    }
+    return this.nativeConsumer
+  }
+
+  on(eventName: string, listener: (event: any) => void): () => void {
+    return this.instrumentation.on(eventName, listener)
+  }
+
+  logger() {
+    return this.ctx.logger
+  }
+
+  [inspect.custom](): string {
+    return `Consumer { groupId: ${JSON.stringify(this.groupId)}, running: ${this.running} }`
+  }
+}

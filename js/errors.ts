@@ -1,0 +1,191 @@
+/**
+ * kafkajs's error classes, with the same names and hierarchy, plus ferrokafka's fields:
+ * `code` (librdkafka's error name, e.g. `MSG_SIZE_TOO_LARGE`), `retriable`, and `field` (the option
+ * at fault, for configuration errors). Native errors become these in {@link fromNative} only.
+ */
+
+const MARKER = '@@ferrokafka@@'
+
+export interface KafkaJSErrorOptions {
+  retriable?: boolean
+  cause?: Error
+  code?: string
+  field?: string
+}
+
+/** Base class of every error ferrokafka throws. */
+export class KafkaJSError extends Error {
+  readonly retriable: boolean
+  readonly helpUrl?: string
+  readonly cause?: Error
+  /** librdkafka's error name (`UNKNOWN_TOPIC_OR_PART`) or a ferrokafka code (`ERR_CONFIG`). */
+  code?: string
+  /** The option or argument at fault, for validation errors. */
+  field?: string
+  constructor(e: Error | string, { retriable = false, cause, code, field }: KafkaJSErrorOptions = {}) {
+    super(typeof e === 'string' ? e : e.message)
+    this.name = 'KafkaJSError'
+    this.retriable = retriable
+    if (cause) this.cause = cause
+    if (code) this.code = code
+    if (field) this.field = field
+  }
+}
+
+export class KafkaJSNonRetriableError extends KafkaJSError {
+  constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
+    super(e, { ...opts, retriable: false })
+    this.name = 'KafkaJSNonRetriableError'
+  }
+}
+
+/** An error code returned by a broker; `type` is its name as in kafkajs. */
+export class KafkaJSProtocolError extends KafkaJSError {
+  type: string
+  constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
+    super(e, opts)
+    this.name = 'KafkaJSProtocolError'
+    this.type = opts.code ?? 'UNKNOWN'
+  }
+}
+
+export class KafkaJSOffsetOutOfRange extends KafkaJSProtocolError {
+  topic?: string
+  partition?: number
+  constructor(e: Error | string, opts: KafkaJSErrorOptions & { topic?: string; partition?: number } = {}) {
+    super(e, opts)
+    this.name = 'KafkaJSOffsetOutOfRange'
+    this.topic = opts.topic
+    this.partition = opts.partition
+  }
+}
+
+export class KafkaJSMemberIdRequired extends KafkaJSProtocolError {
+  memberId?: string
+  constructor(e: Error | string, opts: KafkaJSErrorOptions & { memberId?: string } = {}) {
+    super(e, opts)
+    this.name = 'KafkaJSMemberIdRequired'
+    this.memberId = opts.memberId
+  }
+}
+
+export class KafkaJSNumberOfRetriesExceeded extends KafkaJSNonRetriableError {
+  retryCount: number
+  retryTime: number
+  constructor(e: Error | string, opts: KafkaJSErrorOptions & { retryCount?: number; retryTime?: number } = {}) {
+    super(e, { ...opts, cause: opts.cause ?? (e instanceof Error ? e : undefined) })
+    this.name = 'KafkaJSNumberOfRetriesExceeded'
+    this.retryCount = opts.retryCount ?? 0
+    this.retryTime = opts.retryTime ?? 0
+  }
+}
+
+export class KafkaJSConnectionError extends KafkaJSError {
+  broker?: string
+  constructor(e: Error | string, opts: KafkaJSErrorOptions & { broker?: string } = {}) {
+    super(e, { retriable: true, ...opts })
+    this.name = 'KafkaJSConnectionError'
+    this.broker = opts.broker
+  }
+}
+
+export class KafkaJSRequestTimeoutError extends KafkaJSError {
+  constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
+    super(e, { retriable: true, ...opts })
+    this.name = 'KafkaJSRequestTimeoutError'
+  }
+}
+
+function simple(name: string, retriable = true) {
+  const cls = class extends KafkaJSError {
+    constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
+      super(e, { retriable, ...opts })
+      this.name = name
+    }
+  }
+  Object.defineProperty(cls, 'name', { value: name })
+  return cls
+}
+
+function nonRetriable(name: string) {
+  const cls = class extends KafkaJSNonRetriableError {
+    constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
+      super(e, opts)
+      this.name = name
+    }
+  }
+  Object.defineProperty(cls, 'name', { value: name })
+  return cls
+}
+
+export const KafkaJSMetadataNotLoaded = simple('KafkaJSMetadataNotLoaded')
+export const KafkaJSTopicMetadataNotLoaded = simple('KafkaJSTopicMetadataNotLoaded')
+export const KafkaJSStaleTopicMetadataAssignment = simple('KafkaJSStaleTopicMetadataAssignment')
+export const KafkaJSServerDoesNotSupportApiKey = nonRetriable('KafkaJSServerDoesNotSupportApiKey')
+export const KafkaJSBrokerNotFound = simple('KafkaJSBrokerNotFound')
+export const KafkaJSPartialMessageError = nonRetriable('KafkaJSPartialMessageError')
+export const KafkaJSSASLAuthenticationError = nonRetriable('KafkaJSSASLAuthenticationError')
+export const KafkaJSGroupCoordinatorNotFound = nonRetriable('KafkaJSGroupCoordinatorNotFound')
+export const KafkaJSNotImplemented = nonRetriable('KafkaJSNotImplemented')
+export const KafkaJSTimeout = nonRetriable('KafkaJSTimeout')
+export const KafkaJSLockTimeout = simple('KafkaJSLockTimeout', false)
+export const KafkaJSUnsupportedMagicByteInMessageSet = nonRetriable('KafkaJSUnsupportedMagicByteInMessageSet')
+export const KafkaJSDeleteGroupsError = simple('KafkaJSDeleteGroupsError', false)
+export const KafkaJSDeleteTopicRecordsError = simple('KafkaJSDeleteTopicRecordsError', false)
+export const KafkaJSCreateTopicError = simple('KafkaJSCreateTopicError', false)
+export const KafkaJSAggregateError = simple('KafkaJSAggregateError', false)
+export const KafkaJSFetcherRebalanceError = simple('KafkaJSFetcherRebalanceError', true)
+export const KafkaJSNoBrokerAvailableError = simple('KafkaJSNoBrokerAvailableError', true)
+export const KafkaJSAlterPartitionReassignmentsError = simple('KafkaJSAlterPartitionReassignmentsError', false)
+export const KafkaJSInvalidVarIntError = nonRetriable('KafkaJSInvalidVarIntError')
+export const KafkaJSInvalidLongError = nonRetriable('KafkaJSInvalidLongError')
+export const KafkaJSUnknownError = simple('KafkaJSUnknownError', false)
+
+const byName: Record<string, new (e: string, o: KafkaJSErrorOptions) => KafkaJSError> = {
+  KafkaJSError,
+  KafkaJSNonRetriableError,
+  KafkaJSProtocolError,
+  KafkaJSConnectionError,
+  KafkaJSRequestTimeoutError,
+}
+
+/** True when `e` is one of ferrokafka's (kafkajs's) errors. */
+export const isKafkaJSError = (e: unknown): e is KafkaJSError => e instanceof KafkaJSError
+
+/** kafkajs's check for errors that mean the group is rebalancing. */
+export const isRebalancing = (e: { type?: string; code?: string }): boolean =>
+  e?.type === 'REBALANCE_IN_PROGRESS' || e?.type === 'NOT_COORDINATOR_FOR_GROUP' || e?.type === 'ILLEGAL_GENERATION'
+  || e?.code === 'REBALANCE_IN_PROGRESS' || e?.code === 'NOT_COORDINATOR' || e?.code === 'ILLEGAL_GENERATION'
+
+/** Turns an error thrown by the native binding into its kafkajs class; others pass through. */
+export function fromNative(err: unknown): unknown {
+  if (!(err instanceof Error) || !err.message.startsWith(MARKER)) return err
+  let info: { name: string; message: string; code: string; retriable: boolean; field?: string | null }
+  try {
+    info = JSON.parse(err.message.slice(MARKER.length))
+  } catch {
+    return err
+  }
+  const Cls = byName[info.name] ?? KafkaJSError
+  const out = new Cls(info.message, { retriable: info.retriable, code: info.code, field: info.field ?? undefined })
+  if (info.name === 'KafkaJSProtocolError') (out as KafkaJSProtocolError).type = info.code
+  return out
+}
+
+/** Runs `fn`, re-throwing native failures as kafkajs errors. */
+export async function call<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
+/** Synchronous twin of {@link call}. */
+export function callSync<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    throw fromNative(e)
+  }
+}

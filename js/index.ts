@@ -1,0 +1,23 @@
+/**
+ * ferrokafka: the kafkajs API on librdkafka.
+ *
+ * ```ts
+ * import { Kafka, logLevel } from 'ferrokafka'
+ * const kafka = new Kafka({ clientId: 'app', brokers: ['localhost:9092'], logLevel: logLevel.WARN })
+ * ```
+ */
+export { Kafka } from './kafka'
+export { Producer, Transaction } from './producer'
+export { Consumer } from './consumer'
+export { Admin } from './admin'
+export { Batch } from './batch'
+export * from './enums'
+export * from './errors'
+export * from './types'
+export { Partitioners, PartitionAssigners } from './partitioners'
+export type { Logger, LogEntry, logCreator } from './logger'
+export { MockCluster } from './testing'
+import { native } from './native'
+
+/** The librdkafka version linked into the native binary. */
+export const librdkafkaVersion = (): string => native.librdkafkaVersion()

@@ -1,0 +1,107 @@
+/** The kafkajs entry point: `new Kafka(config)` makes producers, consumers and admin clients. */
+import { inspect } from 'util'
+import { Admin } from './admin'
+import { Consumer } from './consumer'
+import { logLevel } from './enums'
+import { KafkaJSNonRetriableError } from './errors'
+import { createLogger, defaultLogCreator, Logger, nativeLogSink } from './logger'
+import { Producer } from './producer'
+import type { ConsumerConfig, KafkaConfig, ProducerConfig } from './types'
+
+/** What each client needs from its `Kafka`: kept off the instance so nothing secret is inspectable. */
+export interface ClientContext {
+  /** Options for the native side (brokers resolved); holds secrets: never log or expose it. */
+  common(): Promise<Record<string, unknown>>
+  commonSync(): Record<string, unknown> | null
+  logger: Logger
+  nativeLog: (record: { level: number; facility: string; message: string }) => void
+  connectTimeoutMs: number
+  retry: KafkaConfig['retry']
+}
+
+function pem(v: unknown): unknown {
+  if (Buffer.isBuffer(v)) return v.toString('utf8')
+  if (Array.isArray(v)) return v.map(pem)
+  return v
+}
+
+/** Reduces a kafkajs config to the JSON the native config translation reads. */
+function toNative(config: KafkaConfig, brokers: unknown): Record<string, unknown> {
+  const ssl = config.ssl && typeof config.ssl === 'object'
+    ? { ca: pem(config.ssl.ca), cert: pem(config.ssl.cert), key: pem(config.ssl.key), passphrase: config.ssl.passphrase, rejectUnauthorized: config.ssl.rejectUnauthorized }
+    : config.ssl
+  const sasl = config.sasl
+    ? { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password, oauthbearerConfig: config.sasl.oauthbearerConfig }
+    : undefined
+  return {
+    brokers, clientId: config.clientId, ssl, sasl,
+    connectionTimeout: config.connectionTimeout, requestTimeout: config.requestTimeout,
+    logLevel: config.logLevel ?? logLevel.INFO, retry: config.retry ? { ...config.retry, restartOnFailure: undefined } : undefined,
+    rdkafka: config.rdkafka,
+  }
+}
+
+const contexts = new WeakMap<Kafka, ClientContext>()
+
+export function contextOf(kafka: Kafka): ClientContext {
+  return contexts.get(kafka)!
+}
+
+/**
+ * kafkajs's `Kafka` class.
+ *
+ * ```ts
+ * const kafka = new Kafka({ clientId: 'billing', brokers: ['localhost:9092'] })
+ * const producer = kafka.producer()
+ * ```
+ */
+export class Kafka {
+  constructor(config: KafkaConfig) {
+    if (!config || typeof config !== 'object') throw new KafkaJSNonRetriableError('Kafka config must be an object', { field: 'config' })
+    const { brokers } = config
+    if (brokers === undefined || brokers === null) throw new KafkaJSNonRetriableError('Invalid option `brokers`: is required', { field: 'brokers' })
+    if (!Array.isArray(brokers) && typeof brokers !== 'function') {
+      throw new KafkaJSNonRetriableError('Invalid option `brokers`: must be an array of "host:port" strings or a function returning one', { field: 'brokers' })
+    }
+    const level = config.logLevel ?? logLevel.INFO
+    const logger = createLogger(level, config.logCreator ?? defaultLogCreator)
+    const staticCommon = Array.isArray(brokers) ? toNative(config, brokers) : null
+    contexts.set(this, {
+      commonSync: () => staticCommon,
+      common: async () => {
+        if (staticCommon) return staticCommon
+        const list = await (brokers as () => string[] | Promise<string[]>)()
+        return toNative(config, list)
+      },
+      logger,
+      nativeLog: nativeLogSink(logger),
+      connectTimeoutMs: Math.max(config.connectionTimeout ?? 0, config.requestTimeout ?? 0, 10_000),
+      retry: config.retry,
+    })
+  }
+
+  producer(config: ProducerConfig = {}): Producer {
+    return new Producer(contextOf(this), config)
+  }
+
+  consumer(config: ConsumerConfig): Consumer {
+    return new Consumer(contextOf(this), config)
+  }
+
+  admin(config: { retry?: KafkaConfig['retry'] } = {}): Admin {
+    return new Admin(contextOf(this), config)
+  }
+
+  logger(): Logger {
+    return contextOf(this).logger
+  }
+
+  /** Shows no configuration: it may hold credentials. */
+  [inspect.custom](): string {
+    return 'Kafka {}'
+  }
+
+  toJSON(): object {
+    return {}
+  }
+}

@@ -1,0 +1,213 @@
+/** kafkajs's Producer on the native producer: one native call per send, whatever its size. */
+import { inspect } from 'util'
+import type { NativeProducer, OutgoingMessage, TopicMessages as NativeTopicMessages } from '../binding'
+import { call, callSync, KafkaJSNonRetriableError } from './errors'
+import { Instrumentation } from './instrumentation'
+import type { ClientContext } from './kafka'
+import { native } from './native'
+import type { IHeaders, Message, ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicMessages, TopicOffsets } from './types'
+
+const events = {
+  CONNECT: 'producer.connect',
+  DISCONNECT: 'producer.disconnect',
+  REQUEST: 'producer.network.request',
+  REQUEST_TIMEOUT: 'producer.network.request_timeout',
+  REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
+} as const
+
+function bytes(v: unknown, field: string): Buffer | undefined {
+  if (v === null || v === undefined) return undefined
+  if (Buffer.isBuffer(v)) return v
+  if (typeof v === 'string') return Buffer.from(v)
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  throw new KafkaJSNonRetriableError(`Invalid ${field}: expected a Buffer, a string or null, got ${typeof v}`, { field })
+}
+
+function headersOf(h: IHeaders | undefined, field: string) {
+  if (!h) return undefined
+  if (typeof h !== 'object') throw new KafkaJSNonRetriableError(`Invalid ${field}: must be an object`, { field })
+  const out: { key: string; value: Buffer }[] = []
+  for (const key of Object.keys(h)) {
+    const v = h[key]
+    if (v === undefined) continue
+    for (const item of Array.isArray(v) ? v : [v]) out.push({ key, value: bytes(item, `${field}.${key}`) ?? Buffer.alloc(0) })
+  }
+  return out
+}
+
+/** kafkajs messages to the native shape; validation names the message at fault. */
+export function toNativeMessages(topic: string, messages: Message[]): NativeTopicMessages {
+  if (typeof topic !== 'string' || topic.length === 0) {
+    throw new KafkaJSNonRetriableError(`Invalid topic: expected a non-empty string, got ${typeof topic}`, { field: 'topic' })
+  }
+  if (!Array.isArray(messages)) {
+    throw new KafkaJSNonRetriableError(`Invalid messages array [${String(messages)}] for topic "${topic}"`, { field: 'messages' })
+  }
+  const out: OutgoingMessage[] = new Array(messages.length)
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]
+    if (!m || typeof m !== 'object') throw new KafkaJSNonRetriableError(`Invalid messages[${i}]: must be an object`, { field: `messages[${i}]` })
+    const o: OutgoingMessage = { value: bytes(m.value, `messages[${i}].value`) }
+    if (m.key !== undefined && m.key !== null) o.key = bytes(m.key, `messages[${i}].key`)
+    if (m.partition !== undefined && m.partition !== null) {
+      if (!Number.isInteger(m.partition) || m.partition < 0) throw new KafkaJSNonRetriableError(`Invalid messages[${i}].partition: must be a non-negative integer`, { field: `messages[${i}].partition` })
+      o.partition = m.partition
+    }
+    if (m.timestamp !== undefined && m.timestamp !== null) {
+      const ts = Number(m.timestamp)
+      if (!Number.isFinite(ts)) throw new KafkaJSNonRetriableError(`Invalid messages[${i}].timestamp: must be epoch milliseconds`, { field: `messages[${i}].timestamp` })
+      o.timestamp = ts
+    }
+    if (m.headers) o.headers = headersOf(m.headers, `messages[${i}].headers`)
+    out[i] = o
+  }
+  return { topic, messages: out }
+}
+
+function sendOptions(acks?: number, compression?: number) {
+  if (acks === undefined && !compression) return undefined
+  return { acks, compression: compression || undefined }
+}
+
+/** kafkajs's transaction handle: `send`, `sendBatch`, `sendOffsets`, `commit`, `abort`, `isActive`. */
+export class Transaction {
+  private active = true
+  constructor(private readonly producer: NativeProducer) {}
+
+  private check() {
+    if (!this.active) throw new KafkaJSNonRetriableError('Transaction is not active (already committed or aborted)')
+  }
+
+  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    this.check()
+    const batch = callSync(() => toNativeMessages(record.topic, record.messages))
+    return call(() => this.producer.transactionSend([batch]))
+  }
+
+  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    this.check()
+    const topics = (batch.topicMessages ?? []).map((t) => toNativeMessages(t.topic, t.messages))
+    return call(() => this.producer.transactionSend(topics))
+  }
+
+  /** Commits consumed offsets atomically with this transaction's records. */
+  async sendOffsets({ consumerGroupId, topics }: { consumerGroupId: string; topics: TopicOffsets[] }): Promise<void> {
+    this.check()
+    const flat = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: String(p.offset) })))
+    await call(() => this.producer.sendOffsetsToTransaction(consumerGroupId, flat))
+  }
+
+  async commit(): Promise<void> {
+    this.check()
+    await call(() => this.producer.commitTransaction())
+    this.active = false
+  }
+
+  async abort(): Promise<void> {
+    this.check()
+    await call(() => this.producer.abortTransaction())
+    this.active = false
+  }
+
+  isActive(): boolean {
+    return this.active
+  }
+}
+
+/** kafkajs's Producer. Idempotent with acks=all by default. */
+export class Producer {
+  readonly events = events
+  private readonly instrumentation = new Instrumentation(events, 'producer')
+  private nativeProducer: NativeProducer | null = null
+  private connected = false
+  private transacting = false
+
+  constructor(private readonly ctx: ClientContext, private readonly config: ProducerConfig) {
+    const common = ctx.commonSync()
+    // Static brokers: bad options fail here, as kafkajs's constructor-time checks do.
+    if (common) this.nativeProducer = this.create(common)
+  }
+
+  private create(common: Record<string, unknown>): NativeProducer {
+    const { createPartitioner: _p, retry: _r, ...options } = this.config
+    return callSync(() => new native.NativeProducer(common, options, this.ctx.nativeLog))
+  }
+
+  private client(): NativeProducer {
+    if (!this.connected || !this.nativeProducer) {
+      throw new KafkaJSNonRetriableError('The producer is not connected (call connect() first)', { code: 'ERR_STATE' })
+    }
+    return this.nativeProducer
+  }
+
+  async connect(): Promise<void> {
+    if (!this.nativeProducer) this.nativeProducer = this.create(await this.ctx.common())
+    await call(() => this.nativeProducer!.connect(this.ctx.connectTimeoutMs))
+    this.connected = true
+    this.instrumentation.emit(events.CONNECT)
+  }
+
+  /** Flushes everything in flight, then closes. Idempotent. */
+  async disconnect(): Promise<void> {
+    const p = this.nativeProducer
+    if (!p) return
+    this.connected = false
+    this.nativeProducer = null
+    await call(() => p.disconnect(30_000))
+    this.instrumentation.emit(events.DISCONNECT)
+  }
+
+  isIdempotent(): boolean {
+    return this.config.idempotent !== false || !!this.config.transactionalId
+  }
+
+  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    if (!record || typeof record !== 'object') throw new KafkaJSNonRetriableError('send() expects { topic, messages }', { field: 'record' })
+    const p = this.client()
+    const batch = callSync(() => toNativeMessages(record.topic, record.messages))
+    return call(() => p.send([batch], sendOptions(record.acks, record.compression)))
+  }
+
+  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    const p = this.client()
+    if (!batch || !Array.isArray(batch.topicMessages)) {
+      throw new KafkaJSNonRetriableError('sendBatch() expects { topicMessages: [{ topic, messages }] }', { field: 'topicMessages' })
+    }
+    const topics = callSync(() => batch.topicMessages!.map((t: TopicMessages) => toNativeMessages(t.topic, t.messages)))
+    return call(() => p.send(topics, sendOptions(batch.acks, batch.compression)))
+  }
+
+  /** Begins a transaction; requires `transactionalId`. One at a time per producer. */
+  async transaction(): Promise<Transaction> {
+    const p = this.client()
+    if (!this.config.transactionalId) {
+      throw new KafkaJSNonRetriableError('Transactional operations require `transactionalId` in the producer config', { field: 'transactionalId' })
+    }
+    if (this.transacting) throw new KafkaJSNonRetriableError('There is already an ongoing transaction for this producer')
+    await call(() => p.beginTransaction())
+    this.transacting = true
+    const tx = new Transaction(p)
+    const end = () => { this.transacting = false }
+    const commit = tx.commit.bind(tx), abort = tx.abort.bind(tx)
+    tx.commit = async () => { await commit(); end() }
+    tx.abort = async () => { await abort(); end() }
+    return tx
+  }
+
+  /** Waits until every queued record is delivered (ferrokafka addition). */
+  async flush(timeoutMs = 30_000): Promise<void> {
+    await call(() => this.client().flush(timeoutMs))
+  }
+
+  on(eventName: string, listener: (event: any) => void): () => void {
+    return this.instrumentation.on(eventName, listener)
+  }
+
+  logger() {
+    return this.ctx.logger
+  }
+
+  [inspect.custom](): string {
+    return `Producer { connected: ${this.connected} }`
+  }
+}

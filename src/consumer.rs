@@ -1,0 +1,435 @@
+//! The consumer: batches out, outcomes in. Rust decides each message's fate.
+//!
+//! The facade's run loop calls `fetch` for a packed batch, runs the handlers, then reports
+//! `store` (handled up to an offset) or `fail` (the handler threw at an offset). Only `store`
+//! moves the stored offset librdkafka commits, so a commit never runs ahead of processing.
+//! `fail` applies the retry policy: the partition is rewound to the failed message and paused
+//! for the backoff, while other partitions keep flowing.
+
+use crate::config::{self, Options};
+use crate::consumer_batch::{cached_high_watermark, BatchBuilder, FetchedBatch};
+use crate::consumer_context::ConsumerCtx;
+use crate::error::{Context, FerroError, Result};
+use crate::logging::{LogFn, LogSink, RawLogFn};
+use futures::{FutureExt, StreamExt};
+use napi_derive::napi;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+type RawConsumer = StreamConsumer<ConsumerCtx>;
+
+/// A position in a partition: kafkajs's `{ topic, partition, offset }` with the offset a string.
+#[napi(object)]
+#[derive(Clone)]
+pub struct TopicPartitionOffset {
+  pub topic: String,
+  pub partition: i32,
+  pub offset: String,
+}
+
+/// kafkajs's `{ topic, partitions? }` for pause and resume.
+#[napi(object)]
+pub struct TopicPartitions {
+  pub topic: String,
+  pub partitions: Option<Vec<i32>>,
+}
+
+/// What Rust decided about a failed message.
+#[napi(object)]
+pub struct FailureDecision {
+  /// How many times this message has failed in a row.
+  pub attempt: u32,
+  /// Milliseconds until the partition is fetched again from the failed message.
+  pub delay_ms: u32,
+  /// The retry budget is spent: the facade reports kafkajs's CRASH and the budget restarts.
+  pub exhausted: bool,
+}
+
+/// kafkajs's `retry` options, owned by Rust.
+#[derive(Clone, Copy)]
+pub struct RetryPolicy {
+  pub retries: u32,
+  pub initial_ms: f64,
+  pub max_ms: f64,
+  pub multiplier: f64,
+  pub factor: f64,
+}
+
+impl RetryPolicy {
+  pub fn from_options(retry: &Options) -> Result<Self> {
+    Ok(RetryPolicy {
+      retries: retry.integer("retries", 1_000_000)?.unwrap_or(5) as u32,
+      initial_ms: retry.integer("initialRetryTime", 3_600_000)?.unwrap_or(300) as f64,
+      max_ms: retry.integer("maxRetryTime", 3_600_000)?.unwrap_or(30_000) as f64,
+      multiplier: retry.raw("multiplier").and_then(Value::as_f64).unwrap_or(2.0),
+      factor: retry.raw("factor").and_then(Value::as_f64).unwrap_or(0.2),
+    })
+  }
+
+  /// kafkajs's backoff: initial * multiplier^(attempt-1), randomised by ±factor, capped.
+  pub fn delay(&self, attempt: u32) -> u32 {
+    let base = self.initial_ms * self.multiplier.powi(attempt.saturating_sub(1) as i32);
+    let jitter = 1.0 + self.factor * (2.0 * pseudo_random() - 1.0);
+    (base * jitter).min(self.max_ms).max(0.0) as u32
+  }
+}
+
+fn pseudo_random() -> f64 {
+  let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+  (nanos % 10_000) as f64 / 10_000.0
+}
+
+type Tp = (String, i32);
+
+struct ConsumerInner {
+  common: Value,
+  options: Value,
+  log: Option<LogFn>,
+  log_level: u32,
+  group_id: String,
+  consumer: RwLock<Option<Arc<RawConsumer>>>,
+  policy: RetryPolicy,
+  failures: Mutex<HashMap<Tp, (i64, u32)>>,
+  user_paused: Mutex<HashSet<Tp>>,
+  commit: RwLock<CommitPolicy>,
+  resolved_since_commit: AtomicU64,
+}
+
+/// When stored offsets are committed, from kafkajs's `run()` options.
+#[derive(Clone, Copy, Default)]
+struct CommitPolicy {
+  auto_commit: bool,
+  threshold: Option<u64>,
+  each_batch: bool,
+}
+
+/// The native half of a kafkajs `Consumer`.
+#[napi]
+pub struct NativeConsumer {
+  inner: Arc<ConsumerInner>,
+}
+
+fn tpl_of(entries: &[TopicPartitionOffset], field: &str) -> Result<TopicPartitionList> {
+  let mut tpl = TopicPartitionList::with_capacity(entries.len());
+  for e in entries {
+    let off: i64 = e.offset.parse().map_err(|_| FerroError::config(field, "offset must be a decimal string"))?;
+    let offset = match off {
+      -2 => Offset::Beginning,
+      -1 => Offset::End,
+      o if o >= 0 => Offset::Offset(o),
+      _ => return Err(FerroError::config(field, "offset must be >= 0, or -1 (latest) / -2 (earliest)")),
+    };
+    tpl.add_partition_offset(&e.topic, e.partition, offset).during("offsets")?;
+  }
+  Ok(tpl)
+}
+
+impl ConsumerInner {
+  fn client(&self) -> Result<Arc<RawConsumer>> {
+    self.consumer.read().unwrap().clone().ok_or_else(|| FerroError::state("The consumer is not running (call subscribe() and run() first)"))
+  }
+
+  fn partitions_of(&self, list: &[TopicPartitions]) -> Result<Vec<Tp>> {
+    let assigned = self.client().ok().and_then(|c| c.assignment().ok()).unwrap_or_default();
+    let mut out = Vec::new();
+    for tp in list {
+      match &tp.partitions {
+        Some(ps) => out.extend(ps.iter().map(|p| (tp.topic.clone(), *p))),
+        None => out.extend(assigned.elements_for_topic(&tp.topic).iter().map(|e| (tp.topic.clone(), e.partition()))),
+      }
+    }
+    Ok(out)
+  }
+
+  fn set_paused(consumer: &RawConsumer, tps: &[Tp], pause: bool) {
+    let mut tpl = TopicPartitionList::new();
+    for (t, p) in tps {
+      tpl.add_partition(t, *p);
+    }
+    // A partition not (yet) assigned cannot be paused in librdkafka; the facade remembers it.
+    let _ = if pause { consumer.pause(&tpl) } else { consumer.resume(&tpl) };
+  }
+}
+
+#[napi]
+impl NativeConsumer {
+  /// Validates the options; the librdkafka client is created by `start`.
+  #[napi(constructor)]
+  pub fn new(common: Value, options: Value, log: Option<RawLogFn>) -> napi::Result<Self> {
+    let log: Option<LogFn> = log.map(std::sync::Arc::new);
+    config::consumer_config(&common, &options, false)?;
+    let opts = Options::new("consumer", &options)?;
+    let retry = match opts.raw("retry") {
+      Some(_) => opts.child("retry")?,
+      None => Options::new("retry", common.get("retry").unwrap_or(&Value::Null))?,
+    };
+    let policy = RetryPolicy::from_options(&retry)?;
+    Ok(NativeConsumer {
+      inner: Arc::new(ConsumerInner {
+        log_level: common.get("logLevel").and_then(Value::as_u64).unwrap_or(4) as u32,
+        group_id: opts.string("groupId")?.unwrap_or_default().to_string(),
+        common,
+        options,
+        log,
+        consumer: RwLock::new(None),
+        policy,
+        failures: Mutex::new(HashMap::new()),
+        user_paused: Mutex::new(HashSet::new()),
+        commit: RwLock::new(CommitPolicy::default()),
+        resolved_since_commit: AtomicU64::new(0),
+      }),
+    })
+  }
+
+  /// Creates the librdkafka consumer and subscribes; a topic starting with `^` is a regex.
+  /// `run` holds kafkajs's `autoCommit`, `autoCommitInterval` and `autoCommitThreshold`.
+  #[napi]
+  pub fn start(&self, topics: Vec<String>, from_beginning: bool, run: Value) -> napi::Result<()> {
+    if topics.is_empty() {
+      return Err(FerroError::config("topics", "subscribe to at least one topic before run()").into());
+    }
+    let run_opts = Options::new("run", &run)?;
+    let auto_commit = run_opts.boolean("autoCommit")?.unwrap_or(true);
+    let interval = run_opts.integer("autoCommitInterval", i32::MAX as u64)?;
+    let threshold = run_opts.integer("autoCommitThreshold", u32::MAX as u64)?;
+    *self.inner.commit.write().unwrap() =
+      CommitPolicy { auto_commit, threshold, each_batch: auto_commit && interval.is_none() && threshold.is_none() };
+    let mut options = self.inner.options.clone();
+    if let Value::Object(map) = &mut options {
+      map.insert("autoCommit".into(), auto_commit.into());
+      if let Some(i) = interval {
+        map.insert("autoCommitInterval".into(), i.into());
+      }
+    }
+    let cfg = config::consumer_config(&self.inner.common, &options, from_beginning)?;
+    let ctx = ConsumerCtx::new(LogSink::new(self.inner.log.clone(), self.inner.log_level), self.inner.group_id.clone());
+    // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
+    let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
+    let consumer: RawConsumer = created.map_err(|e| match e {
+      rdkafka::error::KafkaError::ClientCreation(msg) => FerroError::config(crate::producer::config_key(&msg), msg),
+      other => FerroError::kafka("create consumer", &other),
+    })?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names).during("subscribe")?;
+    *self.inner.consumer.write().unwrap() = Some(Arc::new(consumer));
+    Ok(())
+  }
+
+  /// Waits up to `maxWaitMs` for messages (or an event), then drains up to `maxMessages`.
+  #[napi]
+  pub async fn fetch(&self, max_messages: u32, max_wait_ms: u32) -> napi::Result<FetchedBatch> {
+    let consumer = self.inner.client()?;
+    let ctx = consumer.context();
+    let mut builder = BatchBuilder::with_capacity(64 * 1024);
+    {
+      let mut stream = consumer.stream();
+      let first = tokio::select! {
+        m = stream.next() => m,
+        _ = tokio::time::sleep(Duration::from_millis(max_wait_ms as u64)) => None,
+        _ = ctx.wake.notified() => None,
+      };
+      let mut next = first;
+      while let Some(item) = next {
+        match item {
+          Ok(m) => builder.push(&m),
+          Err(e) => ctx.push("ERROR", FerroError::kafka("fetch", &e).to_json()),
+        }
+        if builder.count >= max_messages as usize {
+          break;
+        }
+        next = stream.next().now_or_never().flatten();
+      }
+    }
+    let rk = consumer.client().native_ptr();
+    Ok(builder.finish(|t, p| cached_high_watermark(rk, t, p), ctx.take_events()))
+  }
+
+  /// Makes a pending `fetch` return at once (used by `stop()` and by new events).
+  #[napi]
+  pub fn wake(&self) {
+    if let Ok(c) = self.inner.client() {
+      c.context().wake.notify_one();
+    }
+  }
+
+  /// Records that handlers finished every message before each `offset` (the next to read).
+  #[napi]
+  pub fn store(&self, resolved: Vec<TopicPartitionOffset>, message_count: u32) -> napi::Result<()> {
+    let consumer = self.inner.client()?;
+    let tpl = tpl_of(&resolved, "resolveOffset")?;
+    {
+      let mut failures = self.inner.failures.lock().unwrap();
+      for e in tpl.elements() {
+        if let (Some(f), Offset::Offset(next)) = (failures.get(&(e.topic().to_string(), e.partition())), e.offset()) {
+          if next > f.0 {
+            failures.remove(&(e.topic().to_string(), e.partition()));
+          }
+        }
+      }
+    }
+    // A partition revoked meanwhile rejects the store: it is no longer ours to commit.
+    for e in tpl.elements() {
+      if let Offset::Offset(o) = e.offset() {
+        let _ = consumer.store_offset(e.topic(), e.partition(), o);
+      }
+    }
+    let count = self.inner.resolved_since_commit.fetch_add(message_count as u64, Ordering::SeqCst) + message_count as u64;
+    let policy = *self.inner.commit.read().unwrap();
+    let due = policy.each_batch || policy.threshold.map(|t| count >= t).unwrap_or(false);
+    if policy.auto_commit && due && count > 0 {
+      self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
+      // Commits the stored offsets (never positions) of the current assignment.
+      let _ = consumer.commit_consumer_state(CommitMode::Async);
+    }
+    Ok(())
+  }
+
+  /// A handler threw at `offset`: rewinds the partition there and pauses it for the backoff.
+  #[napi]
+  pub fn fail(&self, topic: String, partition: i32, offset: String) -> napi::Result<FailureDecision> {
+    let consumer = self.inner.client()?;
+    let off: i64 = offset.parse().map_err(|_| FerroError::config("offset", "must be a decimal string"))?;
+    let key = (topic.clone(), partition);
+    let attempt = {
+      let mut failures = self.inner.failures.lock().unwrap();
+      let entry = failures.entry(key.clone()).or_insert((off, 0));
+      if entry.0 != off {
+        *entry = (off, 0);
+      }
+      entry.1 += 1;
+      entry.1
+    };
+    let policy = self.inner.policy;
+    let exhausted = attempt > policy.retries;
+    if exhausted {
+      self.inner.failures.lock().unwrap().remove(&key);
+    }
+    let delay_ms = policy.delay(attempt.min(policy.retries.max(1)));
+    let _ = consumer.seek(&topic, partition, Offset::Offset(off), Duration::ZERO);
+    ConsumerInner::set_paused(&consumer, std::slice::from_ref(&key), true);
+    let inner = self.inner.clone();
+    tokio_spawn(async move {
+      tokio::time::sleep(Duration::from_millis(delay_ms as u64)).await;
+      if !inner.user_paused.lock().unwrap().contains(&key) {
+        if let Ok(c) = inner.client() {
+          ConsumerInner::set_paused(&c, &[key], false);
+        }
+      }
+    });
+    Ok(FailureDecision { attempt, delay_ms, exhausted })
+  }
+
+  /// Sets each partition's next fetch back to `offset`: messages the run loop pulled but did not
+  /// process (a pause or seek mid-batch) are fetched again instead of skipped.
+  #[napi]
+  pub fn rewind(&self, positions: Vec<TopicPartitionOffset>) -> napi::Result<()> {
+    let consumer = self.inner.client()?;
+    for p in tpl_of(&positions, "rewind")?.elements() {
+      let _ = consumer.seek(p.topic(), p.partition(), p.offset(), Duration::ZERO);
+    }
+    Ok(())
+  }
+
+  /// Commits `offsets` (or, with none given, every stored offset) and waits for the broker.
+  #[napi]
+  pub async fn commit(&self, offsets: Option<Vec<TopicPartitionOffset>>) -> napi::Result<()> {
+    let consumer = self.inner.client()?;
+    let tpl = offsets.map(|o| tpl_of(&o, "commitOffsets")).transpose()?;
+    self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
+    tokio::task::spawn_blocking(move || match tpl {
+      Some(tpl) => consumer.commit(&tpl, CommitMode::Sync).during("commitOffsets"),
+      None => match consumer.commit_consumer_state(CommitMode::Sync) {
+        // Nothing stored since the last commit is not a failure.
+        Err(e) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) => Ok(()),
+        other => other.during("commitOffsets"),
+      },
+    })
+    .await
+    .map_err(|e| napi::Error::from_reason(e.to_string()))??;
+    Ok(())
+  }
+
+  /// Moves the next fetch position of an assigned partition.
+  #[napi]
+  pub fn seek(&self, target: TopicPartitionOffset) -> napi::Result<()> {
+    let consumer = self.inner.client()?;
+    let tpl = tpl_of(std::slice::from_ref(&target), "seek")?;
+    let offset = tpl.elements()[0].offset();
+    self.inner.failures.lock().unwrap().remove(&(target.topic.clone(), target.partition));
+    consumer.seek(&target.topic, target.partition, offset, Duration::from_secs(5)).during("seek")?;
+    Ok(())
+  }
+
+  #[napi]
+  pub fn pause(&self, list: Vec<TopicPartitions>) -> napi::Result<()> {
+    let tps = self.inner.partitions_of(&list)?;
+    self.inner.user_paused.lock().unwrap().extend(tps.iter().cloned());
+    if let Ok(c) = self.inner.client() {
+      ConsumerInner::set_paused(&c, &tps, true);
+    }
+    Ok(())
+  }
+
+  #[napi]
+  pub fn resume(&self, list: Vec<TopicPartitions>) -> napi::Result<()> {
+    let tps = self.inner.partitions_of(&list)?;
+    let mut paused = self.inner.user_paused.lock().unwrap();
+    for tp in &tps {
+      paused.remove(tp);
+    }
+    if let Ok(c) = self.inner.client() {
+      ConsumerInner::set_paused(&c, &tps, false);
+    }
+    Ok(())
+  }
+
+  /// Partitions paused by the user, as `{ topic, partitions }`.
+  #[napi]
+  pub fn paused(&self) -> Vec<TopicPartitions> {
+    let mut by_topic: HashMap<String, Vec<i32>> = HashMap::new();
+    for (t, p) in self.inner.user_paused.lock().unwrap().iter() {
+      by_topic.entry(t.clone()).or_default().push(*p);
+    }
+    by_topic.into_iter().map(|(topic, mut ps)| { ps.sort(); TopicPartitions { topic, partitions: Some(ps) } }).collect()
+  }
+
+  /// The current assignment, `{ topic, partitions }` per topic.
+  #[napi]
+  pub fn assignment(&self) -> Vec<TopicPartitions> {
+    let Ok(c) = self.inner.client() else { return vec![] };
+    let mut by_topic: HashMap<String, Vec<i32>> = HashMap::new();
+    for e in c.assignment().unwrap_or_default().elements() {
+      by_topic.entry(e.topic().to_string()).or_default().push(e.partition());
+    }
+    by_topic.into_iter().map(|(topic, ps)| TopicPartitions { topic, partitions: Some(ps) }).collect()
+  }
+
+  /// Leaves the group (committing stored offsets when autoCommit is on) and frees the client.
+  #[napi]
+  pub async fn close(&self) -> napi::Result<()> {
+    let consumer = self.inner.consumer.write().unwrap().take();
+    if let Some(c) = consumer {
+      c.context().wake.notify_waiters();
+      let auto_commit = self.inner.commit.read().unwrap().auto_commit;
+      tokio::task::spawn_blocking(move || {
+        if auto_commit {
+          let _ = c.commit_consumer_state(CommitMode::Sync);
+        }
+        c.unsubscribe();
+        drop(c);
+      })
+      .await
+      .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+    }
+    Ok(())
+  }
+}
+
+fn tokio_spawn<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {
+  napi::bindgen_prelude::spawn(f);
+}

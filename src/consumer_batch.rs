@@ -1,0 +1,118 @@
+//! One fetch's messages packed for a single crossing into JavaScript.
+//!
+//! All keys, values and header bytes go into one Buffer; a Float64Array of fixed-width rows
+//! says where each lies. The facade builds kafkajs message objects with `subarray` views, which
+//! measured far cheaper than building each object through N-API calls (FACTS.md).
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use std::collections::HashMap;
+use std::ffi::CString;
+
+/// Numbers per message row in `meta`.
+pub const ROW: usize = 8;
+// Row layout: offset, timestamp (-1 if none), keyStart, keyLen (-1 null), valueStart,
+// valueLen (-1 null), headerCount, headerStart (row index into `headers`, 4 numbers per header).
+
+/// The messages of one topic-partition inside a fetched batch, in offset order.
+#[napi(object)]
+pub struct PartitionBatch {
+  pub topic: String,
+  pub partition: i32,
+  /// librdkafka's last known high watermark for the partition, as kafkajs's string.
+  pub high_watermark: String,
+  /// Index of the partition's first row in `meta`.
+  pub start: u32,
+  pub count: u32,
+}
+
+/// What one `fetch` returns: packed messages plus the events that happened meanwhile.
+#[napi(object)]
+pub struct FetchedBatch {
+  pub data: Buffer,
+  pub meta: Float64Array,
+  pub headers: Float64Array,
+  pub partitions: Vec<PartitionBatch>,
+  pub events: Vec<crate::consumer_context::ConsumerEvent>,
+}
+
+#[derive(Default)]
+pub struct BatchBuilder {
+  data: Vec<u8>,
+  headers: Vec<f64>,
+  groups: Vec<(String, i32, Vec<f64>)>,
+  index: HashMap<(String, i32), usize>,
+  pub count: usize,
+}
+
+impl BatchBuilder {
+  pub fn with_capacity(bytes: usize) -> Self {
+    BatchBuilder { data: Vec::with_capacity(bytes), ..Default::default() }
+  }
+
+  fn bytes(&mut self, b: Option<&[u8]>) -> (f64, f64) {
+    match b {
+      None => (self.data.len() as f64, -1.0),
+      Some(b) => {
+        let start = self.data.len();
+        self.data.extend_from_slice(b);
+        (start as f64, b.len() as f64)
+      }
+    }
+  }
+
+  pub fn push(&mut self, m: &BorrowedMessage<'_>) {
+    let (ks, kl) = self.bytes(m.key());
+    let (vs, vl) = self.bytes(m.payload());
+    let header_start = (self.headers.len() / 4) as f64;
+    let mut header_count = 0.0;
+    if let Some(hs) = m.headers() {
+      for h in hs.iter() {
+        let (ns, nl) = self.bytes(Some(h.key.as_bytes()));
+        let (hvs, hvl) = self.bytes(h.value);
+        self.headers.extend_from_slice(&[ns, nl, hvs, hvl]);
+        header_count += 1.0;
+      }
+    }
+    let ts = m.timestamp().to_millis().unwrap_or(-1) as f64;
+    let key = (m.topic().to_string(), m.partition());
+    let slot = match self.index.get(&key) {
+      Some(&i) => i,
+      None => {
+        self.index.insert(key.clone(), self.groups.len());
+        self.groups.push((key.0, key.1, Vec::with_capacity(ROW * 64)));
+        self.groups.len() - 1
+      }
+    };
+    self.groups[slot].2.extend_from_slice(&[m.offset() as f64, ts, ks, kl, vs, vl, header_count, header_start]);
+    self.count += 1;
+  }
+
+  /// Flattens the per-partition rows; `high_watermark` reads librdkafka's cached watermark.
+  pub fn finish(self, high_watermark: impl Fn(&str, i32) -> i64, events: Vec<crate::consumer_context::ConsumerEvent>) -> FetchedBatch {
+    let mut meta = Vec::with_capacity(self.count * ROW);
+    let mut partitions = Vec::with_capacity(self.groups.len());
+    for (topic, partition, rows) in self.groups {
+      let start = (meta.len() / ROW) as u32;
+      meta.extend_from_slice(&rows);
+      let hw = high_watermark(&topic, partition);
+      partitions.push(PartitionBatch { topic, partition, high_watermark: hw.to_string(), start, count: (rows.len() / ROW) as u32 });
+    }
+    FetchedBatch {
+      data: self.data.into(),
+      meta: Float64Array::new(meta),
+      headers: Float64Array::new(self.headers),
+      partitions,
+      events,
+    }
+  }
+}
+
+/// The high watermark librdkafka last saw in a fetch response (no network round trip).
+pub fn cached_high_watermark(rk: *mut rdkafka::bindings::rd_kafka_t, topic: &str, partition: i32) -> i64 {
+  let Ok(topic) = CString::new(topic) else { return -1 };
+  let (mut low, mut high) = (-1i64, -1i64);
+  unsafe { rdkafka::bindings::rd_kafka_get_watermark_offsets(rk, topic.as_ptr(), partition, &mut low, &mut high) };
+  high
+}

@@ -1,0 +1,156 @@
+//! librdkafka's consumer callbacks, turned into events the run loop collects with each batch.
+//!
+//! Events are pulled, not pushed: they ride back on the next `fetch` result, so no callback
+//! into JavaScript is needed and nothing keeps Node's event loop alive.
+
+use crate::logging::LogSink;
+use napi_derive::napi;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// Something that happened inside librdkafka, for the facade's instrumentation events.
+#[napi(object)]
+#[derive(Clone)]
+pub struct ConsumerEvent {
+  /// `GROUP_JOIN`, `REBALANCING`, `COMMIT_OFFSETS`, `ERROR` or `FATAL`.
+  pub kind: String,
+  pub payload: Value,
+}
+
+pub struct ConsumerCtx {
+  pub log: LogSink,
+  pub group_id: String,
+  events: Mutex<Vec<ConsumerEvent>>,
+  /// Wakes a waiting fetch when an event arrives or the consumer closes.
+  pub wake: Notify,
+  pub joined: AtomicBool,
+  rebalance_started: Mutex<Option<Instant>>,
+}
+
+impl ConsumerCtx {
+  pub fn new(log: LogSink, group_id: String) -> Self {
+    ConsumerCtx {
+      log,
+      group_id,
+      events: Mutex::new(Vec::new()),
+      wake: Notify::new(),
+      joined: AtomicBool::new(false),
+      rebalance_started: Mutex::new(None),
+    }
+  }
+
+  pub fn push(&self, kind: &str, payload: Value) {
+    self.events.lock().unwrap().push(ConsumerEvent { kind: kind.into(), payload });
+    self.wake.notify_one();
+  }
+
+  pub fn take_events(&self) -> Vec<ConsumerEvent> {
+    std::mem::take(&mut *self.events.lock().unwrap())
+  }
+}
+
+/// `{ topic: [partitions] }`, kafkajs's memberAssignment shape.
+pub fn assignment_map(tpl: &TopicPartitionList) -> Value {
+  let mut map: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+  for e in tpl.elements() {
+    map.entry(e.topic().to_string()).or_default().push(e.partition());
+  }
+  json!(map)
+}
+
+/// `[{ topic, partitions: [{ partition, offset }] }]`, kafkajs's offsets shape.
+pub fn offsets_list(tpl: &TopicPartitionList) -> Value {
+  let mut map: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+  for e in tpl.elements() {
+    if let Offset::Offset(o) = e.offset() {
+      map.entry(e.topic().to_string()).or_default().push(json!({ "partition": e.partition(), "offset": o.to_string() }));
+    }
+  }
+  Value::Array(map.into_iter().map(|(topic, partitions)| json!({ "topic": topic, "partitions": partitions })).collect())
+}
+
+pub fn member_id<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> String {
+  unsafe {
+    let ptr = rdkafka::bindings::rd_kafka_memberid(consumer.client().native_ptr());
+    if ptr.is_null() {
+      return String::new();
+    }
+    let id = std::ffi::CStr::from_ptr(ptr).to_string_lossy().into_owned();
+    rdkafka::bindings::rd_kafka_mem_free(consumer.client().native_ptr(), ptr as *mut _);
+    id
+  }
+}
+
+impl ClientContext for ConsumerCtx {
+  fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+    self.log.rdkafka(level, fac, message);
+  }
+
+  fn error(&self, error: KafkaError, reason: &str) {
+    let fatal = matches!(error.rdkafka_error_code(), Some(rdkafka::types::RDKafkaErrorCode::Fatal));
+    self.log.emit(1, "ERROR", &format!("{}: {}", error, reason));
+    let err = crate::error::FerroError::kafka("consumer", &error);
+    self.push(if fatal { "FATAL" } else { "ERROR" }, err.to_json());
+  }
+}
+
+impl ConsumerContext for ConsumerCtx {
+  fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    *self.rebalance_started.lock().unwrap() = Some(Instant::now());
+    if let Rebalance::Revoke(tpl) = rebalance {
+      self.joined.store(false, Ordering::SeqCst);
+      self.push(
+        "REBALANCING",
+        json!({ "groupId": self.group_id, "memberId": member_id(consumer), "revoked": assignment_map(tpl) }),
+      );
+    }
+  }
+
+  fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    if let Rebalance::Assign(_) = rebalance {
+      let assignment = consumer.assignment().unwrap_or_default();
+      let started = self.rebalance_started.lock().unwrap().take();
+      self.joined.store(true, Ordering::SeqCst);
+      self.push(
+        "GROUP_JOIN",
+        json!({
+          "groupId": self.group_id,
+          "memberId": member_id(consumer),
+          "memberAssignment": assignment_map(&assignment),
+          "groupProtocol": consumer.rebalance_protocol_name(),
+          "duration": started.map(|s| s.elapsed().as_millis() as u64).unwrap_or(0),
+        }),
+      );
+    }
+  }
+
+  fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+    match result {
+      Ok(()) => self.push("COMMIT_OFFSETS", json!({ "groupId": self.group_id, "topics": offsets_list(offsets) })),
+      Err(e) => self.log.emit(2, "COMMIT", &format!("offset commit failed: {}", e)),
+    }
+  }
+}
+
+/// The assignor name librdkafka settled on, for GROUP_JOIN's `groupProtocol`.
+trait ProtocolName {
+  fn rebalance_protocol_name(&self) -> &'static str;
+}
+
+impl<C: ConsumerContext> ProtocolName for BaseConsumer<C> {
+  fn rebalance_protocol_name(&self) -> &'static str {
+    match self.rebalance_protocol() {
+      rdkafka::consumer::RebalanceProtocol::Cooperative => "cooperative",
+      _ => "eager",
+    }
+  }
+}

@@ -1,0 +1,142 @@
+//! The one mapping from every failure in the crate to the JavaScript error the facade throws.
+//!
+//! A native error crosses N-API as a `napi::Error` whose reason is a JSON object prefixed with
+//! [`MARKER`]; `js/errors.ts` turns it into the kafkajs error class named by `name`. Keeping the
+//! class choice here means JavaScript never re-derives policy from librdkafka codes.
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use serde_json::json;
+
+/// Prefix that tells the facade a native error carries structured fields.
+pub const MARKER: &str = "@@ferrokafka@@";
+
+/// A failure with everything the JavaScript error needs.
+#[derive(Debug, Clone)]
+pub struct FerroError {
+  /// kafkajs class name, e.g. `KafkaJSProtocolError`.
+  pub name: &'static str,
+  pub message: String,
+  /// librdkafka's error name (`MSG_SIZE_TOO_LARGE`), or a ferrokafka code (`ERR_CONFIG`).
+  pub code: String,
+  pub retriable: bool,
+  /// The option or argument at fault, for validation errors.
+  pub field: Option<String>,
+}
+
+pub type Result<T> = std::result::Result<T, FerroError>;
+
+impl FerroError {
+  /// Bad input: names the field, never its value (it may be a secret).
+  pub fn config(field: impl Into<String>, problem: impl AsRef<str>) -> Self {
+    let field = field.into();
+    FerroError {
+      name: "KafkaJSNonRetriableError",
+      message: format!("Invalid option `{}`: {}", field, problem.as_ref()),
+      code: "ERR_CONFIG".into(),
+      retriable: false,
+      field: Some(field),
+    }
+  }
+
+  /// A call made in the wrong state (e.g. send before connect).
+  pub fn state(message: impl Into<String>) -> Self {
+    FerroError {
+      name: "KafkaJSError",
+      message: message.into(),
+      code: "ERR_STATE".into(),
+      retriable: false,
+      field: None,
+    }
+  }
+
+  /// Wraps a librdkafka failure with the operation that hit it.
+  pub fn kafka(operation: &str, err: &KafkaError) -> Self {
+    let code = err.rdkafka_error_code();
+    let (name, retriable) = match code {
+      Some(c) => classify(c),
+      None => ("KafkaJSError", false),
+    };
+    FerroError {
+      name,
+      message: format!("{}: {}", operation, describe(err)),
+      code: code.map(code_name).unwrap_or_else(|| "ERR_UNKNOWN".into()),
+      retriable,
+      field: None,
+    }
+  }
+
+  pub fn from_code(operation: &str, code: RDKafkaErrorCode) -> Self {
+    let (name, retriable) = classify(code);
+    FerroError {
+      name,
+      message: format!("{}: {}", operation, code),
+      code: code_name(code),
+      retriable,
+      field: None,
+    }
+  }
+
+  pub fn to_json(&self) -> serde_json::Value {
+    json!({
+      "name": self.name,
+      "message": self.message,
+      "code": self.code,
+      "retriable": self.retriable,
+      "field": self.field,
+    })
+  }
+}
+
+/// Display without the raw librdkafka `Debug` noise; librdkafka never puts credentials here.
+fn describe(err: &KafkaError) -> String {
+  err.to_string()
+}
+
+/// librdkafka's own symbolic name for a code (`rd_kafka_err2name`), as users see it in its docs.
+pub fn code_name(code: RDKafkaErrorCode) -> String {
+  let ptr = unsafe { rdkafka::bindings::rd_kafka_err2name(std::mem::transmute::<i32, rdkafka::types::RDKafkaRespErr>(code as i32)) };
+  if ptr.is_null() {
+    return format!("{:?}", code);
+  }
+  unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+}
+
+/// Chooses the kafkajs class and retriability of a librdkafka code.
+fn classify(code: RDKafkaErrorCode) -> (&'static str, bool) {
+  use RDKafkaErrorCode::*;
+  match code {
+    BrokerTransportFailure | AllBrokersDown | Resolve | Authentication | SSL => {
+      ("KafkaJSConnectionError", !matches!(code, Authentication | SSL))
+    }
+    MessageTimedOut | OperationTimedOut | RequestTimedOut | TimedOutQueue => ("KafkaJSRequestTimeoutError", true),
+    QueueFull | LeaderNotAvailable | NotLeaderForPartition | NetworkException | CoordinatorLoadInProgress
+    | CoordinatorNotAvailable | NotCoordinator | NotEnoughReplicas | NotEnoughReplicasAfterAppend
+    | RebalanceInProgress | UnknownTopicOrPartition | KafkaStorageError | FencedLeaderEpoch
+    | UnknownLeaderEpoch | OffsetNotAvailable | PreferredLeaderNotAvailable | ConcurrentTransactions => {
+      ("KafkaJSProtocolError", true)
+    }
+    InvalidArgument | InvalidConfig | UnknownTopic | UnknownPartition | Conflict | State | NotImplemented
+    | UnsupportedFeature | Fatal | Fenced | InvalidProducerEpoch | ProducerFenced | TransactionalIdAuthorizationFailed => {
+      ("KafkaJSNonRetriableError", false)
+    }
+    c if (c as i32) > 0 => ("KafkaJSProtocolError", false),
+    _ => ("KafkaJSError", false),
+  }
+}
+
+impl From<FerroError> for napi::Error {
+  fn from(err: FerroError) -> Self {
+    napi::Error::new(napi::Status::GenericFailure, format!("{}{}", MARKER, err.to_json()))
+  }
+}
+
+/// Maps any librdkafka result into the crate's error, naming the operation.
+pub trait Context<T> {
+  fn during(self, operation: &str) -> Result<T>;
+}
+
+impl<T> Context<T> for std::result::Result<T, KafkaError> {
+  fn during(self, operation: &str) -> Result<T> {
+    self.map_err(|e| FerroError::kafka(operation, &e))
+  }
+}

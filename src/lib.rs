@@ -1,0 +1,17 @@
+//! ferrokafka: a kafkajs-compatible Kafka client for Node.js, built on librdkafka.
+//!
+//! Rust owns every policy decision (delivery, offsets, retries); the TypeScript facade in `js/`
+//! only shapes arguments and runs user handlers. Each module holds one concept.
+#![deny(clippy::all)]
+
+pub mod admin;
+pub mod config;
+pub mod consumer;
+pub mod consumer_batch;
+pub mod consumer_context;
+pub mod error;
+pub mod logging;
+pub mod mock;
+pub mod producer;
+pub mod runtime_info;
+pub mod transaction;

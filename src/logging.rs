@@ -1,0 +1,63 @@
+//! librdkafka's log lines and client errors, forwarded to the JavaScript `logCreator`.
+//!
+//! The forwarding function is a weak threadsafe function: it never keeps Node's event loop
+//! alive, so a process whose clients disconnected exits even if librdkafka logs late.
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use rdkafka::config::RDKafkaLogLevel;
+
+/// One log line from the native side.
+#[napi(object)]
+#[derive(Clone)]
+pub struct LogRecord {
+  /// kafkajs level: 1 ERROR, 2 WARN, 4 INFO, 5 DEBUG.
+  pub level: u32,
+  /// librdkafka facility (e.g. `FAIL`, `REQTMOUT`) or `ferrokafka`.
+  pub facility: String,
+  pub message: String,
+}
+
+/// The JavaScript callback that receives log records.
+pub type RawLogFn = ThreadsafeFunction<LogRecord, (), LogRecord, Status, false, true>;
+/// Shared by a client and the sibling clients it creates.
+pub type LogFn = std::sync::Arc<RawLogFn>;
+
+/// Per-client forwarding of log records, filtered by the client's kafkajs log level.
+pub struct LogSink {
+  target: Option<LogFn>,
+  max_level: u32,
+}
+
+impl LogSink {
+  pub fn new(target: Option<LogFn>, max_level: u32) -> Self {
+    LogSink { target, max_level }
+  }
+
+  pub fn emit(&self, level: u32, facility: &str, message: &str) {
+    if level == 0 || level > self.max_level {
+      return;
+    }
+    if let Some(f) = &self.target {
+      let record = LogRecord { level, facility: facility.to_string(), message: message.to_string() };
+      f.call(record, ThreadsafeFunctionCallMode::NonBlocking);
+    } else {
+      tracing::event!(tracing::Level::DEBUG, facility, message);
+    }
+  }
+
+  pub fn rdkafka(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+    self.emit(kafkajs_level(level), facility, message);
+  }
+}
+
+/// librdkafka (syslog) severities to kafkajs levels.
+pub fn kafkajs_level(level: RDKafkaLogLevel) -> u32 {
+  match level {
+    RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => 1,
+    RDKafkaLogLevel::Warning => 2,
+    RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => 4,
+    RDKafkaLogLevel::Debug => 5,
+  }
+}
