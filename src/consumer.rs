@@ -160,7 +160,7 @@ impl ConsumerInner {
 impl NativeConsumer {
   /// Validates the options; the librdkafka client is created by `start`.
   #[napi(constructor)]
-  pub fn new(common: Value, options: Value, log: Option<RawLogFn>) -> napi::Result<Self> {
+  pub fn new(common: Value, options: Value, #[napi(ts_arg_type = "((record: LogRecord) => void) | undefined | null")] log: Option<RawLogFn>) -> napi::Result<Self> {
     let log: Option<LogFn> = log.map(std::sync::Arc::new);
     config::consumer_config(&common, &options, false)?;
     let opts = Options::new("consumer", &options)?;

@@ -295,7 +295,7 @@ pub(crate) fn produce<'e>(env: &'e Env, producer: Arc<RawProducer>, batches: Vec
 impl NativeProducer {
   /// Validates the options and builds the librdkafka client (no connection is made yet).
   #[napi(constructor)]
-  pub fn new(common: Value, options: Value, log: Option<RawLogFn>) -> napi::Result<Self> {
+  pub fn new(common: Value, options: Value, #[napi(ts_arg_type = "((record: LogRecord) => void) | undefined | null")] log: Option<RawLogFn>) -> napi::Result<Self> {
     let log: Option<LogFn> = log.map(std::sync::Arc::new);
     let cfg = config::producer_config(&common, &options)?;
     let log_level = common.get("logLevel").and_then(Value::as_u64).unwrap_or(4) as u32;

@@ -1,0 +1,63 @@
+// Shared by the suites: one MockCluster per file, a unique topic and group per test.
+const { Kafka, MockCluster, logLevel } = require('..')
+
+let seq = 0
+/** A name no other test uses, so tests never see each other's records or groups. */
+const unique = (prefix) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`
+
+/** Starts a 3-broker MockCluster and a Kafka bound to it. */
+function startCluster(brokers = 3) {
+  const cluster = new MockCluster({ brokers })
+  const kafka = new Kafka({ clientId: 'test', brokers: cluster.brokers, logLevel: logLevel.NOTHING })
+  return { cluster, kafka }
+}
+
+/** Resolves when `predicate()` is true, checked after each call of `tick` (an event, not a sleep). */
+function deferred() {
+  let resolve, reject
+  const promise = new Promise((res, rej) => { resolve = res; reject = rej })
+  return { promise, resolve, reject }
+}
+
+/** Rejects if `promise` does not settle within `ms` (a bound, never a synchronisation). */
+function within(ms, promise, what = 'operation') {
+  let timer
+  const limit = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms) })
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Runs a consumer (eachMessage) until `done(seen)` is true, then disconnects it, even on failure.
+ * `seen` holds `{ topic, partition, message }` in delivery order. Bounded by `timeoutMs`.
+ */
+async function consumeUntil(kafka, { topics, groupId = unique('g'), config = {}, fromBeginning = true, done, timeoutMs = 30000, onMessage }) {
+  const consumer = kafka.consumer({ groupId, ...config })
+  const seen = []
+  const finished = deferred()
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics, fromBeginning })
+    await consumer.run({
+      eachMessage: async (payload) => {
+        if (onMessage) await onMessage(payload)
+        seen.push({ topic: payload.topic, partition: payload.partition, message: payload.message })
+        if (done(seen)) finished.resolve()
+      },
+    })
+    await within(timeoutMs, finished.promise, `consuming ${topics.join(',')}`)
+    return seen
+  } finally {
+    await consumer.disconnect()
+  }
+}
+
+/** Resolves with the first event `type` emitted by `client` whose payload satisfies `accept`. */
+function nextEvent(client, type, accept = () => true) {
+  const d = deferred()
+  const remove = client.on(type, (event) => {
+    if (accept(event.payload)) { remove(); d.resolve(event) }
+  })
+  return d.promise
+}
+
+module.exports = { unique, startCluster, deferred, within, consumeUntil, nextEvent }
