@@ -207,7 +207,7 @@ impl NativeConsumer {
       }
     }
     let cfg = config::consumer_config(&self.inner.common, &options, from_beginning)?;
-    let ctx = ConsumerCtx::new(LogSink::new(self.inner.log.clone(), self.inner.log_level), self.inner.group_id.clone());
+    let ctx = ConsumerCtx::new(LogSink::new(self.inner.log.clone(), self.inner.log_level), self.inner.group_id.clone(), from_beginning);
     // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
     let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
     let consumer: RawConsumer = created.map_err(|e| match e {

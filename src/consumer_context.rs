@@ -7,7 +7,9 @@ use crate::logging::LogSink;
 use napi_derive::napi;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, RebalanceProtocol};
+use rdkafka::types::RDKafkaRespErr;
+use std::time::Duration;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
@@ -34,10 +36,13 @@ pub struct ConsumerCtx {
   pub wake: Notify,
   pub joined: AtomicBool,
   rebalance_started: Mutex<Option<Instant>>,
+  /// False: a partition with no committed offset starts at the high watermark read during the
+  /// assignment itself, so a record produced after `run()` resolved is never skipped.
+  from_beginning: bool,
 }
 
 impl ConsumerCtx {
-  pub fn new(log: LogSink, group_id: String) -> Self {
+  pub fn new(log: LogSink, group_id: String, from_beginning: bool) -> Self {
     ConsumerCtx {
       log,
       group_id,
@@ -45,6 +50,7 @@ impl ConsumerCtx {
       wake: Notify::new(),
       joined: AtomicBool::new(false),
       rebalance_started: Mutex::new(None),
+      from_beginning,
     }
   }
 
@@ -103,7 +109,51 @@ impl ClientContext for ConsumerCtx {
   }
 }
 
+/// Resolves each newly assigned partition's start: its committed offset, else the latest.
+fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut TopicPartitionList) {
+  let timeout = Duration::from_secs(10);
+  let Ok(committed) = consumer.committed_offsets(tpl.clone(), timeout) else { return };
+  for e in committed.elements() {
+    let start = match e.offset() {
+      Offset::Offset(o) => Offset::Offset(o),
+      _ => match consumer.fetch_watermarks(e.topic(), e.partition(), timeout) {
+        Ok((_, high)) => Offset::Offset(high),
+        Err(_) => continue,
+      },
+    };
+    let _ = tpl.set_partition_offset(e.topic(), e.partition(), start);
+  }
+}
+
 impl ConsumerContext for ConsumerCtx {
+  /// librdkafka's default strategy, plus pinning start offsets for `fromBeginning: false`.
+  fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
+    let assign = err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+    let revoke = err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
+    if assign && !self.from_beginning {
+      pin_start_offsets(consumer, tpl);
+    }
+    let rebalance = if assign {
+      Rebalance::Assign(tpl)
+    } else if revoke {
+      Rebalance::Revoke(tpl)
+    } else {
+      Rebalance::Error(KafkaError::Rebalance(err.into()))
+    };
+    self.pre_rebalance(consumer, &rebalance);
+    let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
+    let result = match (assign, cooperative) {
+      (true, true) => consumer.incremental_assign(tpl),
+      (true, false) => consumer.assign(tpl),
+      (false, true) => consumer.incremental_unassign(tpl),
+      (false, false) => consumer.unassign(),
+    };
+    if let Err(e) = result {
+      self.log.emit(1, "REBALANCE", &format!("applying the assignment failed: {}", e));
+    }
+    self.post_rebalance(consumer, &rebalance);
+  }
+
   fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
     *self.rebalance_started.lock().unwrap() = Some(Instant::now());
     if let Rebalance::Revoke(tpl) = rebalance {

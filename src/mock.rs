@@ -29,6 +29,9 @@ static REGISTRY: Lazy<Mutex<HashMap<String, ClusterPtr>>> = Lazy::new(|| Mutex::
 pub struct MockClusterOptions {
   /// Number of brokers (default 3), with ids 1..=brokers.
   pub brokers: Option<i32>,
+  /// How long a new group waits for more members before its first assignment (default 100 ms;
+  /// Kafka's own default of 3 s makes every test's first join slow).
+  pub group_initial_rebalance_delay_ms: Option<i32>,
 }
 
 /// An embedded Kafka cluster for tests and local development.
@@ -106,7 +109,8 @@ fn error_code(name: &str) -> Result<rd::rd_kafka_resp_err_t> {
 impl MockCluster {
   #[napi(constructor)]
   pub fn new(options: Option<MockClusterOptions>) -> napi::Result<Self> {
-    let brokers = options.and_then(|o| o.brokers).unwrap_or(3);
+    let brokers = options.as_ref().and_then(|o| o.brokers).unwrap_or(3);
+    let delay = options.as_ref().and_then(|o| o.group_initial_rebalance_delay_ms).unwrap_or(100);
     if !(1..=64).contains(&brokers) {
       return Err(FerroError::config("brokers", "must be between 1 and 64").into());
     }
@@ -118,6 +122,7 @@ impl MockCluster {
     if raw.is_null() {
       return Err(FerroError::state("librdkafka could not start the mock cluster").into());
     }
+    unsafe { rd::rd_kafka_mock_group_initial_rebalance_delay_ms(raw, delay) };
     let bootstrap = unsafe { CStr::from_ptr(rd::rd_kafka_mock_cluster_bootstraps(raw)) }.to_string_lossy().into_owned();
     REGISTRY.lock().unwrap().insert(bootstrap.clone(), ClusterPtr(raw));
     Ok(MockCluster { ptr: Some(ClusterPtr(raw)), host: Some(host), bootstrap })
