@@ -60,4 +60,27 @@ function nextEvent(client, type, accept = () => true) {
   return d.promise
 }
 
-module.exports = { unique, startCluster, deferred, within, consumeUntil, nextEvent }
+/**
+ * Collects items pushed from handlers; `waitFor(pred)` resolves with the first item (already seen
+ * or still to come) that satisfies `pred`, or rejects after `ms`.
+ */
+function inbox() {
+  const seen = []
+  const waiters = new Set()
+  return {
+    seen,
+    push(item) {
+      seen.push(item)
+      for (const w of waiters) if (w.pred(item)) { waiters.delete(w); w.d.resolve(item) }
+    },
+    waitFor(pred, ms = 20000, what = 'an expected message') {
+      const found = seen.find(pred)
+      if (found) return Promise.resolve(found)
+      const w = { pred, d: deferred() }
+      waiters.add(w)
+      return within(ms, w.d.promise, what).finally(() => waiters.delete(w))
+    },
+  }
+}
+
+module.exports = { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox }

@@ -159,10 +159,13 @@ export const isRebalancing = (e: { type?: string; code?: string }): boolean =>
 
 /** Turns an error thrown by the native binding into its kafkajs class; others pass through. */
 export function fromNative(err: unknown): unknown {
-  if (!(err instanceof Error) || !err.message.startsWith(MARKER)) return err
+  // Not `instanceof Error`: native errors come from Node's main realm, which differs from the
+  // realm of a Jest or vm sandbox.
+  const message = (err as { message?: unknown } | null)?.message
+  if (typeof message !== 'string' || !message.startsWith(MARKER)) return err
   let info: { name: string; message: string; code: string; retriable: boolean; field?: string | null }
   try {
-    info = JSON.parse(err.message.slice(MARKER.length))
+    info = JSON.parse(message.slice(MARKER.length))
   } catch {
     return err
   }

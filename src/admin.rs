@@ -42,7 +42,7 @@ impl NativeAdmin {
   fn group_consumer(&self, group_id: &str) -> Result<BaseConsumer> {
     let mut cfg: ClientConfig = config::client_config(&self.common)?;
     cfg.set("group.id", group_id).set("enable.auto.commit", "false");
-    cfg.create().during("create group client")
+    cfg.create().map_err(|e| FerroError::creation("group client", e))
   }
 }
 
@@ -72,7 +72,8 @@ impl NativeAdmin {
 
   #[napi]
   pub async fn connect(&self, timeout_ms: u32) -> napi::Result<()> {
-    let client: AdminClient<DefaultClientContext> = config::client_config(&self.common)?.create().during("create admin client")?;
+    let client: AdminClient<DefaultClientContext> =
+      config::client_config(&self.common)?.create().map_err(|e| FerroError::creation("admin client", e))?;
     let client = Arc::new(client);
     let probe = client.clone();
     blocking(move || probe.inner().fetch_metadata(None, Duration::from_millis(timeout_ms as u64)).map(|_| ()).during("connect")).await?;

@@ -210,10 +210,7 @@ impl NativeConsumer {
     let ctx = ConsumerCtx::new(LogSink::new(self.inner.log.clone(), self.inner.log_level), self.inner.group_id.clone(), from_beginning);
     // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
     let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
-    let consumer: RawConsumer = created.map_err(|e| match e {
-      rdkafka::error::KafkaError::ClientCreation(msg) => FerroError::config(crate::producer::config_key(&msg), msg),
-      other => FerroError::kafka("create consumer", &other),
-    })?;
+    let consumer: RawConsumer = created.map_err(|e| FerroError::creation("consumer", e))?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names).during("subscribe")?;
     *self.inner.consumer.write().unwrap() = Some(Arc::new(consumer));

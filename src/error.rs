@@ -65,6 +65,19 @@ impl FerroError {
     }
   }
 
+  /// A client that librdkafka refused to create: a bad property is named, its value never shown.
+  pub fn creation(kind: &str, err: KafkaError) -> Self {
+    match err {
+      KafkaError::ClientConfig(_, description, key, _value) => {
+        let mut e = FerroError::config(format!("rdkafka.{}", key), description);
+        e.message = e.message.replace("Invalid option `rdkafka.", "Invalid librdkafka property `");
+        e
+      }
+      KafkaError::ClientCreation(msg) => FerroError::config("rdkafka", msg),
+      other => FerroError::kafka(&format!("create {}", kind), &other),
+    }
+  }
+
   pub fn from_code(operation: &str, code: RDKafkaErrorCode) -> Self {
     let (name, retriable) = classify(code);
     FerroError {

@@ -113,15 +113,7 @@ pub struct NativeProducer {
 pub(crate) fn create_raw(cfg: rdkafka::ClientConfig, log: Option<LogFn>, level: u32) -> Result<RawProducer> {
   cfg
     .create_with_context(ProducerCtx { log: LogSink::new(log, level) })
-    .map_err(|e| match e {
-      KafkaError::ClientCreation(msg) => FerroError::config(config_key(&msg), msg),
-      other => FerroError::kafka("create producer", &other),
-    })
-}
-
-/// librdkafka names the bad property first in its creation errors (`No such configuration property: "x"`).
-pub(crate) fn config_key(msg: &str) -> String {
-  msg.split('"').nth(1).map(|k| format!("rdkafka.{}", k)).unwrap_or_else(|| "rdkafka".into())
+    .map_err(|e| FerroError::creation("producer", e))
 }
 
 fn headers_of(list: &Option<Vec<MessageHeader>>) -> Option<OwnedHeaders> {

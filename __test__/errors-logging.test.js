@@ -1,0 +1,127 @@
+// Errors keep kafkajs's classes and name the field at fault; librdkafka's logs reach logCreator;
+// secrets never show up in errors, logs or util.inspect.
+const util = require('util')
+const net = require('net')
+const {
+  Kafka, logLevel, KafkaJSError, KafkaJSNonRetriableError, KafkaJSProtocolError, KafkaJSConnectionError,
+  isKafkaJSError,
+} = require('..')
+const { startCluster, unique, within } = require('./helpers')
+
+const CANARY = 'canary-secret-7f3a9c'
+
+let cluster, kafka
+beforeAll(() => ({ cluster, kafka } = startCluster(1)))
+afterAll(() => cluster.close())
+
+/** A loopback port with nothing listening. */
+async function closedPort() {
+  const server = net.createServer()
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+test('a bad option is a KafkaJSNonRetriableError naming the field, never its value', () => {
+  const bad = new Kafka({ brokers: cluster.brokers, sasl: { mechanism: 'kerberos', username: 'u', password: CANARY } })
+  let err
+  try { bad.producer() } catch (e) { err = e }
+  expect(err).toBeInstanceOf(KafkaJSNonRetriableError)
+  expect(err).toBeInstanceOf(KafkaJSError)
+  expect(isKafkaJSError(err)).toBe(true)
+  expect(err.field).toBe('sasl.mechanism')
+  expect(err.retriable).toBe(false)
+  expect(`${err.message}${err.stack}${util.inspect(err)}`).not.toContain(CANARY)
+})
+
+test.each([
+  [{ brokers: [] }, 'brokers'],
+  [{ brokers: ['no-port'] }, 'brokers'],
+  [{ brokers: ['localhost:9092'], ssl: { ca: '/etc/ssl/missing.pem' } }, 'ssl.ca'],
+  [{ brokers: ['localhost:9092'], sasl: { mechanism: 'plain', username: 'u' } }, 'sasl.password'],
+  [{ brokers: ['localhost:9092'], connectionTimeout: 'soon' }, 'connectionTimeout'],
+  [{ brokers: ['localhost:9092'], rdkafka: { 'no.such.property': 1 } }, 'rdkafka.no.such.property'],
+])('invalid config %j names %s', (config, field) => {
+  let err
+  try { new Kafka(config).producer() } catch (e) { err = e }
+  expect(err).toBeInstanceOf(KafkaJSNonRetriableError)
+  expect(err.field).toBe(field)
+})
+
+test('a consumer without groupId throws synchronously, as kafkajs does', () => {
+  expect(() => kafka.consumer({})).toThrow(KafkaJSNonRetriableError)
+})
+
+test('idempotent with acks=1 is contradictory and named', () => {
+  let err
+  try { kafka.producer({ acks: 1 }) } catch (e) { err = e }
+  expect(err.field).toBe('producer.acks')
+})
+
+test('util.inspect and JSON.stringify of clients show no credentials', () => {
+  const k = new Kafka({ brokers: cluster.brokers, sasl: { mechanism: 'plain', username: 'user', password: CANARY } })
+  const producer = k.producer()
+  const consumer = k.consumer({ groupId: 'g' })
+  for (const obj of [k, producer, consumer, k.admin()]) {
+    expect(util.inspect(obj, { depth: 10, showHidden: true })).not.toContain(CANARY)
+    expect(JSON.stringify(obj) ?? '').not.toContain(CANARY)
+  }
+})
+
+test('an oversize record rejects with a non-retriable protocol error and others still deliver', async () => {
+  const topic = unique('big')
+  cluster.createTopic(topic, 1, 1)
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    const ok = producer.send({ topic, messages: [{ value: 'small' }] })
+    const err = await producer.send({ topic, messages: [{ value: Buffer.alloc(2 * 1024 * 1024) }] }).catch((e) => e)
+    expect(err).toBeInstanceOf(KafkaJSProtocolError)
+    expect(err.code).toBe('MSG_SIZE_TOO_LARGE')
+    expect(err.retriable).toBe(false)
+    const [meta] = await ok
+    expect(meta.errorCode).toBe(0)
+  } finally {
+    await producer.disconnect()
+  }
+})
+
+test("librdkafka's logs reach logCreator with kafkajs levels, without the password", async () => {
+  const port = await closedPort()
+  const entries = []
+  const logCreator = () => (entry) => entries.push(entry)
+  const k = new Kafka({
+    brokers: [`127.0.0.1:${port}`], logLevel: logLevel.DEBUG, logCreator, connectionTimeout: 1000,
+    sasl: { mechanism: 'plain', username: 'user', password: CANARY }, rdkafka: { debug: 'all' },
+  })
+  const producer = k.producer()
+  const err = await within(30_000, producer.connect().catch((e) => e), 'connect')
+  expect(err).toBeInstanceOf(KafkaJSError)
+  expect(err.name).toMatch(/KafkaJS(Connection|RequestTimeout)Error|KafkaJSError/)
+  await producer.disconnect()
+  const native = entries.filter((e) => e.namespace === 'librdkafka')
+  expect(native.length).toBeGreaterThan(0)
+  for (const e of native) {
+    expect([1, 2, 4, 5]).toContain(e.level)
+    expect(typeof e.log.message).toBe('string')
+    expect(typeof e.log.timestamp).toBe('string')
+  }
+  expect(JSON.stringify(entries)).not.toContain(CANARY)
+  expect(`${err.message}${util.inspect(err)}`).not.toContain(CANARY)
+})
+
+test('instrumentation rejects unknown event names and returns a remover', () => {
+  const producer = kafka.producer()
+  expect(() => producer.on('nope', () => {})).toThrow(KafkaJSNonRetriableError)
+  const remove = producer.on(producer.events.CONNECT, () => {})
+  expect(typeof remove).toBe('function')
+  remove()
+})
+
+test('KafkaJSConnectionError keeps the kafkajs hierarchy', () => {
+  const e = new KafkaJSConnectionError('x')
+  expect(e).toBeInstanceOf(KafkaJSError)
+  expect(e.retriable).toBe(true)
+  expect(e.name).toBe('KafkaJSConnectionError')
+})
