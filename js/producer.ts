@@ -1,11 +1,12 @@
 /** kafkajs's Producer on the native producer: one native call per send, whatever its size. */
 import { inspect } from 'util'
-import type { NativeProducer, OutgoingMessage, TopicMessages as NativeTopicMessages } from '../binding'
+import type { NativeProducer } from '../binding'
+import { packSend } from './encode'
 import { call, callSync, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { native } from './native'
-import type { IHeaders, Message, ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicMessages, TopicOffsets } from './types'
+import type { ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicOffsets } from './types'
 
 const events = {
   CONNECT: 'producer.connect',
@@ -14,55 +15,6 @@ const events = {
   REQUEST_TIMEOUT: 'producer.network.request_timeout',
   REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
 } as const
-
-function bytes(v: unknown, field: string): Buffer | undefined {
-  if (v === null || v === undefined) return undefined
-  if (Buffer.isBuffer(v)) return v
-  if (typeof v === 'string') return Buffer.from(v)
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
-  throw new KafkaJSNonRetriableError(`Invalid ${field}: expected a Buffer, a string or null, got ${typeof v}`, { field })
-}
-
-function headersOf(h: IHeaders | undefined, field: string) {
-  if (!h) return undefined
-  if (typeof h !== 'object') throw new KafkaJSNonRetriableError(`Invalid ${field}: must be an object`, { field })
-  const out: { key: string; value: Buffer }[] = []
-  for (const key of Object.keys(h)) {
-    const v = h[key]
-    if (v === undefined) continue
-    for (const item of Array.isArray(v) ? v : [v]) out.push({ key, value: bytes(item, `${field}.${key}`) ?? Buffer.alloc(0) })
-  }
-  return out
-}
-
-/** kafkajs messages to the native shape; validation names the message at fault. */
-export function toNativeMessages(topic: string, messages: Message[]): NativeTopicMessages {
-  if (typeof topic !== 'string' || topic.length === 0) {
-    throw new KafkaJSNonRetriableError(`Invalid topic: expected a non-empty string, got ${typeof topic}`, { field: 'topic' })
-  }
-  if (!Array.isArray(messages)) {
-    throw new KafkaJSNonRetriableError(`Invalid messages array [${String(messages)}] for topic "${topic}"`, { field: 'messages' })
-  }
-  const out: OutgoingMessage[] = new Array(messages.length)
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i]
-    if (!m || typeof m !== 'object') throw new KafkaJSNonRetriableError(`Invalid messages[${i}]: must be an object`, { field: `messages[${i}]` })
-    const o: OutgoingMessage = { value: bytes(m.value, `messages[${i}].value`) }
-    if (m.key !== undefined && m.key !== null) o.key = bytes(m.key, `messages[${i}].key`)
-    if (m.partition !== undefined && m.partition !== null) {
-      if (!Number.isInteger(m.partition) || m.partition < 0) throw new KafkaJSNonRetriableError(`Invalid messages[${i}].partition: must be a non-negative integer`, { field: `messages[${i}].partition` })
-      o.partition = m.partition
-    }
-    if (m.timestamp !== undefined && m.timestamp !== null) {
-      const ts = Number(m.timestamp)
-      if (!Number.isFinite(ts)) throw new KafkaJSNonRetriableError(`Invalid messages[${i}].timestamp: must be epoch milliseconds`, { field: `messages[${i}].timestamp` })
-      o.timestamp = ts
-    }
-    if (m.headers) o.headers = headersOf(m.headers, `messages[${i}].headers`)
-    out[i] = o
-  }
-  return { topic, messages: out }
-}
 
 function sendOptions(acks?: number, compression?: number) {
   if (acks === undefined && !compression) return undefined
@@ -80,14 +32,14 @@ export class Transaction {
 
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
     this.check()
-    const batch = callSync(() => toNativeMessages(record.topic, record.messages))
-    return call(() => this.producer.transactionSend([batch]))
+    const { topics, counts, data } = callSync(() => packSend([record]))
+    return call(() => this.producer.transactionSend(topics, counts, data))
   }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     this.check()
-    const topics = (batch.topicMessages ?? []).map((t) => toNativeMessages(t.topic, t.messages))
-    return call(() => this.producer.transactionSend(topics))
+    const { topics, counts, data } = callSync(() => packSend(batch.topicMessages ?? []))
+    return call(() => this.producer.transactionSend(topics, counts, data))
   }
 
   /** Commits consumed offsets atomically with this transaction's records. */
@@ -164,8 +116,8 @@ export class Producer {
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
     if (!record || typeof record !== 'object') throw new KafkaJSNonRetriableError('send() expects { topic, messages }', { field: 'record' })
     const p = this.client()
-    const batch = callSync(() => toNativeMessages(record.topic, record.messages))
-    return call(() => p.send([batch], sendOptions(record.acks, record.compression)))
+    const { topics, counts, data } = callSync(() => packSend([record]))
+    return call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression)))
   }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
@@ -173,8 +125,8 @@ export class Producer {
     if (!batch || !Array.isArray(batch.topicMessages)) {
       throw new KafkaJSNonRetriableError('sendBatch() expects { topicMessages: [{ topic, messages }] }', { field: 'topicMessages' })
     }
-    const topics = callSync(() => batch.topicMessages!.map((t: TopicMessages) => toNativeMessages(t.topic, t.messages)))
-    return call(() => p.send(topics, sendOptions(batch.acks, batch.compression)))
+    const { topics, counts, data } = callSync(() => packSend(batch.topicMessages!))
+    return call(() => p.send(topics, counts, data, sendOptions(batch.acks, batch.compression)))
   }
 
   /** Begins a transaction; requires `transactionalId`. One at a time per producer. */

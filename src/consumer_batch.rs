@@ -7,7 +7,6 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use std::collections::HashMap;
 use std::ffi::CString;
 
 /// Numbers per message row in `meta`.
@@ -42,7 +41,7 @@ pub struct BatchBuilder {
   data: Vec<u8>,
   headers: Vec<f64>,
   groups: Vec<(String, i32, Vec<f64>)>,
-  index: HashMap<(String, i32), usize>,
+  last: Option<usize>,
   pub count: usize,
 }
 
@@ -76,15 +75,17 @@ impl BatchBuilder {
       }
     }
     let ts = m.timestamp().to_millis().unwrap_or(-1) as f64;
-    let key = (m.topic().to_string(), m.partition());
-    let slot = match self.index.get(&key) {
-      Some(&i) => i,
+    // Messages come in runs of one partition: check the last slot before searching.
+    let (topic, partition) = (m.topic(), m.partition());
+    let same = |g: &(String, i32, Vec<f64>)| g.1 == partition && g.0 == topic;
+    let slot = match self.last.filter(|&i| same(&self.groups[i])).or_else(|| self.groups.iter().position(same)) {
+      Some(i) => i,
       None => {
-        self.index.insert(key.clone(), self.groups.len());
-        self.groups.push((key.0, key.1, Vec::with_capacity(ROW * 64)));
+        self.groups.push((topic.to_string(), partition, Vec::with_capacity(ROW * 64)));
         self.groups.len() - 1
       }
     };
+    self.last = Some(slot);
     self.groups[slot].2.extend_from_slice(&[m.offset() as f64, ts, ks, kl, vs, vl, header_count, header_start]);
     self.count += 1;
   }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod consumer;
 pub mod consumer_batch;
 pub mod consumer_context;
+pub mod delivery;
 pub mod error;
 pub mod logging;
 pub mod mock;

@@ -11,9 +11,9 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::error::KafkaError;
+use crate::delivery::{produce, SendState};
+use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -33,32 +33,14 @@ impl ClientContext for ProducerCtx {
   }
 }
 
-pub type RawProducer = FutureProducer<ProducerCtx>;
-
-/// A header as the facade sends it: kafkajs allows repeated keys, so a list, not a map.
-#[napi(object)]
-pub struct MessageHeader {
-  pub key: String,
-  pub value: Buffer,
+impl ProducerContext for ProducerCtx {
+  type DeliveryOpaque = Arc<SendState>;
+  fn delivery(&self, result: &DeliveryResult<'_>, state: Arc<SendState>) {
+    state.delivered(result);
+  }
 }
 
-/// One record of a kafkajs `messages` array, with strings already encoded as Buffers.
-#[napi(object)]
-pub struct OutgoingMessage {
-  pub partition: Option<i32>,
-  pub key: Option<Buffer>,
-  pub value: Option<Buffer>,
-  /// Epoch milliseconds.
-  pub timestamp: Option<f64>,
-  pub headers: Option<Vec<MessageHeader>>,
-}
-
-/// kafkajs `{ topic, messages }`, the unit of `send` and an element of `sendBatch`.
-#[napi(object)]
-pub struct TopicMessages {
-  pub topic: String,
-  pub messages: Vec<OutgoingMessage>,
-}
+pub type RawProducer = ThreadedProducer<ProducerCtx>;
 
 /// Per-send options of kafkajs that librdkafka fixes per client: a sibling client is used.
 #[napi(object)]
@@ -76,21 +58,6 @@ pub struct RecordMetadata {
   pub base_offset: String,
   pub log_append_time: String,
   pub log_start_offset: String,
-}
-
-/// An enqueued record's delivery, remembered with its topic for the metadata.
-pub(crate) struct InFlight {
-  topic: Arc<str>,
-  future: DeliveryFuture,
-}
-
-pub(crate) struct Owned {
-  topic: Arc<str>,
-  partition: Option<i32>,
-  key: Option<Vec<u8>>,
-  value: Option<Vec<u8>>,
-  timestamp: Option<i64>,
-  headers: Option<OwnedHeaders>,
 }
 
 pub(crate) struct ProducerInner {
@@ -114,15 +81,6 @@ pub(crate) fn create_raw(cfg: rdkafka::ClientConfig, log: Option<LogFn>, level: 
   cfg
     .create_with_context(ProducerCtx { log: LogSink::new(log, level) })
     .map_err(|e| FerroError::creation("producer", e))
-}
-
-fn headers_of(list: &Option<Vec<MessageHeader>>) -> Option<OwnedHeaders> {
-  let list = list.as_ref().filter(|l| !l.is_empty())?;
-  let mut headers = OwnedHeaders::new_with_capacity(list.len());
-  for h in list {
-    headers = headers.insert(Header { key: &h.key, value: Some(&h.value[..]) });
-  }
-  Some(headers)
 }
 
 impl ProducerInner {
@@ -163,126 +121,6 @@ impl ProducerInner {
   }
 }
 
-/// Enqueues every record; records that meet a full queue are copied and returned for later.
-pub(crate) fn enqueue(producer: &RawProducer, batches: &[TopicMessages]) -> Result<(Vec<InFlight>, Vec<Owned>)> {
-  let total = batches.iter().map(|b| b.messages.len()).sum();
-  let mut inflight = Vec::with_capacity(total);
-  let mut waiting = Vec::new();
-  for batch in batches {
-    if batch.topic.is_empty() {
-      return Err(FerroError::config("topic", "must be a non-empty string"));
-    }
-    let topic: Arc<str> = Arc::from(batch.topic.as_str());
-    for m in &batch.messages {
-      if !waiting.is_empty() {
-        waiting.push(own(&topic, m));
-        continue;
-      }
-      let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&batch.topic);
-      if let Some(k) = &m.key { record = record.key(&k[..]); }
-      if let Some(v) = &m.value { record = record.payload(&v[..]); }
-      if let Some(p) = m.partition { record = record.partition(p); }
-      if let Some(t) = m.timestamp { record = record.timestamp(t as i64); }
-      if let Some(h) = headers_of(&m.headers) { record = record.headers(h); }
-      match producer.send_result(record) {
-        Ok(future) => inflight.push(InFlight { topic: topic.clone(), future }),
-        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => waiting.push(own(&topic, m)),
-        Err((e, _)) => return Err(FerroError::kafka(&format!("send to topic \"{}\"", batch.topic), &e)),
-      }
-    }
-  }
-  Ok((inflight, waiting))
-}
-
-fn own(topic: &Arc<str>, m: &OutgoingMessage) -> Owned {
-  Owned {
-    topic: topic.clone(),
-    partition: m.partition,
-    key: m.key.as_ref().map(|b| b.to_vec()),
-    value: m.value.as_ref().map(|b| b.to_vec()),
-    timestamp: m.timestamp.map(|t| t as i64),
-    headers: headers_of(&m.headers),
-  }
-}
-
-/// Backpressure: waits for queue room, bounded by librdkafka's own message timeout.
-async fn enqueue_waiting(producer: &RawProducer, waiting: Vec<Owned>, inflight: &mut Vec<InFlight>) -> Result<()> {
-  let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-  for m in waiting {
-    loop {
-      let mut record: FutureRecord<'_, Vec<u8>, Vec<u8>> = FutureRecord::to(&m.topic);
-      if let Some(k) = &m.key { record = record.key(k); }
-      if let Some(v) = &m.value { record = record.payload(v); }
-      if let Some(p) = m.partition { record = record.partition(p); }
-      if let Some(t) = m.timestamp { record = record.timestamp(t); }
-      if let Some(h) = &m.headers { record = record.headers(h.clone()); }
-      match producer.send_result(record) {
-        Ok(future) => {
-          inflight.push(InFlight { topic: m.topic.clone(), future });
-          break;
-        }
-        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) if tokio::time::Instant::now() < deadline => {
-          tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        Err((e, _)) => return Err(FerroError::kafka(&format!("send to topic \"{}\"", m.topic), &e)),
-      }
-    }
-  }
-  Ok(())
-}
-
-/// Awaits every delivery report and folds them into kafkajs's per-partition metadata.
-pub(crate) async fn settle(inflight: Vec<InFlight>) -> Result<Vec<RecordMetadata>> {
-  let mut order: Vec<(Arc<str>, i32, i64)> = Vec::new();
-  let mut index: HashMap<(Arc<str>, i32), usize> = HashMap::new();
-  let mut first_error: Option<FerroError> = None;
-  for f in inflight {
-    match f.future.await {
-      Ok(Ok(d)) => match index.get(&(f.topic.clone(), d.partition)) {
-        Some(&i) => order[i].2 = order[i].2.min(d.offset),
-        None => {
-          index.insert((f.topic.clone(), d.partition), order.len());
-          order.push((f.topic, d.partition, d.offset));
-        }
-      },
-      Ok(Err((e, _))) => {
-        first_error.get_or_insert_with(|| FerroError::kafka(&format!("deliver to topic \"{}\"", f.topic), &e));
-      }
-      Err(_) => {
-        first_error.get_or_insert_with(|| FerroError::state("The producer was closed before delivery"));
-      }
-    }
-  }
-  if let Some(e) = first_error {
-    return Err(e);
-  }
-  Ok(
-    order
-      .into_iter()
-      .map(|(topic, partition, offset)| RecordMetadata {
-        topic_name: topic.to_string(),
-        partition,
-        error_code: 0,
-        base_offset: offset.to_string(),
-        log_append_time: "-1".into(),
-        log_start_offset: "-1".into(),
-      })
-      .collect(),
-  )
-}
-
-/// Enqueues and settles one call's records on `producer`.
-pub(crate) fn produce<'e>(env: &'e Env, producer: Arc<RawProducer>, batches: Vec<TopicMessages>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
-  let (mut inflight, waiting) = enqueue(&producer, &batches)?;
-  drop(batches);
-  env.spawn_future(async move {
-    if !waiting.is_empty() {
-      enqueue_waiting(&producer, waiting, &mut inflight).await?;
-    }
-    Ok(settle(inflight).await?)
-  })
-}
-
 #[napi]
 impl NativeProducer {
   /// Validates the options and builds the librdkafka client (no connection is made yet).
@@ -319,11 +157,12 @@ impl NativeProducer {
     Ok(())
   }
 
-  /// Sends every record of every topic in one crossing; resolves to kafkajs's RecordMetadata[].
+  /// Sends every record of every topic in one crossing (see [`PackedRecords`]); resolves to
+  /// kafkajs's RecordMetadata[].
   #[napi(ts_return_type = "Promise<RecordMetadata[]>")]
-  pub fn send<'e>(&self, env: &'e Env, batches: Vec<TopicMessages>, options: Option<SendOptions>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
+  pub fn send<'e>(&self, env: &'e Env, topics: Vec<String>, counts: Vec<u32>, data: BufferSlice<'_>, options: Option<SendOptions>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
     let producer = self.inner.client_for(&options)?;
-    produce(env, producer, batches)
+    produce(env, producer, topics, counts, data)
   }
 
   /// Waits for every queued record to be delivered or to fail.

@@ -4,7 +4,8 @@
 //! libuv's. `initTransactions` runs once per producer, on its first transaction.
 
 use crate::error::{Context, FerroError};
-use crate::producer::{produce, NativeProducer, RecordMetadata, TopicMessages};
+use crate::delivery::produce;
+use crate::producer::{NativeProducer, RecordMetadata};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use rdkafka::producer::Producer;
@@ -51,8 +52,8 @@ impl NativeProducer {
 
   /// Sends inside the open transaction; same shape as `send`.
   #[napi(ts_return_type = "Promise<RecordMetadata[]>")]
-  pub fn transaction_send<'e>(&self, env: &'e Env, batches: Vec<TopicMessages>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
-    produce(env, self.inner.client()?, batches)
+  pub fn transaction_send<'e>(&self, env: &'e Env, topics: Vec<String>, counts: Vec<u32>, data: BufferSlice<'_>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
+    produce(env, self.inner.client()?, topics, counts, data)
   }
 
   /// Adds consumed offsets of `consumerGroupId` to the open transaction.

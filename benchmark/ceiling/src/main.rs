@@ -1,0 +1,105 @@
+//! The ceiling of `npm run bench`: produce or consume the bench's workload with librdkafka
+//! driven directly from Rust, with the same client settings ferrokafka uses.
+//!
+//! `ferrokafka-ceiling produce|consume <brokers> <topic> <messages>` prints one JSON line.
+
+use futures::StreamExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::client::ClientContext;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use rdkafka::ClientConfig;
+use std::time::{Duration, Instant};
+
+fn produce_config(brokers: &str) -> ClientConfig {
+  let mut cfg = ClientConfig::new();
+  cfg.set("bootstrap.servers", brokers)
+    .set("enable.idempotence", "true")
+    .set("acks", "-1")
+    .set("partitioner", "murmur2_random")
+    .set("linger.ms", std::env::var("LINGER_MS").unwrap_or_else(|_| "0".into()))
+    .set("queue.buffering.max.messages", "1000000");
+  cfg
+}
+
+/// Counts delivery reports; the producer's own poll thread calls it.
+struct Counter {
+  delivered: AtomicUsize,
+  failed: AtomicUsize,
+}
+
+impl ClientContext for Counter {}
+impl ProducerContext for Counter {
+  type DeliveryOpaque = ();
+  fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    match result {
+      Ok(_) => self.delivered.fetch_add(1, Ordering::Relaxed),
+      Err(_) => self.failed.fetch_add(1, Ordering::Relaxed),
+    };
+  }
+}
+
+async fn produce(brokers: &str, topic: &str, n: usize) -> f64 {
+  let ctx = Counter { delivered: AtomicUsize::new(0), failed: AtomicUsize::new(0) };
+  let producer: ThreadedProducer<Counter> = produce_config(brokers).create_with_context(ctx).expect("producer");
+  let value = [b'x'; 100];
+  let keys: Vec<String> = (0..1000).map(|i| format!("key-{:012}", i)).collect();
+  let started = Instant::now();
+  for i in 0..n {
+    let mut record = BaseRecord::to(topic).key(keys[i % keys.len()].as_bytes()).payload(&value[..]);
+    loop {
+      match producer.send(record) {
+        Ok(()) => break,
+        Err((_, r)) => {
+          record = r;
+          std::thread::sleep(Duration::from_micros(200));
+        }
+      }
+    }
+  }
+  producer.flush(Duration::from_secs(60)).expect("flush");
+  let secs = started.elapsed().as_secs_f64();
+  let ctx = producer.context();
+  assert_eq!(ctx.failed.load(Ordering::Relaxed), 0, "deliveries failed");
+  assert_eq!(ctx.delivered.load(Ordering::Relaxed), n, "not all delivered");
+  n as f64 / secs
+}
+
+async fn consume(brokers: &str, topic: &str, n: usize) -> f64 {
+  let consumer: StreamConsumer = ClientConfig::new()
+    .set("bootstrap.servers", brokers)
+    .set("group.id", format!("ceiling-{}", std::process::id()))
+    .set("auto.offset.reset", "earliest")
+    .set("enable.auto.offset.store", "false")
+    .set("fetch.queue.backoff.ms", "0")
+    .set("queued.min.messages", "100000")
+    .create()
+    .expect("consumer");
+  consumer.subscribe(&[topic]).expect("subscribe");
+  let mut stream = consumer.stream();
+  let mut count = 0usize;
+  let mut started = None;
+  while count < n {
+    let m = stream.next().await.expect("stream").expect("message");
+    started.get_or_insert_with(Instant::now);
+    std::hint::black_box(&m);
+    count += 1;
+  }
+  n as f64 / started.unwrap().elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+  let args: Vec<String> = std::env::args().collect();
+  if args.len() != 5 {
+    eprintln!("usage: ferrokafka-ceiling produce|consume <brokers> <topic> <messages>");
+    std::process::exit(2);
+  }
+  let n: usize = args[4].parse().expect("messages");
+  let rate = match args[1].as_str() {
+    "produce" => produce(&args[2], &args[3], n).await,
+    "consume" => consume(&args[2], &args[3], n).await,
+    other => panic!("unknown mode {}", other),
+  };
+  println!("{{\"mode\":\"{}\",\"messages\":{},\"msgPerSec\":{:.0}}}", args[1], n, rate);
+}

@@ -1,0 +1,257 @@
+//! `npm run bench`: ferrokafka against kafkajs and against librdkafka driven directly from Rust
+//! (the ceiling), on one MockCluster (or KAFKA_BROKERS), in one run. Prints a table; with
+//! `--json` the last line is one JSON object of medians. `--quick` keeps it under a minute.
+const { execFileSync } = require('child_process')
+const path = require('path')
+const ferro = require('..')
+
+const argv = process.argv.slice(2)
+const flag = (name) => argv.includes(`--${name}`)
+const option = (name, fallback) => {
+  const hit = argv.find((a) => a.startsWith(`--${name}=`))
+  return hit ? Number(hit.split('=')[1]) : fallback
+}
+const QUICK = flag('quick')
+const JSON_OUT = flag('json')
+const N = option('messages', QUICK ? 50_000 : 300_000)
+const RUNS = option('runs', 3)
+const PARTITIONS = 24
+const BATCH = 1000
+const IN_FLIGHT = 8
+const CEILING = path.join(__dirname, '..', 'target', 'release', 'ferrokafka-ceiling')
+
+const log = (...a) => process.stderr.write(`${a.join(' ')}\n`)
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] }
+const now = () => Number(process.hrtime.bigint()) / 1e6
+
+const external = process.env.KAFKA_BROKERS
+const cluster = external ? null : new ferro.MockCluster({ brokers: 3 })
+const brokers = external ? external.split(',') : cluster.brokers
+let topicSeq = 0
+async function newTopic(partitions = PARTITIONS) {
+  const name = `bench-${process.pid}-${++topicSeq}`
+  if (cluster) cluster.createTopic(name, partitions, 3)
+  else {
+    const admin = new ferro.Kafka({ brokers, logLevel: 0 }).admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions }] })
+    await admin.disconnect()
+  }
+  return name
+}
+
+const value = Buffer.alloc(100, 'v')
+const keys = Array.from({ length: 1000 }, (_, i) => Buffer.from(`key-${String(i).padStart(12, '0')}`))
+const batchOf = (from, count) => Array.from({ length: count }, (_, i) => ({ key: keys[(from + i) % keys.length], value }))
+
+/** Produces N records in batches of 1000 with 8 sends in flight; returns msg/s. */
+async function produceWith(producer, topic, n, useBatch) {
+  let next = 0
+  const started = now()
+  const worker = async () => {
+    while (next < n) {
+      const from = next
+      const count = Math.min(BATCH, n - from)
+      next += count
+      const messages = batchOf(from, count)
+      if (useBatch) await producer.sendBatch({ topicMessages: [{ topic, messages }] })
+      else await producer.send({ topic, messages })
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+  return (n * 1000) / (now() - started)
+}
+
+function clients(lib) {
+  const Kafka = lib === 'kafkajs' ? require('kafkajs').Kafka : ferro.Kafka
+  return new Kafka({ clientId: `bench-${lib}`, brokers, logLevel: 0 })
+}
+
+async function produceBench(lib, useBatch = false) {
+  const kafka = clients(lib)
+  const producer = lib === 'kafkajs' ? kafka.producer({ createPartitioner: require('kafkajs').Partitioners.DefaultPartitioner }) : kafka.producer()
+  await producer.connect()
+  const rate = await produceWith(producer, await newTopic(), N, useBatch)
+  await producer.disconnect()
+  return rate
+}
+
+/** Fills a topic with N records (with ferrokafka), then times a consumer from its first message. */
+async function consumeBench(lib, mode) {
+  const topic = await newTopic()
+  const filler = clients('ferro').producer()
+  await filler.connect()
+  await produceWith(filler, topic, N, false)
+  await filler.disconnect()
+  const kafka = clients(lib)
+  const consumer = kafka.consumer({ groupId: `${topic}-${lib}-${mode}` })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  let count = 0
+  let first = 0
+  let done
+  const finished = new Promise((r) => { done = r })
+  const handlers = mode === 'eachBatch'
+    ? { eachBatch: async ({ batch }) => { if (!first) first = now(); count += batch.messages.length; if (count >= N) done(now()) } }
+    : { eachMessage: async () => { if (!first) first = now(); if (++count >= N) done(now()) } }
+  await consumer.run(handlers)
+  const end = await finished
+  await consumer.disconnect()
+  return (N * 1000) / (end - first)
+}
+
+function ceiling(mode, topic, n) {
+  const out = execFileSync(CEILING, [mode, brokers.join(','), topic, String(n)], { encoding: 'utf8' })
+  return JSON.parse(out.trim().split('\n').pop()).msgPerSec
+}
+
+async function ceilingBench(mode) {
+  const topic = await newTopic()
+  if (mode === 'produce') return ceiling('produce', topic, N)
+  ceiling('produce', topic, N)
+  return ceiling('consume', topic, N)
+}
+
+/** Sequential awaited one-record sends: what a request handler does. Returns [p50, p99] ms. */
+async function singleSendLatency(lib) {
+  const kafka = clients(lib)
+  const producer = kafka.producer()
+  await producer.connect()
+  const topic = await newTopic(3)
+  const samples = []
+  const n = QUICK ? 300 : 1000
+  for (let i = 0; i < n; i++) {
+    const t = now()
+    await producer.send({ topic, messages: [{ key: keys[i % keys.length], value }] })
+    samples.push(now() - t)
+  }
+  await producer.disconnect()
+  return [pct(samples, 50), pct(samples, 99)]
+}
+
+/** Produce at a fixed 1,000 msg/s; latency from send to eachMessage. Returns [p50, p99] ms. */
+async function endToEnd() {
+  const kafka = clients('ferro')
+  const topic = await newTopic(6)
+  const producer = kafka.producer()
+  const consumer = kafka.consumer({ groupId: `${topic}-e2e` })
+  await producer.connect()
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  const samples = []
+  await consumer.run({ eachMessage: async ({ message }) => { samples.push(now() - Number(message.value.toString())) } })
+  const seconds = QUICK ? 3 : 10
+  const started = now()
+  let sent = 0
+  while (now() - started < seconds * 1000) {
+    const due = Math.floor(now() - started) // one record per elapsed millisecond
+    const sends = []
+    while (sent < due) { sends.push(producer.send({ topic, messages: [{ value: String(now()) }] })); sent++ }
+    await Promise.all(sends)
+    await new Promise((r) => setTimeout(r, 1))
+  }
+  while (samples.length < sent) await new Promise((r) => setTimeout(r, 20))
+  await consumer.disconnect()
+  await producer.disconnect()
+  return [pct(samples, 50), pct(samples, 99)]
+}
+
+/** A long produce+consume run: RSS at the early and late marks. Returns growth in percent. */
+async function rssGrowth() {
+  const total = QUICK ? 300_000 : 1_000_000
+  const early = QUICK ? 100_000 : 200_000
+  const kafka = clients('ferro')
+  const topic = await newTopic(48)
+  const producer = kafka.producer()
+  const consumer = kafka.consumer({ groupId: `${topic}-rss` })
+  await producer.connect()
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  let consumed = 0
+  let rssEarly = 0
+  let done
+  const finished = new Promise((r) => { done = r })
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const before = consumed
+      consumed += batch.messages.length
+      if (before < early && consumed >= early) { global.gc?.(); rssEarly = process.memoryUsage().rss }
+      if (consumed >= total) done()
+    },
+  })
+  for (let sent = 0; sent < total; sent += 20_000) {
+    await produceWith(producer, topic, Math.min(20_000, total - sent), false)
+    while (sent - consumed > 200_000) await new Promise((r) => setTimeout(r, 5))
+  }
+  await finished
+  global.gc?.()
+  const rssLate = process.memoryUsage().rss
+  await consumer.disconnect()
+  await producer.disconnect()
+  return { growth: ((rssLate - rssEarly) / rssEarly) * 100, rssEarly, rssLate }
+}
+
+async function measure(name, fn) {
+  const results = []
+  for (let i = 0; i < RUNS; i++) results.push(await fn())
+  log(`  ${name}: ${results.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')}`)
+  return median(results)
+}
+
+async function main() {
+  log(`ferrokafka bench: ${N} records of 100 B (16 B keys), ${PARTITIONS} partitions, acks=all, ${RUNS} runs each, median; ${external ? `KAFKA_BROKERS=${external}` : 'MockCluster 3 brokers'}`)
+  const r = {}
+  r.ceilProduce = await measure('ceiling produce', () => ceilingBench('produce'))
+  r.ceilConsume = await measure('ceiling consume', () => ceilingBench('consume'))
+  r.ferroProduce = await measure('ferrokafka send', () => produceBench('ferro'))
+  r.ferroSendBatch = await measure('ferrokafka sendBatch', () => produceBench('ferro', true))
+  r.kjsProduce = await measure('kafkajs send', () => produceBench('kafkajs'))
+  r.ferroEachBatch = await measure('ferrokafka eachBatch', () => consumeBench('ferro', 'eachBatch'))
+  r.ferroEachMessage = await measure('ferrokafka eachMessage', () => consumeBench('ferro', 'eachMessage'))
+  r.kjsEachBatch = await measure('kafkajs eachBatch', () => consumeBench('kafkajs', 'eachBatch'))
+  r.kjsEachMessage = await measure('kafkajs eachMessage', () => consumeBench('kafkajs', 'eachMessage'))
+  const [fp50, fp99] = await singleSendLatency('ferro')
+  const [kp50, kp99] = await singleSendLatency('kafkajs')
+  const [e50, e99] = await endToEnd()
+  const rss = await rssGrowth()
+  const peakRss = process.memoryUsage().rss
+  for (const lib of ['@platformatic/kafka', 'kafka-crab-js']) {
+    try { require.resolve(lib); log(`  ${lib}: installed but not yet benchmarked`) } catch { log(`  ${lib}: not installed (not a devDependency); not compared`) }
+  }
+
+  const mbps = (rate) => ((rate * 116) / 1e6).toFixed(1)
+  const rows = [
+    ['produce (send, 1000/batch)', r.ferroProduce, r.kjsProduce, r.ceilProduce],
+    ['produce (sendBatch)', r.ferroSendBatch, r.kjsProduce, r.ceilProduce],
+    ['consume eachBatch', r.ferroEachBatch, r.kjsEachBatch, r.ceilConsume],
+    ['consume eachMessage', r.ferroEachMessage, r.kjsEachMessage, r.ceilConsume],
+  ]
+  const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(11)
+  console.log('')
+  console.log(`${'workload'.padEnd(28)} ${'ferrokafka'.padStart(11)} ${'MB/s'.padStart(6)} ${'kafkajs'.padStart(11)} ${'ceiling'.padStart(11)} ${'vs kafkajs'.padStart(10)} ${'vs ceiling'.padStart(10)}`)
+  for (const [name, f, k, c] of rows) {
+    console.log(`${name.padEnd(28)} ${fmt(f)} ${mbps(f).padStart(6)} ${fmt(k)} ${fmt(c)} ${(f / k).toFixed(2).padStart(9)}x ${(f / c).toFixed(2).padStart(10)}`)
+  }
+  console.log(`awaited single send p50/p99 ms: ferrokafka ${fp50.toFixed(2)}/${fp99.toFixed(2)}, kafkajs ${kp50.toFixed(2)}/${kp99.toFixed(2)}`)
+  console.log(`end-to-end at 1,000 msg/s p50/p99 ms: ${e50.toFixed(2)}/${e99.toFixed(2)}`)
+  console.log(`RSS: ${(rss.rssEarly / 2 ** 20).toFixed(0)} MB at the early mark, ${(rss.rssLate / 2 ** 20).toFixed(0)} MB at the end (${rss.growth.toFixed(1)}% growth); peak ${(peakRss / 2 ** 20).toFixed(0)} MB`)
+  cluster?.close()
+  if (JSON_OUT) {
+    console.log(JSON.stringify({
+      produce_vs_ceiling: r.ferroProduce / r.ceilProduce,
+      produce_vs_kafkajs: r.ferroProduce / r.kjsProduce,
+      send_batch_vs_ceiling: r.ferroSendBatch / r.ceilProduce,
+      each_batch_vs_ceiling: r.ferroEachBatch / r.ceilConsume,
+      each_message_vs_ceiling: r.ferroEachMessage / r.ceilConsume,
+      each_message_vs_kafkajs: r.ferroEachMessage / r.kjsEachMessage,
+      each_batch_vs_kafkajs: r.ferroEachBatch / r.kjsEachBatch,
+      single_send_p50_ms: fp50, single_send_p99_ms: fp99, kafkajs_single_send_p50_ms: kp50, kafkajs_single_send_p99_ms: kp99,
+      e2e_p50_ms: e50, e2e_p99_ms: e99, rss_growth_pct: rss.growth, peak_rss_mb: peakRss / 2 ** 20,
+      msg_per_sec: { ferro_produce: r.ferroProduce, ferro_send_batch: r.ferroSendBatch, kafkajs_produce: r.kjsProduce, ceiling_produce: r.ceilProduce,
+        ferro_each_batch: r.ferroEachBatch, ferro_each_message: r.ferroEachMessage, kafkajs_each_batch: r.kjsEachBatch, kafkajs_each_message: r.kjsEachMessage, ceiling_consume: r.ceilConsume },
+    }))
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1) })

@@ -1,0 +1,275 @@
+//! From one packed send to kafkajs's RecordMetadata[]: enqueueing, backpressure and delivery.
+//!
+//! Each send call gets one shared [`SendState`]; every record carries a reference to it as its
+//! delivery opaque, and librdkafka's delivery callback folds reports into it. The promise
+//! settles once, when the last report is in: no channel, allocation or wake-up per record.
+
+use crate::error::{FerroError, Result};
+use crate::producer::{RawProducer, RecordMetadata};
+use napi::bindgen_prelude::*;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// The records of one `send`/`sendBatch`, packed by the facade (`js/encode.ts`) into one
+/// Buffer: converting a JavaScript object per record through N-API cost more than the send.
+///
+/// Per record, little-endian: i32 partition (-1: partitioner), f64 timestamp (-1: now),
+/// i32 key length (-1: null) + bytes, i32 value length (-1: null) + bytes, i32 header count,
+/// then per header i32 name length + UTF-8 name, i32 value length + bytes.
+pub struct PackedRecords<'a> {
+  data: &'a [u8],
+  pos: usize,
+}
+
+/// One record read out of the packed buffer, borrowing its bytes.
+pub(crate) struct RecordView<'a> {
+  partition: Option<i32>,
+  timestamp: Option<i64>,
+  key: Option<&'a [u8]>,
+  value: Option<&'a [u8]>,
+  headers: Option<OwnedHeaders>,
+}
+
+impl<'a> PackedRecords<'a> {
+  pub fn new(data: &'a [u8]) -> Self {
+    PackedRecords { data, pos: 0 }
+  }
+
+  fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or_else(|| FerroError::config("messages", "packed record buffer is truncated"))?;
+    let out = &self.data[self.pos..end];
+    self.pos = end;
+    Ok(out)
+  }
+
+  fn i32(&mut self) -> Result<i32> {
+    Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+  }
+
+  fn bytes(&mut self) -> Result<Option<&'a [u8]>> {
+    match self.i32()? {
+      n if n < 0 => Ok(None),
+      n => Ok(Some(self.take(n as usize)?)),
+    }
+  }
+
+  pub(crate) fn next_record(&mut self) -> Result<RecordView<'a>> {
+    let partition = Some(self.i32()?).filter(|p| *p >= 0);
+    let ts = f64::from_le_bytes(self.take(8)?.try_into().unwrap());
+    let key = self.bytes()?;
+    let value = self.bytes()?;
+    let count = self.i32()?.max(0) as usize;
+    let headers = if count == 0 {
+      None
+    } else {
+      let mut h = OwnedHeaders::new_with_capacity(count);
+      for _ in 0..count {
+        let name = std::str::from_utf8(self.bytes()?.unwrap_or_default()).map_err(|_| FerroError::config("headers", "header names must be UTF-8"))?;
+        h = h.insert(Header { key: name, value: self.bytes()? });
+      }
+      Some(h)
+    };
+    Ok(RecordView { partition, timestamp: Some(ts as i64).filter(|t| *t >= 0), key, value, headers })
+  }
+}
+
+
+/// What one send call is waiting for.
+pub struct SendState {
+  inner: Mutex<SendProgress>,
+}
+
+struct SendProgress {
+  /// Records enqueued whose report is still due; the call's own hold counts as one.
+  pending: usize,
+  /// (topic, partition, lowest offset), in first-delivery order.
+  partitions: Vec<(String, i32, i64)>,
+  error: Option<FerroError>,
+  done: Option<oneshot::Sender<()>>,
+}
+
+impl SendState {
+  fn new(done: oneshot::Sender<()>) -> Arc<Self> {
+    Arc::new(SendState { inner: Mutex::new(SendProgress { pending: 1, partitions: Vec::new(), error: None, done: Some(done) }) })
+  }
+
+  fn add_pending(&self) {
+    self.inner.lock().unwrap().pending += 1;
+  }
+
+  fn finish_one(p: &mut SendProgress) {
+    p.pending -= 1;
+    if p.pending == 0 {
+      if let Some(tx) = p.done.take() {
+        let _ = tx.send(());
+      }
+    }
+  }
+
+  /// Called from librdkafka's delivery callback.
+  pub fn delivered(&self, result: &DeliveryResult<'_>) {
+    let mut p = self.inner.lock().unwrap();
+    match result {
+      Ok(m) => {
+        let (topic, partition, offset) = (m.topic(), m.partition(), m.offset());
+        match p.partitions.iter_mut().find(|e| e.1 == partition && e.0 == topic) {
+          Some(e) => e.2 = e.2.min(offset),
+          None => p.partitions.push((topic.to_string(), partition, offset)),
+        }
+      }
+      Err((e, m)) => {
+        if p.error.is_none() {
+          p.error = Some(FerroError::kafka(&format!("deliver to topic \"{}\"", m.topic()), e));
+        }
+      }
+    }
+    Self::finish_one(&mut p);
+  }
+
+  fn fail(&self, err: FerroError) {
+    let mut p = self.inner.lock().unwrap();
+    p.error.get_or_insert(err);
+  }
+
+  /// Drops the call's own hold and waits for every report.
+  async fn settle(self: Arc<Self>, done: oneshot::Receiver<()>) -> Result<Vec<RecordMetadata>> {
+    Self::finish_one(&mut self.inner.lock().unwrap());
+    done.await.map_err(|_| FerroError::state("The producer was closed before delivery"))?;
+    let mut p = self.inner.lock().unwrap();
+    if let Some(e) = p.error.take() {
+      return Err(e);
+    }
+    Ok(
+      p.partitions
+        .drain(..)
+        .map(|(topic, partition, offset)| RecordMetadata {
+          topic_name: topic,
+          partition,
+          error_code: 0,
+          base_offset: offset.to_string(),
+          log_append_time: "-1".into(),
+          log_start_offset: "-1".into(),
+        })
+        .collect(),
+    )
+  }
+}
+
+/// A record copied out of the JS buffer because librdkafka's queue was full.
+struct Owned {
+  topic: Arc<str>,
+  partition: Option<i32>,
+  key: Option<Vec<u8>>,
+  value: Option<Vec<u8>>,
+  timestamp: Option<i64>,
+  headers: Option<OwnedHeaders>,
+}
+
+fn own(topic: &Arc<str>, m: RecordView<'_>) -> Owned {
+  Owned {
+    topic: topic.clone(),
+    partition: m.partition,
+    key: m.key.map(<[u8]>::to_vec),
+    value: m.value.map(<[u8]>::to_vec),
+    timestamp: m.timestamp,
+    headers: m.headers,
+  }
+}
+
+fn record<'a>(topic: &'a str, state: &Arc<SendState>, partition: Option<i32>, timestamp: Option<i64>, key: Option<&'a [u8]>, value: Option<&'a [u8]>, headers: Option<OwnedHeaders>) -> BaseRecord<'a, [u8], [u8], Arc<SendState>> {
+  let mut r = BaseRecord::with_opaque_to(topic, state.clone());
+  if let Some(k) = key { r = r.key(k); }
+  if let Some(v) = value { r = r.payload(v); }
+  if let Some(p) = partition { r = r.partition(p); }
+  if let Some(t) = timestamp { r = r.timestamp(t); }
+  if let Some(h) = headers { r = r.headers(h); }
+  r
+}
+
+/// Enqueues every record (`counts[i]` of them to `topics[i]`); those that meet a full queue are
+/// copied and returned for [`enqueue_waiting`].
+fn enqueue(producer: &RawProducer, state: &Arc<SendState>, topics: &[String], counts: &[u32], data: &[u8]) -> Result<Vec<Owned>> {
+  if topics.len() != counts.len() {
+    return Err(FerroError::config("topicMessages", "topics and counts differ in length"));
+  }
+  let mut records = PackedRecords::new(data);
+  let mut waiting = Vec::new();
+  for (name, &count) in topics.iter().zip(counts) {
+    if name.is_empty() {
+      return Err(FerroError::config("topic", "must be a non-empty string"));
+    }
+    let topic: Arc<str> = Arc::from(name.as_str());
+    for _ in 0..count {
+      let m = records.next_record()?;
+      if !waiting.is_empty() {
+        waiting.push(own(&topic, m));
+        continue;
+      }
+      state.add_pending();
+      let (partition, timestamp, key, value) = (m.partition, m.timestamp, m.key, m.value);
+      match producer.send(record(name, state, partition, timestamp, key, value, m.headers)) {
+        Ok(()) => {}
+        Err((e, rejected)) => {
+          state.inner.lock().unwrap().pending -= 1;
+          match e {
+            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => {
+              waiting.push(own(&topic, RecordView { partition, timestamp, key, value, headers: rejected.headers }))
+            }
+            e => return Err(FerroError::kafka(&format!("send to topic \"{}\"", name), &e)),
+          }
+        }
+      }
+    }
+  }
+  Ok(waiting)
+}
+
+/// Backpressure: waits for queue room, bounded by librdkafka's default message timeout.
+async fn enqueue_waiting(producer: &RawProducer, state: &Arc<SendState>, waiting: Vec<Owned>) -> Result<()> {
+  let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+  for m in waiting {
+    loop {
+      state.add_pending();
+      let r = record(&m.topic, state, m.partition, m.timestamp, m.key.as_deref(), m.value.as_deref(), m.headers.clone());
+      match producer.send(r) {
+        Ok(()) => break,
+        Err((e, _)) => {
+          state.inner.lock().unwrap().pending -= 1;
+          match e {
+            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) if tokio::time::Instant::now() < deadline => {
+              tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            e => return Err(FerroError::kafka(&format!("send to topic \"{}\"", m.topic), &e)),
+          }
+        }
+      }
+    }
+  }
+  Ok(())
+}
+
+/// Enqueues one call's records on `producer`; the promise settles with every delivery report.
+pub(crate) fn produce<'e>(env: &'e Env, producer: Arc<RawProducer>, topics: Vec<String>, counts: Vec<u32>, data: BufferSlice<'_>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
+  let (tx, rx) = oneshot::channel();
+  let state = SendState::new(tx);
+  let waiting = match enqueue(&producer, &state, &topics, &counts, &data) {
+    Ok(w) => w,
+    // Records already enqueued still deliver; the promise reports the first failure.
+    Err(e) => {
+      state.fail(e);
+      Vec::new()
+    }
+  };
+  env.spawn_future(async move {
+    if !waiting.is_empty() {
+      if let Err(e) = enqueue_waiting(&producer, &state, waiting).await {
+        state.fail(e);
+      }
+    }
+    Ok(state.settle(rx).await?)
+  })
+}
