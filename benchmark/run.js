@@ -140,7 +140,17 @@ async function endToEnd() {
   await consumer.connect()
   await consumer.subscribe({ topics: [topic], fromBeginning: true })
   const samples = []
-  await consumer.run({ eachMessage: async ({ message }) => { samples.push(now() - Number(message.value.toString())) } })
+  let warm
+  const warmedUp = new Promise((r) => { warm = r })
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (message.key?.toString() === 'warm-up') warm()
+      else samples.push(now() - Number(message.value.toString()))
+    },
+  })
+  // Steady state: the fetchers of a fresh assignment start within ~100 ms of run() resolving.
+  await producer.send({ topic, messages: Array.from({ length: 6 }, (_, partition) => ({ key: 'warm-up', value: '0', partition })) })
+  await warmedUp
   const seconds = QUICK ? 3 : 10
   const started = now()
   let sent = 0

@@ -315,7 +315,11 @@ pub fn consumer_config(common: &Value, consumer: &Value, from_beginning: bool) -
   if let Some(b) = opts.integer("maxBytes", I32_MAX)? {
     cfg.set("fetch.max.bytes", b.to_string());
   }
-  cfg.set("fetch.wait.max.ms", opts.integer("maxWaitTimeInMs", I32_MAX)?.unwrap_or(100).to_string());
+  // A real broker answers a Fetch as soon as data arrives; librdkafka's MockCluster waits out the
+  // whole long-poll, so against an in-process mock the default wait is kept short.
+  let in_mock = cfg.get("bootstrap.servers").map(crate::mock::is_in_process).unwrap_or(false);
+  let wait = opts.integer("maxWaitTimeInMs", I32_MAX)?.unwrap_or(if in_mock { 5 } else { 500 });
+  cfg.set("fetch.wait.max.ms", wait.to_string());
   if let Some(auto) = opts.boolean("allowAutoTopicCreation")? {
     cfg.set("allow.auto.create.topics", auto.to_string());
   }

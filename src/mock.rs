@@ -61,6 +61,11 @@ fn cstr(field: &str, s: &str) -> Result<CString> {
   CString::new(s).map_err(|_| FerroError::config(field, "must not contain NUL characters"))
 }
 
+/// True when `bootstrap` is the address list of a MockCluster running in this process.
+pub fn is_in_process(bootstrap: &str) -> bool {
+  REGISTRY.lock().unwrap().contains_key(bootstrap)
+}
+
 /// Creates a topic on an in-process cluster whose bootstrap list is `bootstrap`, if any.
 pub fn create_topic_if_mock(bootstrap: &str, topic: &str, partitions: i32, replication: i32) -> Option<Result<()>> {
   let ptr = *REGISTRY.lock().unwrap().get(bootstrap)?;
