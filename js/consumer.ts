@@ -12,7 +12,7 @@ import type { ClientContext } from './kafka'
 import { buildMessages } from './messages'
 import { native } from './native'
 import type {
-  ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, EachBatchPayload,
+  ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, EachBatchPayload, KafkaMessage,
   TopicPartitionOffsetAndMetadata, TopicPartitions,
 } from './types'
 
@@ -33,7 +33,20 @@ const events = {
   REQUEST: 'consumer.network.request',
   REQUEST_TIMEOUT: 'consumer.network.request_timeout',
   REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
+  /** ferrokafka: a message was written to its dead-letter topic (run option `deadLetter`). */
+  DEAD_LETTER: 'consumer.dead_letter',
+  /** ferrokafka: the circuit breaker opened (partitions paused), half-opened, or closed. */
+  CIRCUIT_OPEN: 'consumer.circuit_open',
+  CIRCUIT_HALF_OPEN: 'consumer.circuit_half_open',
+  CIRCUIT_CLOSED: 'consumer.circuit_closed',
 } as const
+
+/** kafkajs-style and event-layer conventions for "do not retry this". */
+function isRetryable(error: any): boolean {
+  if (!error || typeof error !== 'object') return true
+  if (error.retryable === false || error.retriable === false && error.name !== 'KafkaJSError') return false
+  return error.name !== 'NonRetryableError'
+}
 
 /** Messages asked of Rust per fetch; one crossing carries up to this many. */
 const MAX_BATCH = 2000
@@ -113,6 +126,7 @@ export class Consumer {
     callSync(() => nc.start(this.topics, this.fromBeginning, {
       autoCommit: config.autoCommit, autoCommitInterval: config.autoCommitInterval ?? undefined,
       autoCommitThreshold: config.autoCommitThreshold ?? undefined,
+      deadLetter: config.deadLetter, circuitBreaker: config.circuitBreaker,
     }))
     this.running = true
     const joined = new Promise<void>((resolve) => {
@@ -185,6 +199,8 @@ export class Consumer {
         try {
           await each({ topic: p.topic, partition: p.partition, message: messages[done], heartbeat, pause })
         } catch (e) {
+          // Dead-lettered (acknowledged by the DLQ topic): the partition goes on with the next one.
+          if (this.running && (await this.handleFailure(nc, p, messages[done], e)) === 'dead-lettered') continue
           failure = e
           break
         }
@@ -215,30 +231,48 @@ export class Consumer {
       while (done < messages.length && offsetAt(done) <= resolved) done++
     }
     this.instrumentation.emit(events.END_BATCH_PROCESS, { ...batchInfo, duration: Date.now() - started })
-    if (failure !== null && this.running) await this.handleFailure(nc, p, offsetAt(done), failure)
-    else if (done < messages.length && this.running && !this.sought.has(key) && generation === this.generation) {
+    if (failure !== null && this.runConfig.eachBatch && this.running) {
+      if ((await this.handleFailure(nc, p, messages[done], failure)) === 'dead-lettered') {
+        done++
+        if (done < messages.length) nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
+      }
+    } else if (done < messages.length && this.running && !this.sought.has(key) && generation === this.generation) {
       // Pulled but not handled (a pause mid-batch): fetch them again rather than skip them.
       nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
     }
     return done > 0 ? offsetAt(done - 1) + 1 : null
   }
 
-  private async handleFailure(nc: NativeConsumer, p: PartitionBatch, offset: number, error: any): Promise<void> {
-    const decision = callSync(() => nc.fail(p.topic, p.partition, String(offset)))
+  /** Reports a handler failure to Rust, which decides retry, dead-letter or crash. */
+  private async handleFailure(nc: NativeConsumer, p: PartitionBatch, message: KafkaMessage, error: any): Promise<string> {
+    const headers = Object.entries(message.headers ?? {}).flatMap(([k, v]) =>
+      (Array.isArray(v) ? v : [v]).filter((x) => x !== undefined).map((x) => ({ key: k, value: Buffer.isBuffer(x) ? x : Buffer.from(String(x)) })))
+    const correlation = message.headers?.['correlation-id']
+    const decision = await call(() => nc.fail({
+      topic: p.topic, partition: p.partition, offset: message.offset,
+      errorName: String(error?.name ?? 'Error'), errorMessage: String(error?.message ?? error), errorStack: error?.stack ? String(error.stack) : undefined,
+      retryable: isRetryable(error),
+      key: message.key ?? undefined, value: message.value ?? undefined, headers, timestamp: message.timestamp,
+      correlationId: correlation === undefined ? undefined : String(Array.isArray(correlation) ? correlation[0] : correlation),
+    }))
     const handler = this.runConfig.eachMessage ? 'eachMessage' : 'eachBatch'
     this.ctx.logger.error(`Error when calling ${handler}`, {
-      topic: p.topic, partition: p.partition, offset: String(offset), stack: error?.stack, error: error?.message ?? String(error),
-      retryCount: decision.attempt, retryTime: decision.delayMs,
+      topic: p.topic, partition: p.partition, offset: message.offset, stack: error?.stack, error: error?.message ?? String(error),
+      retryCount: decision.attempt, retryTime: decision.delayMs, action: decision.action,
     })
-    if (!decision.exhausted) return
-    const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
-    let restart = true
-    if (restartOnFailure) restart = await restartOnFailure(error).catch(() => false)
-    this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
-    if (!restart) {
-      this.running = false
-      nc.wake()
+    if (decision.action === 'dead-lettered') {
+      this.instrumentation.emit(events.DEAD_LETTER, { topic: p.topic, partition: p.partition, offset: message.offset, dlqTopic: decision.dlqTopic, attempts: decision.attempt, error })
+    } else if (decision.action === 'crash') {
+      const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
+      let restart = true
+      if (restartOnFailure) restart = await restartOnFailure(error).catch(() => false)
+      this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
+      if (!restart) {
+        this.running = false
+        nc.wake()
+      }
     }
+    return decision.action
   }
 
   private handleEvents(list: ConsumerEvent[], nc: NativeConsumer): void {
@@ -262,6 +296,15 @@ export class Consumer {
           break
         case 'COMMIT_OFFSETS':
           this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, groupGenerationId: this.generation })
+          break
+        case 'CIRCUIT_OPEN':
+          this.instrumentation.emit(events.CIRCUIT_OPEN, payload)
+          break
+        case 'CIRCUIT_HALF_OPEN':
+          this.instrumentation.emit(events.CIRCUIT_HALF_OPEN, payload)
+          break
+        case 'CIRCUIT_CLOSED':
+          this.instrumentation.emit(events.CIRCUIT_CLOSED, payload)
           break
         case 'FATAL':
           this.instrumentation.emit(events.CRASH, { error: payload, groupId: this.groupId, restart: false })

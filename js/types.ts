@@ -195,7 +195,31 @@ export interface OffsetsByTopicPartition {
 export type EachMessageHandler = (payload: EachMessagePayload) => Promise<void>
 export type EachBatchHandler = (payload: EachBatchPayload) => Promise<void>
 
+/**
+ * ferrokafka: retry-then-dead-letter for any consumer (and so for NestJS `@EventPattern`
+ * handlers, whose `run` options NestJS passes through). Rust owns the policy.
+ */
+export interface DeadLetterConfig {
+  /** One DLQ topic for every source topic; default `dlq.<source topic>`. */
+  topic?: string
+  /** Retries before dead-lettering (default 3); non-retryable errors skip them. */
+  maxRetries?: number
+  initialRetryTimeMs?: number
+  multiplier?: number
+  maxRetryTimeMs?: number
+  /** Randomisation of each backoff, ±fraction (default 0.2). */
+  jitter?: number
+}
+
+/** ferrokafka: after `failureThreshold` consecutive failures, pause for `cooldownMs`, then probe. */
+export interface CircuitBreakerConfig {
+  failureThreshold: number
+  cooldownMs?: number
+}
+
 export interface ConsumerRunConfig {
+  deadLetter?: DeadLetterConfig
+  circuitBreaker?: CircuitBreakerConfig
   autoCommit?: boolean
   autoCommitInterval?: number | null
   autoCommitThreshold?: number | null

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-type RawConsumer = StreamConsumer<ConsumerCtx>;
+pub(crate) type RawConsumer = StreamConsumer<ConsumerCtx>;
 
 /// A position in a partition: kafkajs's `{ topic, partition, offset }` with the offset a string.
 #[napi(object)]
@@ -37,17 +37,6 @@ pub struct TopicPartitionOffset {
 pub struct TopicPartitions {
   pub topic: String,
   pub partitions: Option<Vec<i32>>,
-}
-
-/// What Rust decided about a failed message.
-#[napi(object)]
-pub struct FailureDecision {
-  /// How many times this message has failed in a row.
-  pub attempt: u32,
-  /// Milliseconds until the partition is fetched again from the failed message.
-  pub delay_ms: u32,
-  /// The retry budget is spent: the facade reports kafkajs's CRASH and the budget restarts.
-  pub exhausted: bool,
 }
 
 /// kafkajs's `retry` options, owned by Rust.
@@ -84,20 +73,25 @@ fn pseudo_random() -> f64 {
   (nanos % 10_000) as f64 / 10_000.0
 }
 
-type Tp = (String, i32);
+pub(crate) type Tp = (String, i32);
 
-struct ConsumerInner {
-  common: Value,
+pub(crate) struct ConsumerInner {
+  pub(crate) common: Value,
   options: Value,
-  log: Option<LogFn>,
-  log_level: u32,
-  group_id: String,
+  pub(crate) log: Option<LogFn>,
+  pub(crate) log_level: u32,
+  pub(crate) group_id: String,
   consumer: RwLock<Option<Arc<RawConsumer>>>,
-  policy: RetryPolicy,
-  failures: Mutex<HashMap<Tp, (i64, u32)>>,
-  user_paused: Mutex<HashSet<Tp>>,
+  pub(crate) policy: RetryPolicy,
+  pub(crate) failures: Mutex<HashMap<Tp, (i64, u32)>>,
+  pub(crate) user_paused: Mutex<HashSet<Tp>>,
   commit: RwLock<CommitPolicy>,
   resolved_since_commit: AtomicU64,
+  pub(crate) dead_letter: RwLock<Option<crate::dlq::DeadLetterPolicy>>,
+  pub(crate) breaker: Mutex<crate::dlq::Breaker>,
+  pub(crate) dlq_producer: Mutex<Option<Arc<crate::producer::RawProducer>>>,
+  /// The next offset the run loop has not handled, per partition.
+  next_offsets: Mutex<HashMap<Tp, i64>>,
 }
 
 /// When stored offsets are committed, from kafkajs's `run()` options.
@@ -111,7 +105,7 @@ struct CommitPolicy {
 /// The native half of a kafkajs `Consumer`.
 #[napi]
 pub struct NativeConsumer {
-  inner: Arc<ConsumerInner>,
+  pub(crate) inner: Arc<ConsumerInner>,
 }
 
 fn tpl_of(entries: &[TopicPartitionOffset], field: &str) -> Result<TopicPartitionList> {
@@ -130,7 +124,7 @@ fn tpl_of(entries: &[TopicPartitionOffset], field: &str) -> Result<TopicPartitio
 }
 
 impl ConsumerInner {
-  fn client(&self) -> Result<Arc<RawConsumer>> {
+  pub(crate) fn client(&self) -> Result<Arc<RawConsumer>> {
     self.consumer.read().unwrap().clone().ok_or_else(|| FerroError::state("The consumer is not running (call subscribe() and run() first)"))
   }
 
@@ -146,14 +140,36 @@ impl ConsumerInner {
     Ok(out)
   }
 
-  fn set_paused(consumer: &RawConsumer, tps: &[Tp], pause: bool) {
+  pub(crate) fn set_paused(consumer: &RawConsumer, tps: &[Tp], pause: bool) {
     let mut tpl = TopicPartitionList::new();
     for (t, p) in tps {
       tpl.add_partition(t, *p);
     }
     // A partition not (yet) assigned cannot be paused in librdkafka; the facade remembers it.
-    let _ = if pause { consumer.pause(&tpl) } else { consumer.resume(&tpl) };
+    if pause {
+      let _ = consumer.pause(&tpl);
+      return;
+    }
+    let _ = consumer.resume(&tpl);
   }
+
+  /// Resumes partitions and seeks each to its next unhandled offset: a resumed partition would
+  /// otherwise wait for its broker thread's next idle wake-up (about a second).
+  pub(crate) fn resume_at_next(&self, consumer: &RawConsumer, tps: &[Tp]) {
+    ConsumerInner::set_paused(consumer, tps, false);
+    let next = self.next_offsets.lock().unwrap();
+    for tp in tps {
+      if let Some(&o) = next.get(tp) {
+        let _ = consumer.seek(&tp.0, tp.1, Offset::Offset(o), Duration::ZERO);
+      }
+    }
+  }
+
+  /// Records where a partition must resume: after a fetch, a rewind, a retry or a seek.
+  pub(crate) fn set_next(&self, tp: Tp, offset: i64) {
+    self.next_offsets.lock().unwrap().insert(tp, offset);
+  }
+
 }
 
 #[napi]
@@ -181,6 +197,10 @@ impl NativeConsumer {
         failures: Mutex::new(HashMap::new()),
         user_paused: Mutex::new(HashSet::new()),
         commit: RwLock::new(CommitPolicy::default()),
+        dead_letter: RwLock::new(None),
+        breaker: Mutex::new(Default::default()),
+        dlq_producer: Mutex::new(None),
+        next_offsets: Mutex::new(HashMap::new()),
         resolved_since_commit: AtomicU64::new(0),
       }),
     })
@@ -197,6 +217,12 @@ impl NativeConsumer {
     let auto_commit = run_opts.boolean("autoCommit")?.unwrap_or(true);
     let interval = run_opts.integer("autoCommitInterval", i32::MAX as u64)?;
     let threshold = run_opts.integer("autoCommitThreshold", u32::MAX as u64)?;
+    let dead_letter = crate::dlq::DeadLetterPolicy::from_run_options(&run_opts)?;
+    if dead_letter.is_some() {
+      // Created up front so the first dead-letter write does not also pay for a connection.
+      self.inner.dlq_producer()?;
+    }
+    *self.inner.dead_letter.write().unwrap() = dead_letter;
     *self.inner.commit.write().unwrap() =
       CommitPolicy { auto_commit, threshold, each_batch: auto_commit && interval.is_none() && threshold.is_none() };
     let mut options = self.inner.options.clone();
@@ -243,7 +269,12 @@ impl NativeConsumer {
       }
     }
     let rk = consumer.client().native_ptr();
-    Ok(builder.finish(|t, p| cached_high_watermark(rk, t, p), ctx.take_events()))
+    let batch = builder.finish(|t, p| cached_high_watermark(rk, t, p), ctx.take_events());
+    for p in &batch.partitions {
+      let last = batch.meta[(p.start + p.count - 1) as usize * crate::consumer_batch::ROW];
+      self.inner.set_next((p.topic.clone(), p.partition), last as i64 + 1);
+    }
+    Ok(batch)
   }
 
   /// Makes a pending `fetch` return at once (used by `stop()` and by new events).
@@ -271,10 +302,11 @@ impl NativeConsumer {
     }
     // A partition revoked meanwhile rejects the store: it is no longer ours to commit.
     for e in tpl.elements() {
-      if let Offset::Offset(o) = e.offset() {
-        let _ = consumer.store_offset(e.topic(), e.partition(), o);
+      if let Offset::Offset(next) = e.offset() {
+        let _ = store_next(&consumer, e.topic(), e.partition(), next);
       }
     }
+    self.inner.on_success();
     let count = self.inner.resolved_since_commit.fetch_add(message_count as u64, Ordering::SeqCst) + message_count as u64;
     let policy = *self.inner.commit.read().unwrap();
     let due = policy.each_batch || policy.threshold.map(|t| count >= t).unwrap_or(false);
@@ -286,47 +318,15 @@ impl NativeConsumer {
     Ok(())
   }
 
-  /// A handler threw at `offset`: rewinds the partition there and pauses it for the backoff.
-  #[napi]
-  pub fn fail(&self, topic: String, partition: i32, offset: String) -> napi::Result<FailureDecision> {
-    let consumer = self.inner.client()?;
-    let off: i64 = offset.parse().map_err(|_| FerroError::config("offset", "must be a decimal string"))?;
-    let key = (topic.clone(), partition);
-    let attempt = {
-      let mut failures = self.inner.failures.lock().unwrap();
-      let entry = failures.entry(key.clone()).or_insert((off, 0));
-      if entry.0 != off {
-        *entry = (off, 0);
-      }
-      entry.1 += 1;
-      entry.1
-    };
-    let policy = self.inner.policy;
-    let exhausted = attempt > policy.retries;
-    if exhausted {
-      self.inner.failures.lock().unwrap().remove(&key);
-    }
-    let delay_ms = policy.delay(attempt.min(policy.retries.max(1)));
-    let _ = consumer.seek(&topic, partition, Offset::Offset(off), Duration::ZERO);
-    ConsumerInner::set_paused(&consumer, std::slice::from_ref(&key), true);
-    let inner = self.inner.clone();
-    tokio_spawn(async move {
-      tokio::time::sleep(Duration::from_millis(delay_ms as u64)).await;
-      if !inner.user_paused.lock().unwrap().contains(&key) {
-        if let Ok(c) = inner.client() {
-          ConsumerInner::set_paused(&c, &[key], false);
-        }
-      }
-    });
-    Ok(FailureDecision { attempt, delay_ms, exhausted })
-  }
-
   /// Sets each partition's next fetch back to `offset`: messages the run loop pulled but did not
   /// process (a pause or seek mid-batch) are fetched again instead of skipped.
   #[napi]
   pub fn rewind(&self, positions: Vec<TopicPartitionOffset>) -> napi::Result<()> {
     let consumer = self.inner.client()?;
     for p in tpl_of(&positions, "rewind")?.elements() {
+      if let Offset::Offset(o) = p.offset() {
+        self.inner.set_next((p.topic().to_string(), p.partition()), o);
+      }
       let _ = consumer.seek(p.topic(), p.partition(), p.offset(), Duration::ZERO);
     }
     Ok(())
@@ -359,6 +359,9 @@ impl NativeConsumer {
     let offset = tpl.elements()[0].offset();
     self.inner.failures.lock().unwrap().remove(&(target.topic.clone(), target.partition));
     consumer.seek(&target.topic, target.partition, offset, Duration::from_secs(5)).during("seek")?;
+    if let Offset::Offset(o) = offset {
+      self.inner.set_next((target.topic.clone(), target.partition), o);
+    }
     Ok(())
   }
 
@@ -380,7 +383,7 @@ impl NativeConsumer {
       paused.remove(tp);
     }
     if let Ok(c) = self.inner.client() {
-      ConsumerInner::set_paused(&c, &tps, false);
+      self.inner.resume_at_next(&c, &tps);
     }
     Ok(())
   }
@@ -427,6 +430,14 @@ impl NativeConsumer {
   }
 }
 
-fn tokio_spawn<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {
+/// Stores `next` (the offset to resume from) as the partition's commit position. Not
+/// `store_offset`: librdkafka's `rd_kafka_offset_store` adds one to what it is given.
+pub(crate) fn store_next(consumer: &RawConsumer, topic: &str, partition: i32, next: i64) -> rdkafka::error::KafkaResult<()> {
+  let mut tpl = TopicPartitionList::with_capacity(1);
+  tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
+  consumer.store_offsets(&tpl)
+}
+
+pub(crate) fn tokio_spawn<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {
   napi::bindgen_prelude::spawn(f);
 }

@@ -252,6 +252,18 @@ async fn enqueue_waiting(producer: &RawProducer, state: &Arc<SendState>, waiting
   Ok(())
 }
 
+/// Sends one record from Rust itself (the dead-letter path) and waits for the broker's ack.
+pub(crate) async fn send_one(producer: &RawProducer, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>, headers: OwnedHeaders) -> Result<Vec<RecordMetadata>> {
+  let (tx, rx) = oneshot::channel();
+  let state = SendState::new(tx);
+  state.add_pending();
+  if let Err((e, _)) = producer.send(record(topic, &state, None, None, key, value, Some(headers))) {
+    state.inner.lock().unwrap().pending -= 1;
+    state.fail(FerroError::kafka(&format!("send to topic \"{}\"", topic), &e));
+  }
+  state.settle(rx).await
+}
+
 /// Enqueues one call's records on `producer`; the promise settles with every delivery report.
 pub(crate) fn produce<'e>(env: &'e Env, producer: Arc<RawProducer>, topics: Vec<String>, counts: Vec<u32>, data: BufferSlice<'_>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
   let (tx, rx) = oneshot::channel();

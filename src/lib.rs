@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod consumer_batch;
 pub mod consumer_context;
 pub mod delivery;
+pub mod dlq;
 pub mod error;
 pub mod logging;
 pub mod mock;

@@ -1,0 +1,303 @@
+//! A failed message's fate: retry after a backoff, dead-letter, or (kafkajs's policy) crash.
+//!
+//! Without a dead-letter policy the consumer follows kafkajs: retry per `retry`, then CRASH and
+//! start the budget again. With `deadLetter` (a `run()` option, and what the event layer uses)
+//! a message that is non-retryable or out of retries is written to its DLQ topic with its
+//! original bytes and the failure context in headers; its offset is stored only after the
+//! broker acknowledged that record. If the DLQ write fails, nothing is stored and the message
+//! comes back after a backoff. A circuit breaker stops a downstream outage from filling the DLQ.
+
+use crate::config::{self, Options};
+use crate::consumer::{tokio_spawn, ConsumerInner, NativeConsumer, RetryPolicy, Tp};
+use crate::delivery::send_one;
+use crate::error::{FerroError, Result};
+use crate::producer::{create_raw, RawProducer};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use rdkafka::consumer::Consumer;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::Offset;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Header names of a dead-letter record (stable: operators and tools read them).
+pub const HEADERS: [&str; 12] = [
+  "dlq-original-topic", "dlq-original-partition", "dlq-original-offset", "dlq-original-timestamp",
+  "dlq-consumer-group", "dlq-error-name", "dlq-error-message", "dlq-error-stack", "dlq-failed-at",
+  "dlq-attempts", "dlq-correlation-id", "dlq-non-retryable",
+];
+
+/// A header of the failed message, as the facade passes it back.
+#[napi(object)]
+pub struct FailedHeader {
+  pub key: String,
+  pub value: Buffer,
+}
+
+/// Everything Rust needs to decide about, and possibly dead-letter, a failed message.
+#[napi(object)]
+pub struct FailureReport {
+  pub topic: String,
+  pub partition: i32,
+  pub offset: String,
+  pub error_name: String,
+  pub error_message: String,
+  pub error_stack: Option<String>,
+  /// False for a `NonRetryableError`, a schema failure or an unparseable payload: no retries.
+  pub retryable: bool,
+  pub key: Option<Buffer>,
+  pub value: Option<Buffer>,
+  pub headers: Option<Vec<FailedHeader>>,
+  pub timestamp: Option<String>,
+  pub correlation_id: Option<String>,
+}
+
+/// What Rust decided about a failed message.
+#[napi(object)]
+pub struct FailureDecision {
+  /// `retry` (the partition is rewound and paused for `delayMs`), `dead-lettered` (acknowledged
+  /// by the DLQ topic and committed past: go on with the next message) or `crash` (kafkajs's
+  /// retries are spent: the facade emits CRASH).
+  pub action: String,
+  /// How many times this message has failed in a row.
+  pub attempt: u32,
+  pub delay_ms: u32,
+  pub dlq_topic: Option<String>,
+}
+
+/// `run({ deadLetter: { topic?, maxRetries, initialRetryTimeMs, multiplier, maxRetryTimeMs,
+/// jitter }, circuitBreaker: { failureThreshold, cooldownMs } })`.
+#[derive(Clone)]
+pub struct DeadLetterPolicy {
+  /// One DLQ topic for all (`KAFKA_DLQ_TOPIC`); otherwise `dlq.<original topic>`.
+  topic: Option<String>,
+  retry: RetryPolicy,
+  breaker: Option<(u32, u64)>,
+}
+
+impl DeadLetterPolicy {
+  pub fn from_run_options(run: &Options) -> Result<Option<Self>> {
+    if run.raw("deadLetter").is_none() {
+      return Ok(None);
+    }
+    let dl = run.child("deadLetter")?;
+    let retry = RetryPolicy {
+      retries: dl.integer("maxRetries", 1_000)?.unwrap_or(3) as u32,
+      initial_ms: dl.integer("initialRetryTimeMs", 3_600_000)?.unwrap_or(100) as f64,
+      max_ms: dl.integer("maxRetryTimeMs", 3_600_000)?.unwrap_or(30_000) as f64,
+      multiplier: dl.raw("multiplier").and_then(Value::as_f64).unwrap_or(2.0),
+      factor: dl.raw("jitter").and_then(Value::as_f64).unwrap_or(0.2),
+    };
+    let cb = run.child("circuitBreaker")?;
+    let breaker = match cb.integer("failureThreshold", 1_000_000)? {
+      Some(k) if k > 0 => Some((k as u32, cb.integer("cooldownMs", 3_600_000)?.unwrap_or(30_000))),
+      _ => None,
+    };
+    let topic = dl.string("topic")?.filter(|t| !t.is_empty()).map(str::to_string);
+    Ok(Some(DeadLetterPolicy { topic, retry, breaker }))
+  }
+
+  pub fn topic_for(&self, original: &str) -> String {
+    self.topic.clone().unwrap_or_else(|| format!("dlq.{}", original))
+  }
+}
+
+/// The circuit breaker of one consumer: closed, open (paused) or half-open (one probe).
+#[derive(Default)]
+pub struct Breaker {
+  consecutive: u32,
+  open: bool,
+  half_open: bool,
+}
+
+impl ConsumerInner {
+  fn record_failure(&self, key: &Tp, offset: i64) -> u32 {
+    let mut failures = self.failures.lock().unwrap();
+    let entry = failures.entry(key.clone()).or_insert((offset, 0));
+    if entry.0 != offset {
+      *entry = (offset, 0);
+    }
+    entry.1 += 1;
+    entry.1
+  }
+
+  /// Rewinds `key` to `offset` and pauses it for `delay_ms`, unless the user paused it meanwhile.
+  fn retry_later(self: &Arc<Self>, key: Tp, offset: i64, delay_ms: u32) -> Result<()> {
+    let consumer = self.client()?;
+    ConsumerInner::set_paused(&consumer, std::slice::from_ref(&key), true);
+    let _ = consumer.seek(&key.0, key.1, Offset::Offset(offset), Duration::ZERO);
+    let inner = self.clone();
+    tokio_spawn(async move {
+      tokio::time::sleep(Duration::from_millis(delay_ms as u64)).await;
+      if !inner.user_paused.lock().unwrap().contains(&key) {
+        if let Ok(c) = inner.client() {
+          inner.resume_at_next(&c, &[key]);
+        }
+      }
+    });
+    Ok(())
+  }
+
+  /// A handled message closes a half-open breaker and resets the failure streak.
+  pub fn on_success(&self) {
+    let mut b = self.breaker.lock().unwrap();
+    if b.half_open {
+      b.half_open = false;
+      drop(b);
+      self.emit("CIRCUIT_CLOSED", json!({ "groupId": self.group_id }));
+      self.breaker.lock().unwrap().consecutive = 0;
+    } else {
+      b.consecutive = 0;
+    }
+  }
+
+  fn emit(&self, kind: &str, payload: Value) {
+    if let Ok(c) = self.client() {
+      c.context().push(kind, payload);
+    }
+  }
+
+  /// Opens the breaker: every assigned partition pauses for the cool-down, then one probe runs.
+  fn open_breaker(self: &Arc<Self>, cooldown_ms: u64) -> Result<()> {
+    let consumer = self.client()?;
+    let assigned: Vec<Tp> = consumer.assignment().unwrap_or_default().elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+    ConsumerInner::set_paused(&consumer, &assigned, true);
+    {
+      let mut b = self.breaker.lock().unwrap();
+      b.open = true;
+      b.half_open = false;
+    }
+    self.emit("CIRCUIT_OPEN", json!({ "groupId": self.group_id, "cooldownMs": cooldown_ms }));
+    let inner = self.clone();
+    tokio_spawn(async move {
+      tokio::time::sleep(Duration::from_millis(cooldown_ms)).await;
+      {
+        let mut b = inner.breaker.lock().unwrap();
+        b.open = false;
+        b.half_open = true;
+      }
+      inner.emit("CIRCUIT_HALF_OPEN", json!({ "groupId": inner.group_id }));
+      let paused = inner.user_paused.lock().unwrap().clone();
+      if let Ok(c) = inner.client() {
+        let resume: Vec<Tp> = assigned.into_iter().filter(|tp| !paused.contains(tp)).collect();
+        inner.resume_at_next(&c, &resume);
+      }
+    });
+    Ok(())
+  }
+
+  pub(crate) fn dlq_producer(&self) -> Result<Arc<RawProducer>> {
+    let mut slot = self.dlq_producer.lock().unwrap();
+    if let Some(p) = slot.as_ref() {
+      return Ok(p.clone());
+    }
+    let cfg = config::producer_config(&self.common, &Value::Null)?;
+    let p = Arc::new(create_raw(cfg, self.log.clone(), self.log_level)?);
+    *slot = Some(p.clone());
+    Ok(p)
+  }
+}
+
+fn dlq_headers(r: &FailureReport, group: &str, attempts: u32) -> OwnedHeaders {
+  let failed_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+  let failed_at = chrono_like_iso(failed_at as i64);
+  let mut h = OwnedHeaders::new_with_capacity(r.headers.as_ref().map(Vec::len).unwrap_or(0) + HEADERS.len());
+  for orig in r.headers.iter().flatten() {
+    if !orig.key.starts_with("dlq-") || orig.key == "dlq-reprocess-count" {
+      h = h.insert(Header { key: &orig.key, value: Some(&orig.value[..]) });
+    }
+  }
+  let values = [
+    r.topic.clone(), r.partition.to_string(), r.offset.clone(), r.timestamp.clone().unwrap_or_default(),
+    group.to_string(), r.error_name.clone(), r.error_message.clone(), r.error_stack.clone().unwrap_or_default(),
+    failed_at, attempts.to_string(), r.correlation_id.clone().unwrap_or_default(), (!r.retryable).to_string(),
+  ];
+  for (k, v) in HEADERS.iter().zip(values.iter()) {
+    h = h.insert(Header { key: k, value: Some(v.as_bytes()) });
+  }
+  h
+}
+
+/// Epoch milliseconds as an ISO-8601 UTC string (no date crate needed for one format).
+pub fn chrono_like_iso(ms: i64) -> String {
+  let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+  let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+  // Civil-from-days (Howard Hinnant's algorithm).
+  let z = days + 719_468;
+  let era = z.div_euclid(146_097);
+  let doe = z - era * 146_097;
+  let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+  let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  let mp = (5 * doy + 2) / 153;
+  let d = doy - (153 * mp + 2) / 5 + 1;
+  let m = if mp < 10 { mp + 3 } else { mp - 9 };
+  let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+  format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", y, m, d, rem / 3600, rem % 3600 / 60, rem % 60, millis)
+}
+
+#[napi]
+impl NativeConsumer {
+  /// A handler failed at `report.offset`: Rust decides retry, dead-letter or crash.
+  #[napi]
+  pub async fn fail(&self, report: FailureReport) -> napi::Result<FailureDecision> {
+    let inner = self.inner.clone();
+    let off: i64 = report.offset.parse().map_err(|_| FerroError::config("offset", "must be a decimal string"))?;
+    let key: Tp = (report.topic.clone(), report.partition);
+    let attempt = inner.record_failure(&key, off);
+    let policy = inner.dead_letter.read().unwrap().clone();
+    let Some(policy) = policy else {
+      // kafkajs: retry per `retry`; past it, CRASH and begin the budget again.
+      let retry = inner.policy;
+      let exhausted = attempt > retry.retries;
+      if exhausted {
+        inner.failures.lock().unwrap().remove(&key);
+      }
+      let delay_ms = retry.delay(attempt.min(retry.retries.max(1)));
+      inner.retry_later(key, off, delay_ms)?;
+      let action = if exhausted { "crash" } else { "retry" };
+      return Ok(FailureDecision { action: action.into(), attempt, delay_ms, dlq_topic: None });
+    };
+    if let Some((threshold, cooldown)) = policy.breaker {
+      let open_now = {
+        let mut b = inner.breaker.lock().unwrap();
+        b.consecutive += 1;
+        !b.open && (b.half_open || b.consecutive >= threshold)
+      };
+      if open_now {
+        inner.retry_later(key.clone(), off, cooldown as u32)?;
+        inner.open_breaker(cooldown)?;
+        // A downstream outage is not this message's fault: its attempt does not count.
+        inner.failures.lock().unwrap().remove(&key);
+        return Ok(FailureDecision { action: "retry".into(), attempt, delay_ms: cooldown as u32, dlq_topic: None });
+      }
+    }
+    if report.retryable && attempt <= policy.retry.retries {
+      let delay_ms = policy.retry.delay(attempt);
+      inner.retry_later(key, off, delay_ms)?;
+      return Ok(FailureDecision { action: "retry".into(), attempt, delay_ms, dlq_topic: None });
+    }
+    let topic = policy.topic_for(&report.topic);
+    let producer = inner.dlq_producer()?;
+    let headers = dlq_headers(&report, &inner.group_id, attempt);
+    match send_one(&producer, &topic, report.key.as_deref(), report.value.as_deref(), headers).await {
+      Ok(_) => {
+        inner.failures.lock().unwrap().remove(&key);
+        // Acknowledged by the broker: only now may the source offset move past the message.
+        if let Ok(c) = inner.client() {
+          let _ = crate::consumer::store_next(&c, &report.topic, report.partition, off + 1);
+        }
+        Ok(FailureDecision { action: "dead-lettered".into(), attempt, delay_ms: 0, dlq_topic: Some(topic) })
+      }
+      Err(e) => {
+        let delay_ms = policy.retry.delay(attempt.min(policy.retry.retries.max(1)));
+        if let Some(log) = &inner.log {
+          let sink = crate::logging::LogSink::new(Some(log.clone()), inner.log_level);
+          sink.emit(1, "DLQ", &format!("dead-letter write to \"{}\" failed ({}); the message will be retried", topic, e.message));
+        }
+        inner.retry_later(key, off, delay_ms)?;
+        Ok(FailureDecision { action: "retry".into(), attempt, delay_ms, dlq_topic: Some(topic) })
+      }
+    }
+  }
+}
