@@ -9,11 +9,34 @@
  * ```
  */
 import type { MockClusterOptions } from '../binding'
+import { callSync, fromNative } from './errors'
 import { native } from './native'
 
 export class MockCluster extends native.MockCluster {
+  constructor(options?: MockClusterOptions) {
+    try {
+      super(options)
+    } catch (e) {
+      throw fromNative(e)
+    }
+  }
+
   /** Starts a cluster; the async twin of the constructor, for `beforeAll(async () => ...)`. */
   static async start(options?: MockClusterOptions): Promise<MockCluster> {
     return new MockCluster(options)
   }
+}
+
+// Every fault-injection call throws kafkajs-style errors (naming the argument at fault).
+for (const name of Object.getOwnPropertyNames(native.MockCluster.prototype)) {
+  const desc = Object.getOwnPropertyDescriptor(native.MockCluster.prototype, name)
+  if (name === 'constructor' || !desc || typeof desc.value !== 'function') continue
+  const original = desc.value as (...args: unknown[]) => unknown
+  Object.defineProperty(MockCluster.prototype, name, {
+    value(this: MockCluster, ...args: unknown[]) {
+      return callSync(() => original.apply(this, args))
+    },
+    writable: true,
+    configurable: true,
+  })
 }

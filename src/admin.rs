@@ -34,6 +34,14 @@ fn num(v: &Value, key: &str, default: i64) -> i64 {
 }
 
 impl NativeAdmin {
+  /// librdkafka's MockCluster answers these APIs with nothing (the call would only time out).
+  fn refuse_on_mock(&self, operation: &str, api: &str) -> Result<()> {
+    if crate::mock::is_in_process(&self.bootstrap) {
+      return Err(FerroError::unsupported(operation, &format!("librdkafka's MockCluster has no {} API", api)));
+    }
+    Ok(())
+  }
+
   fn client(&self) -> Result<Arc<AdminClient<DefaultClientContext>>> {
     self.client.read().unwrap().clone().ok_or_else(|| FerroError::state("The admin client is not connected (call connect() first)"))
   }
@@ -145,6 +153,7 @@ impl NativeAdmin {
 
   #[napi]
   pub async fn delete_topics(&self, topics: Vec<String>) -> napi::Result<()> {
+    self.refuse_on_mock("deleteTopics", "DeleteTopics")?;
     let client = self.client()?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     let results = client.delete_topics(&names, &AdminOptions::new().operation_timeout(Some(TIMEOUT))).await.during("deleteTopics")?;
@@ -159,6 +168,7 @@ impl NativeAdmin {
   /// kafkajs `createPartitions({ topicPartitions: [{ topic, count }] })`.
   #[napi]
   pub async fn create_partitions(&self, topic_partitions: Value) -> napi::Result<bool> {
+    self.refuse_on_mock("createPartitions", "CreatePartitions")?;
     let client = self.client()?;
     let list = topic_partitions.as_array().cloned().unwrap_or_default();
     let parts: Vec<(String, usize)> = list
@@ -297,6 +307,9 @@ impl NativeAdmin {
   /// kafkajs `deleteGroups(ids)`: `[{ groupId, errorCode }]`; rejects if any failed.
   #[napi]
   pub async fn delete_groups(&self, group_ids: Vec<String>) -> napi::Result<Value> {
+    // The mock answers UNSUPPORTED_FEATURE, after which dropping rdkafka's admin client aborts
+    // in librdkafka (a queue refcount assert): refuse up front instead.
+    self.refuse_on_mock("deleteGroups", "DeleteGroups")?;
     let client = self.client()?;
     let names: Vec<&str> = group_ids.iter().map(String::as_str).collect();
     let results = client.delete_groups(&names, &AdminOptions::new().operation_timeout(Some(TIMEOUT))).await.during("deleteGroups")?;

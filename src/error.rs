@@ -49,6 +49,17 @@ impl FerroError {
     }
   }
 
+  /// An operation the broker cannot serve (e.g. librdkafka's MockCluster lacks the Kafka API).
+  pub fn unsupported(operation: &str, why: &str) -> Self {
+    FerroError {
+      name: "KafkaJSNonRetriableError",
+      message: format!("{}: not supported: {}", operation, why),
+      code: "ERR_UNSUPPORTED".into(),
+      retriable: false,
+      field: None,
+    }
+  }
+
   /// Wraps a librdkafka failure with the operation that hit it.
   pub fn kafka(operation: &str, err: &KafkaError) -> Self {
     let code = err.rdkafka_error_code();
@@ -112,6 +123,25 @@ pub fn code_name(code: RDKafkaErrorCode) -> String {
     return format!("{:?}", code);
   }
   unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+}
+
+/// Looks a librdkafka/Kafka error up by name (`NOT_LEADER_FOR_PARTITION`) or number, among the
+/// codes librdkafka itself lists (never fabricating an enum value it does not know).
+pub fn code_by_name(name: &str) -> Option<rdkafka::types::RDKafkaRespErr> {
+  let wanted = name.trim().trim_start_matches("RD_KAFKA_RESP_ERR_");
+  let number = wanted.parse::<i32>().ok();
+  let mut descs: *const rdkafka::bindings::rd_kafka_err_desc = std::ptr::null();
+  let mut count = 0usize;
+  unsafe { rdkafka::bindings::rd_kafka_get_err_descs(&mut descs, &mut count) };
+  let table = unsafe { std::slice::from_raw_parts(descs, count) };
+  table.iter().filter(|d| !d.name.is_null()).find_map(|d| {
+    let n = unsafe { std::ffi::CStr::from_ptr(d.name) }.to_str().ok()?;
+    let hit = match number {
+      Some(x) => d.code as i32 == x,
+      None => n.eq_ignore_ascii_case(wanted),
+    };
+    hit.then_some(d.code)
+  })
 }
 
 /// Chooses the kafkajs class and retriability of a librdkafka code.

@@ -96,18 +96,7 @@ fn api_key(name: &str) -> Result<i16> {
 
 /// A librdkafka/Kafka error name (`NOT_LEADER_FOR_PARTITION`) or number to its code.
 fn error_code(name: &str) -> Result<rd::rd_kafka_resp_err_t> {
-  let wanted = name.trim_start_matches("RD_KAFKA_RESP_ERR_");
-  let code = match name.parse::<i32>() {
-    Ok(n) => n,
-    Err(_) => (-200..200)
-      .find(|c| {
-        let p = unsafe { rd::rd_kafka_err2name(std::mem::transmute::<i32, rd::rd_kafka_resp_err_t>(*c)) };
-        !p.is_null() && unsafe { CStr::from_ptr(p) }.to_str().map(|n| n == wanted).unwrap_or(false)
-      })
-      .ok_or_else(|| FerroError::config("errors", format!("unknown error name `{}`", name)))?,
-  };
-  // SAFETY: librdkafka's error enum is a C int; codes outside its range are still passed as-is.
-  Ok(unsafe { std::mem::transmute::<i32, rd::rd_kafka_resp_err_t>(code) })
+  crate::error::code_by_name(name).ok_or_else(|| FerroError::config("errors", format!("unknown error name `{}`", name)))
 }
 
 #[napi]
