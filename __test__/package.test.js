@@ -75,3 +75,12 @@ test('the installed types check under tsc --strict', () => {
     '--typeRoots', path.join(repo, 'node_modules', '@types'), '--types', 'node', 'app.ts'], { cwd: app, encoding: 'utf8' })
   expect(out).toBe('')
 })
+
+test('the linux-x64-gnu binary links only the C runtime (librdkafka, OpenSSL, zlib, zstd are static)', () => {
+  const binary = path.join(repo, 'ferrokafka.linux-x64-gnu.node')
+  const libs = execFileSync('ldd', [binary], { encoding: 'utf8' })
+    .split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean)
+  const allowed = /^(linux-vdso\.so\.1|libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|\/lib64\/ld-linux-x86-64\.so\.2)$/
+  expect(libs.filter((l) => !allowed.test(l))).toEqual([])
+  console.log(`ferrokafka.linux-x64-gnu.node: ${(fs.statSync(binary).size / 2 ** 20).toFixed(1)} MiB; links ${libs.join(', ')}`)
+})
