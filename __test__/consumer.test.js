@@ -412,7 +412,9 @@ test('consumer.events has kafkajs\'s constants', async () => {
   const consumer = kafka.consumer({ groupId: unique('g') })
   try {
     const reference = new KafkaJS({ brokers: ['127.0.0.1:1'], logLevel: 0 }).consumer({ groupId: 'reference' }).events
-    expect(consumer.events).toEqual(reference)
+    // Every kafkajs constant, with kafkajs's value (ferrokafka may add events of its own).
+    expect(consumer.events).toEqual(expect.objectContaining(reference))
+    expect(Object.keys(reference).length).toBeGreaterThanOrEqual(16)
     expect(consumer.events.GROUP_JOIN).toBe('consumer.group_join')
     expect(consumer.events.STOP).toBe('consumer.stop')
     expect(consumer.events.CRASH).toBe('consumer.crash')

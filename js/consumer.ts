@@ -69,6 +69,8 @@ export class Consumer {
   private pendingSeeks = new Map<string, TopicPartitionOffset>()
   private generation = 0
   private runConfig: ConsumerRunConfig = {}
+  /** Failures so far of the message at each position, for the event layer's `attempt`. */
+  private readonly failures = new Map<string, number>()
 
   constructor(private readonly ctx: ClientContext, private readonly config: ConsumerConfig) {
     if (!config || typeof config.groupId !== 'string' || config.groupId.length === 0) {
@@ -231,8 +233,9 @@ export class Consumer {
       while (done < messages.length && offsetAt(done) <= resolved) done++
     }
     this.instrumentation.emit(events.END_BATCH_PROCESS, { ...batchInfo, duration: Date.now() - started })
-    if (failure !== null && this.runConfig.eachBatch && this.running) {
-      if ((await this.handleFailure(nc, p, messages[done], failure)) === 'dead-lettered') {
+    if (failure !== null) {
+      // eachMessage failures were decided inside the loop; Rust already rewound the partition.
+      if (this.runConfig.eachBatch && this.running && (await this.handleFailure(nc, p, messages[done], failure)) === 'dead-lettered') {
         done++
         if (done < messages.length) nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
       }
@@ -255,6 +258,11 @@ export class Consumer {
       key: message.key ?? undefined, value: message.value ?? undefined, headers, timestamp: message.timestamp,
       correlationId: correlation === undefined ? undefined : String(Array.isArray(correlation) ? correlation[0] : correlation),
     }))
+    const position = `${keyOf(p.topic, p.partition)}\u0000${message.offset}`
+    if (decision.action === 'retry') {
+      if (this.failures.size > 10_000) this.failures.clear()
+      this.failures.set(position, decision.attempt)
+    } else this.failures.delete(position)
     const handler = this.runConfig.eachMessage ? 'eachMessage' : 'eachBatch'
     this.ctx.logger.error(`Error when calling ${handler}`, {
       topic: p.topic, partition: p.partition, offset: message.offset, stack: error?.stack, error: error?.message ?? String(error),
@@ -331,6 +339,8 @@ export class Consumer {
   async disconnect(): Promise<void> {
     await this.stop()
     if (this.nativeConsumer) await call(() => this.nativeConsumer!.close())
+    // A fresh native consumer (and log callback) on the next connect().
+    this.nativeConsumer = null
     this.pausedKeys.clear()
     this.instrumentation.emit(events.DISCONNECT)
   }
@@ -371,6 +381,11 @@ export class Consumer {
     if (!this.nativeConsumer) throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
     callSync(fn)
     this.pausedKeys = new Set(this.paused().flatMap((t) => t.partitions.map((p) => keyOf(t.topic, p))))
+  }
+
+  /** Which delivery of the message at this position the next handler call is (1 = first). */
+  attemptOf(topic: string, partition: number, offset: string): number {
+    return (this.failures.get(`${keyOf(topic, partition)}\u0000${offset}`) ?? 0) + 1
   }
 
   /** The partitions currently assigned to this member (ferrokafka addition). */

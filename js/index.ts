@@ -21,3 +21,4 @@ import { native } from './native'
 
 /** The librdkafka version linked into the native binary. */
 export const librdkafkaVersion = (): string => native.librdkafkaVersion()
+export * from './events'

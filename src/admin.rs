@@ -283,11 +283,12 @@ impl NativeAdmin {
   #[napi]
   pub async fn describe_groups(&self, group_ids: Option<Vec<String>>) -> napi::Result<Value> {
     let client = self.client()?;
+    let operation = if group_ids.is_some() { "describeGroups" } else { "listGroups" };
     blocking(move || {
       let mut groups = Vec::new();
       let ids: Vec<Option<String>> = match group_ids { Some(ids) => ids.into_iter().map(Some).collect(), None => vec![None] };
       for id in ids {
-        let list = client.inner().fetch_group_list(id.as_deref(), TIMEOUT).during("describeGroups")?;
+        let list = client.inner().fetch_group_list(id.as_deref(), TIMEOUT).during(operation)?;
         for g in list.groups() {
           let members: Vec<Value> = g.members().iter().map(|m| json!({
             "memberId": m.id(), "clientId": m.client_id(), "clientHost": m.client_host(),

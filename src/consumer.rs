@@ -78,7 +78,8 @@ pub(crate) type Tp = (String, i32);
 pub(crate) struct ConsumerInner {
   pub(crate) common: Value,
   options: Value,
-  pub(crate) log: Option<LogFn>,
+  /// Released on close: a live threadsafe function shows up as an open handle in Jest.
+  pub(crate) log: Mutex<Option<LogFn>>,
   pub(crate) log_level: u32,
   pub(crate) group_id: String,
   consumer: RwLock<Option<Arc<RawConsumer>>>,
@@ -191,7 +192,7 @@ impl NativeConsumer {
         group_id: opts.string("groupId")?.unwrap_or_default().to_string(),
         common,
         options,
-        log,
+        log: Mutex::new(log),
         consumer: RwLock::new(None),
         policy,
         failures: Mutex::new(HashMap::new()),
@@ -233,7 +234,7 @@ impl NativeConsumer {
       }
     }
     let cfg = config::consumer_config(&self.inner.common, &options, from_beginning)?;
-    let ctx = ConsumerCtx::new(LogSink::new(self.inner.log.clone(), self.inner.log_level), self.inner.group_id.clone(), from_beginning);
+    let ctx = ConsumerCtx::new(LogSink::new(self.inner.log.lock().unwrap().clone(), self.inner.log_level), self.inner.group_id.clone(), from_beginning);
     // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
     let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
     let consumer: RawConsumer = created.map_err(|e| FerroError::creation("consumer", e))?;
@@ -413,6 +414,15 @@ impl NativeConsumer {
   #[napi]
   pub async fn close(&self) -> napi::Result<()> {
     let consumer = self.inner.consumer.write().unwrap().take();
+    self.inner.log.lock().unwrap().take();
+    let dlq_producer = self.inner.dlq_producer.lock().unwrap().take();
+    if let Some(p) = dlq_producer {
+      tokio::task::spawn_blocking(move || {
+        let _ = rdkafka::producer::Producer::flush(&*p, Duration::from_secs(10));
+      })
+      .await
+      .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+    }
     if let Some(c) = consumer {
       c.context().wake.notify_waiters();
       let auto_commit = self.inner.commit.read().unwrap().auto_commit;

@@ -125,6 +125,7 @@ impl ConsumerInner {
   /// Rewinds `key` to `offset` and pauses it for `delay_ms`, unless the user paused it meanwhile.
   fn retry_later(self: &Arc<Self>, key: Tp, offset: i64, delay_ms: u32) -> Result<()> {
     let consumer = self.client()?;
+    self.set_next(key.clone(), offset);
     ConsumerInner::set_paused(&consumer, std::slice::from_ref(&key), true);
     let _ = consumer.seek(&key.0, key.1, Offset::Offset(offset), Duration::ZERO);
     let inner = self.clone();
@@ -193,7 +194,7 @@ impl ConsumerInner {
       return Ok(p.clone());
     }
     let cfg = config::producer_config(&self.common, &Value::Null)?;
-    let p = Arc::new(create_raw(cfg, self.log.clone(), self.log_level)?);
+    let p = Arc::new(create_raw(cfg, self.log.lock().unwrap().clone(), self.log_level)?);
     *slot = Some(p.clone());
     Ok(p)
   }
@@ -291,13 +292,26 @@ impl NativeConsumer {
       }
       Err(e) => {
         let delay_ms = policy.retry.delay(attempt.min(policy.retry.retries.max(1)));
-        if let Some(log) = &inner.log {
-          let sink = crate::logging::LogSink::new(Some(log.clone()), inner.log_level);
+        if let Some(log) = inner.log.lock().unwrap().clone() {
+          let sink = crate::logging::LogSink::new(Some(log), inner.log_level);
           sink.emit(1, "DLQ", &format!("dead-letter write to \"{}\" failed ({}); the message will be retried", topic, e.message));
         }
         inner.retry_later(key, off, delay_ms)?;
         Ok(FailureDecision { action: "retry".into(), attempt, delay_ms, dlq_topic: Some(topic) })
       }
     }
+  }
+}
+
+/// Where `DLQHandler` sends a dead-lettered record that has been replayed `reprocessed` times
+/// already: `reprocess` (back to its original topic), `review` or `quarantine`.
+#[napi]
+pub fn dlq_route(reprocessed: u32, max_reprocess_attempts: u32, quarantine_after_attempts: u32) -> &'static str {
+  if reprocessed >= quarantine_after_attempts.max(max_reprocess_attempts) {
+    "quarantine"
+  } else if reprocessed >= max_reprocess_attempts {
+    "review"
+  } else {
+    "reprocess"
   }
 }

@@ -63,7 +63,8 @@ pub struct RecordMetadata {
 pub(crate) struct ProducerInner {
   common: Value,
   options: Value,
-  log: Option<LogFn>,
+  /// Released on disconnect: a live threadsafe function shows up as an open handle in Jest.
+  log: Mutex<Option<LogFn>>,
   log_level: u32,
   pub(crate) main: RwLock<Option<Arc<RawProducer>>>,
   siblings: Mutex<HashMap<(i32, u32), Arc<RawProducer>>>,
@@ -115,7 +116,7 @@ impl ProducerInner {
       map.remove("transactionalId");
     }
     let cfg = config::producer_config(&self.common, &options)?;
-    let p = Arc::new(create_raw(cfg, self.log.clone(), self.log_level)?);
+    let p = Arc::new(create_raw(cfg, self.log.lock().unwrap().clone(), self.log_level)?);
     siblings.insert((acks, codec), p.clone());
     Ok(p)
   }
@@ -135,7 +136,7 @@ impl NativeProducer {
       inner: Arc::new(ProducerInner {
         common,
         options,
-        log,
+        log: Mutex::new(log),
         log_level,
         main: RwLock::new(Some(Arc::new(main))),
         siblings: Mutex::new(HashMap::new()),
@@ -179,6 +180,7 @@ impl NativeProducer {
   #[napi]
   pub async fn disconnect(&self, timeout_ms: u32) -> napi::Result<()> {
     let main = self.inner.main.write().unwrap().take();
+    self.inner.log.lock().unwrap().take();
     let siblings: Vec<_> = self.inner.siblings.lock().unwrap().drain().map(|(_, p)| p).collect();
     tokio::task::spawn_blocking(move || {
       for p in main.iter().chain(siblings.iter()) {

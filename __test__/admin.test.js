@@ -1,0 +1,205 @@
+// The kafkajs Admin contract on a MockCluster over TCP: topics, metadata, topic and group
+// offsets, and the group calls. librdkafka's MockCluster has no ListGroups, DescribeGroups,
+// DeleteGroups, DeleteTopics or CreatePartitions API: for those the contract is a KafkaJS error
+// that says the broker does not support the call, quickly, with the process intact.
+const path = require('path')
+const { execFile } = require('child_process')
+const { Kafka, KafkaJSError, logLevel } = require('..')
+const { unique, startCluster, within, nextEvent, inbox } = require('./helpers')
+
+let cluster, kafka
+beforeAll(() => { ({ cluster, kafka } = startCluster()) })
+afterAll(() => cluster.close())
+
+async function withAdmin(fn, client = kafka) {
+  const admin = client.admin()
+  await admin.connect()
+  try {
+    return await fn(admin)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+async function produce(topic, messages) {
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    return await producer.send({ topic, messages })
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+const byPartition = (list) => list.slice().sort((a, b) => a.partition - b.partition)
+const offsetsOf = (fetched, topic) => byPartition(fetched.find((t) => t.topic === topic).partitions).map((p) => p.offset)
+const UNSUPPORTED = /not support|unsupported/i
+
+test('createTopics resolves true for a new topic and false for an existing one; listTopics lists it', async () => {
+  const topic = unique('t')
+  await withAdmin(async (admin) => {
+    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] })).toBe(true)
+    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] })).toBe(false)
+    const topics = await admin.listTopics()
+    expect(Array.isArray(topics)).toBe(true)
+    expect(topics).toContain(topic)
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] })
+    expect(meta.topics[0].partitions).toHaveLength(3)
+  })
+  // The created topic takes records.
+  const [meta] = await produce(topic, [{ value: 'x', partition: 2 }])
+  expect(meta).toMatchObject({ topicName: topic, partition: 2, errorCode: 0 })
+})
+
+test('fetchTopicMetadata has kafkajs\'s shape', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 3, 1)
+  const meta = await withAdmin((admin) => admin.fetchTopicMetadata({ topics: [topic] }))
+  expect(meta.topics).toHaveLength(1)
+  const [t] = meta.topics
+  expect(t.name).toBe(topic)
+  expect(t.partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2])
+  for (const p of t.partitions) {
+    expect(p).toEqual(expect.objectContaining({
+      partitionErrorCode: 0,
+      partitionId: expect.any(Number),
+      leader: expect.any(Number),
+      replicas: expect.any(Array),
+      isr: expect.any(Array),
+    }))
+    expect([1, 2, 3]).toContain(p.leader)
+    expect(p.replicas).toContain(p.leader)
+    expect(p.isr).toContain(p.leader)
+    expect(p.replicas.every(Number.isInteger)).toBe(true)
+  }
+})
+
+test('fetchTopicOffsets reports high, low and offset as strings after producing', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 3, 1)
+  await produce(topic, [
+    ...Array.from({ length: 5 }, (_, i) => ({ value: `p0-${i}`, partition: 0 })),
+    ...Array.from({ length: 2 }, (_, i) => ({ value: `p1-${i}`, partition: 1 })),
+  ])
+  const offsets = await withAdmin((admin) => admin.fetchTopicOffsets(topic))
+  expect(byPartition(offsets)).toEqual([
+    expect.objectContaining({ partition: 0, offset: '5', high: '5', low: '0' }),
+    expect.objectContaining({ partition: 1, offset: '2', high: '2', low: '0' }),
+    expect.objectContaining({ partition: 2, offset: '0', high: '0', low: '0' }),
+  ])
+})
+
+test('fetchOffsets, setOffsets and resetOffsets on a group with no members', async () => {
+  const topic = unique('t')
+  const groupId = unique('g')
+  cluster.createTopic(topic, 3, 1)
+  await produce(topic, [
+    ...Array.from({ length: 5 }, (_, i) => ({ value: `p0-${i}`, partition: 0 })),
+    ...Array.from({ length: 2 }, (_, i) => ({ value: `p1-${i}`, partition: 1 })),
+  ])
+  await withAdmin(async (admin) => {
+    const none = await admin.fetchOffsets({ groupId, topics: [topic] })
+    expect(none).toEqual([{ topic, partitions: expect.any(Array) }])
+    expect(offsetsOf(none, topic)).toEqual(['-1', '-1', '-1'])
+
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '1' }] })
+    expect(offsetsOf(await admin.fetchOffsets({ groupId, topics: [topic] }), topic)).toEqual(['3', '1', '-1'])
+
+    await admin.resetOffsets({ groupId, topic, earliest: true })
+    expect(offsetsOf(await admin.fetchOffsets({ groupId, topics: [topic], resolveOffsets: true }), topic)).toEqual(['0', '0', '0'])
+
+    await admin.resetOffsets({ groupId, topic })
+    expect(offsetsOf(await admin.fetchOffsets({ groupId, topics: [topic], resolveOffsets: true }), topic)).toEqual(['5', '2', '0'])
+  })
+
+  // A member of the group now starts at the latest offsets: it sees the new record only.
+  await produce(topic, [{ value: 'fresh', partition: 0 }])
+  const consumer = kafka.consumer({ groupId })
+  const box = inbox()
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async ({ partition, message }) => { box.push({ partition, offset: message.offset, value: message.value.toString() }) } })
+    await box.waitFor((m) => m.value === 'fresh')
+  } finally {
+    await consumer.disconnect()
+  }
+  expect(box.seen).toEqual([{ partition: 0, offset: '5', value: 'fresh' }])
+})
+
+test('listGroups and describeGroups after a consumer joined: a KafkaJS error naming the unsupported call (no group APIs on MockCluster)', async () => {
+  const topic = unique('t')
+  const groupId = unique('g')
+  cluster.createTopic(topic, 1, 1)
+  const consumer = kafka.consumer({ groupId })
+  const joined = nextEvent(consumer, consumer.events.GROUP_JOIN)
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async () => {} })
+    const join = await within(20000, joined, 'GROUP_JOIN')
+    expect(join.payload.groupId).toBe(groupId)
+
+    const listed = await within(15000, admin.listGroups().then(() => null, (e) => e), 'listGroups')
+    expect(listed).toBeInstanceOf(KafkaJSError)
+    expect(listed.message).toMatch(UNSUPPORTED)
+
+    const described = await within(15000, admin.describeGroups([groupId]).then(() => null, (e) => e), 'describeGroups')
+    expect(described).toBeInstanceOf(KafkaJSError)
+    expect(described.message).toMatch(UNSUPPORTED)
+  } finally {
+    await consumer.disconnect()
+    await admin.disconnect()
+  }
+})
+
+test('deleteGroups on MockCluster: a KafkaJS error naming the unsupported call, and the client still disconnects cleanly', async () => {
+  // Run apart: a native abort here must show up as a failed assertion, not a dead Jest process.
+  const child = path.join(__dirname, 'fixtures', 'delete-groups.js')
+  const outcome = await within(60000, new Promise((resolve) => {
+    execFile(process.execPath, [child], { timeout: 50000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? error.code : 0, signal: error ? error.signal : null, stdout, stderr })
+    })
+  }), 'the deleteGroups child process')
+  const steps = outcome.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  const step = (name) => steps.find((s) => s.step === name)
+
+  expect(step('setOffsets')).toBeDefined()
+  const deleted = step('deleteGroups')
+  expect(deleted).toBeDefined()
+  expect(deleted.error).toEqual(expect.objectContaining({ kafkajs: true }))
+  expect(deleted.error.message).toMatch(UNSUPPORTED)
+  expect({ steps: steps.map((s) => s.step), stderr: outcome.stderr.trim() }).toEqual({
+    steps: ['setOffsets', 'deleteGroups', 'disconnected', 'closed'],
+    stderr: '',
+  })
+  expect({ code: outcome.code, signal: outcome.signal }).toEqual({ code: 0, signal: null })
+})
+
+describe('calls MockCluster has no API for', () => {
+  // kafkajs's requestTimeout bounds each request; `timeout` bounds the operation.
+  let shortKafka
+  beforeAll(() => { shortKafka = new Kafka({ clientId: 'short', brokers: cluster.brokers, logLevel: logLevel.NOTHING, requestTimeout: 3000 }) })
+
+  test('deleteTopics rejects with a KafkaJS error that says the broker does not support it', async () => {
+    const topic = unique('t')
+    cluster.createTopic(topic, 1, 1)
+    const err = await withAdmin((admin) => within(15000, admin.deleteTopics({ topics: [topic], timeout: 2000 }).then(() => null, (e) => e), 'deleteTopics'), shortKafka)
+    expect(err).toBeInstanceOf(KafkaJSError)
+    expect(err.message).toMatch(UNSUPPORTED)
+    // The topic is still there.
+    expect(await withAdmin((admin) => admin.listTopics())).toContain(topic)
+  })
+
+  test('createPartitions rejects with a KafkaJS error that says the broker does not support it', async () => {
+    const topic = unique('t')
+    cluster.createTopic(topic, 1, 1)
+    const err = await withAdmin((admin) => within(15000, admin.createPartitions({ topicPartitions: [{ topic, count: 3 }], timeout: 2000 }).then(() => null, (e) => e), 'createPartitions'), shortKafka)
+    expect(err).toBeInstanceOf(KafkaJSError)
+    expect(err.message).toMatch(UNSUPPORTED)
+    const meta = await withAdmin((admin) => admin.fetchTopicMetadata({ topics: [topic] }))
+    expect(meta.topics[0].partitions).toHaveLength(1)
+  })
+})

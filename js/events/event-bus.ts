@@ -1,0 +1,156 @@
+/**
+ * Seed 000's event bus: `publish` routes a domain event to its topic (keyed by aggregate);
+ * `subscribe` takes event names with wildcards (`order.*`, `*.status_changed`, `*`) and resolves
+ * once the subscription is live, so an event published after it is never missed.
+ */
+import { randomUUID } from 'crypto'
+import { Kafka } from '../kafka'
+import { native } from '../native'
+import type { RecordMetadata } from '../types'
+import { resolveCluster, type ClusterConfig } from './config'
+import { createEvent, parseDomainEvent, type DomainEvent, type EventMetadata } from './envelope'
+import { EventConsumer, type HandlerContext, type RetryPolicyConfig } from './event-consumer'
+import { EventProducer } from './event-producer'
+import { validateEventSafe, type EventSchema } from './validation'
+import { EventValidationError } from './envelope'
+
+export type EventHandler<T = any> = (event: DomainEvent<T>, context: HandlerContext) => Promise<void> | void
+
+export interface SubscribeOptions {
+  fromBeginning?: boolean
+  /** Explicit topics; by default derived from the event patterns and the domain map. */
+  topics?: string[]
+  retry?: RetryPolicyConfig
+  dlqTopic?: string
+  circuitBreaker?: { failureThreshold: number; cooldownMs?: number }
+  /** A schema per event type: an invalid event goes to the DLQ as non-retryable. */
+  schemas?: Record<string, EventSchema>
+}
+
+export interface EventBusStats {
+  published: number
+  handled: number
+  /** Events no handler pattern matched: committed and counted, never an error. */
+  unmatched: number
+}
+
+const INTERNAL = /^(dlq\.|__|quarantine\.queue$|manual\.review\.queue$)/
+
+class BusConsumer extends EventConsumer {
+  constructor(cluster: ClusterConfig, groupId: string, private readonly patterns: string[], private readonly handler: EventHandler,
+    private readonly options: SubscribeOptions, private readonly router: InstanceType<typeof native.EventRouter>, private readonly stats: EventBusStats) {
+    super(cluster, { groupId, fromBeginning: options.fromBeginning, retry: options.retry, dlqTopic: options.dlqTopic, circuitBreaker: options.circuitBreaker })
+  }
+
+  async start(topics: string[]): Promise<void> {
+    await this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? false })
+    await this.consumer.run({
+      ...this.runOptions(),
+      eachBatch: async ({ batch, resolveOffset }) => {
+        // One crossing decides, for the whole batch, which events match which pattern.
+        const events = batch.messages.map((m) => { try { return parseDomainEvent(m) } catch (e) { return e as Error } })
+        const types = events.map((e) => (e instanceof Error ? '' : e.type))
+        const matches = this.router.matchBatch(this.patterns, types)
+        for (let i = 0; i < batch.messages.length; i++) {
+          const message = batch.messages[i]
+          const event = events[i]
+          if (event instanceof Error) throw event // unparseable: non-retryable, to the DLQ
+          if (matches[i].length === 0) {
+            this.stats.unmatched++
+          } else {
+            const schema = this.options.schemas?.[event.type]
+            if (schema) {
+              const r = validateEventSafe(schema, event.data)
+              if (!r.success) throw new EventValidationError(r.error.message, r.error.issues)
+            }
+            const context = this.context(batch.topic, batch.partition, message)
+            context.correlationId = context.correlationId ?? event.metadata?.correlationId
+            await this.within(context, event.id, () => this.handler(event, context))
+            this.stats.handled++
+          }
+          resolveOffset(message.offset)
+        }
+      },
+    })
+  }
+}
+
+export class EventBus {
+  private readonly producer: EventProducer
+  private readonly router: InstanceType<typeof native.EventRouter>
+  private readonly consumers: BusConsumer[] = []
+  private readonly cluster: ReturnType<typeof resolveCluster>
+  readonly stats: EventBusStats = { published: 0, handled: 0, unmatched: 0 }
+  private started = false
+
+  constructor(config?: ClusterConfig & { domainTopics?: Record<string, string> }) {
+    this.cluster = resolveCluster(config)
+    this.router = new native.EventRouter({ domainTopics: config?.domainTopics, env: process.env as Record<string, string> })
+    this.producer = new EventProducer(this.cluster)
+  }
+
+  async start(): Promise<this> {
+    if (!this.started) await this.producer.connect()
+    this.started = true
+    return this
+  }
+
+  /** The topic an event type is published to. */
+  topicFor(type: string): string {
+    return this.router.topicFor(type)
+  }
+
+  /** `publish(event)` or `publish(type, aggregateId, aggregateType, data, metadata?)`. */
+  async publish(typeOrEvent: string | DomainEvent, aggregateId?: string, aggregateType?: string, data?: unknown, metadata: EventMetadata = {}): Promise<RecordMetadata[]> {
+    const event: DomainEvent = typeof typeOrEvent === 'string'
+      ? { ...createEvent(typeOrEvent, data, metadata), aggregateId: String(aggregateId ?? ''), aggregateType: aggregateType ?? typeOrEvent.split('.')[0] }
+      : { ...typeOrEvent, id: typeOrEvent.id ?? randomUUID() }
+    if (!this.started) await this.start()
+    const out = await this.producer.sendEvent(event)
+    this.stats.published++
+    return out
+  }
+
+  /** Subscribes `groupId` to event patterns (or topics); resolves once partitions are assigned. */
+  async subscribe(groupId: string, patterns: string | string[], handler: EventHandler, options: SubscribeOptions = {}): Promise<void> {
+    const list = Array.isArray(patterns) ? patterns : [patterns]
+    const topics = options.topics ?? (await this.topicsFor(list))
+    const consumer = new BusConsumer(this.cluster, groupId, list, handler, options, this.router, this.stats)
+    this.consumers.push(consumer)
+    await consumer.connect()
+    await consumer.start(topics)
+  }
+
+  private async topicsFor(patterns: string[]): Promise<string[]> {
+    const topics = new Set<string>()
+    let existing: string[] | null = null
+    for (const p of patterns) {
+      if (!p.includes('*') || !p.split('.')[0].includes('*')) {
+        for (const t of this.router.topicsForPattern(p)) topics.add(t)
+        if (!p.includes('*') || this.router.topicsForPattern(p).length > 0) continue
+      }
+      // A wildcard over unmapped event types: the existing topics it matches, minus internal ones.
+      if (!existing) {
+        const admin = new Kafka(this.cluster).admin()
+        await admin.connect()
+        existing = await admin.listTopics()
+        await admin.disconnect()
+      }
+      for (const t of existing) if (!INTERNAL.test(t) && native.eventMatches(p, t)) topics.add(t)
+    }
+    if (topics.size === 0) throw new EventValidationError(`No topic carries events matching ${JSON.stringify(patterns)}: pass options.topics`)
+    return [...topics]
+  }
+
+  /** Stops fetching, lets in-flight handlers finish, commits, flushes and disconnects. */
+  async shutdown(): Promise<void> {
+    await Promise.all(this.consumers.splice(0).map((c) => c.disconnect()))
+    if (this.started) await this.producer.disconnect()
+    this.started = false
+  }
+}
+
+/** Seed 000's `initializeEventBus(config?)`: configuration from `KAFKA_*` by default. */
+export async function initializeEventBus(config?: ClusterConfig & { domainTopics?: Record<string, string> }): Promise<EventBus> {
+  return new EventBus(config).start()
+}

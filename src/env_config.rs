@@ -1,0 +1,71 @@
+//! `KAFKA_*` environment variables to a kafkajs-shaped client config, in one place.
+//!
+//! Errors name the variable and what it allows; a secret's value is never echoed.
+
+use crate::error::FerroError;
+use napi_derive::napi;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+fn flag(env: &HashMap<String, String>, name: &str) -> Result<Option<bool>, FerroError> {
+  match env.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+    None => Ok(None),
+    Some(v) if v.is_empty() => Ok(None),
+    Some(v) => match v.as_str() {
+      "true" | "1" | "yes" | "on" => Ok(Some(true)),
+      "false" | "0" | "no" | "off" => Ok(Some(false)),
+      _ => Err(FerroError::config(name, "must be true or false")),
+    },
+  }
+}
+
+/// Reads `KAFKA_BROKERS`, `KAFKA_CLIENT_ID`, `KAFKA_SSL` / `KAFKA_SSL_ENABLED`,
+/// `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`,
+/// `KAFKA_SASL_PASSWORD`, `KAFKA_ENABLED` and `KAFKA_DLQ_TOPIC` from `env`.
+#[napi(ts_return_type = "{ brokers: string[]; clientId: string; ssl?: boolean; sasl?: { mechanism: string; username: string; password: string }; enabled: boolean; dlqTopic?: string }")]
+pub fn config_from_env(env: HashMap<String, String>, default_client_id: Option<String>) -> napi::Result<Value> {
+  let brokers: Vec<String> = env
+    .get("KAFKA_BROKERS")
+    .map(|b| b.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+    .unwrap_or_else(|| vec!["localhost:9092".to_string()]);
+  if brokers.is_empty() {
+    return Err(FerroError::config("KAFKA_BROKERS", "must list at least one host:port").into());
+  }
+  for b in &brokers {
+    if !b.rsplit_once(':').map(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()).unwrap_or(false) {
+      return Err(FerroError::config("KAFKA_BROKERS", format!("entry `{}` is not host:port", b)).into());
+    }
+  }
+  let protocol = env.get("KAFKA_SECURITY_PROTOCOL").map(|p| p.trim().to_ascii_uppercase()).filter(|p| !p.is_empty());
+  let (proto_ssl, proto_sasl) = match protocol.as_deref() {
+    None => (None, None),
+    Some("PLAINTEXT") => (Some(false), Some(false)),
+    Some("SSL") => (Some(true), Some(false)),
+    Some("SASL_PLAINTEXT") => (Some(false), Some(true)),
+    Some("SASL_SSL") => (Some(true), Some(true)),
+    Some(_) => return Err(FerroError::config("KAFKA_SECURITY_PROTOCOL", "must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL").into()),
+  };
+  let ssl = proto_ssl.or(flag(&env, "KAFKA_SSL")?).or(flag(&env, "KAFKA_SSL_ENABLED")?).unwrap_or(false);
+  let mechanism = env.get("KAFKA_SASL_MECHANISM").map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty());
+  let mut out = Map::new();
+  out.insert("brokers".into(), json!(brokers));
+  out.insert("clientId".into(), json!(env.get("KAFKA_CLIENT_ID").cloned().or(default_client_id).unwrap_or_else(|| "ferrokafka".into())));
+  out.insert("ssl".into(), json!(ssl));
+  if let Some(m) = mechanism.or_else(|| proto_sasl.filter(|s| *s).map(|_| "plain".to_string())) {
+    if !["plain", "scram-sha-256", "scram-sha-512", "oauthbearer"].contains(&m.as_str()) {
+      return Err(FerroError::config("KAFKA_SASL_MECHANISM", "must be plain, scram-sha-256, scram-sha-512 or oauthbearer").into());
+    }
+    let user = env.get("KAFKA_SASL_USERNAME").filter(|u| !u.is_empty());
+    let pass = env.get("KAFKA_SASL_PASSWORD").filter(|p| !p.is_empty());
+    if m != "oauthbearer" && (user.is_none() || pass.is_none()) {
+      let missing = if user.is_none() { "KAFKA_SASL_USERNAME" } else { "KAFKA_SASL_PASSWORD" };
+      return Err(FerroError::config(missing, "is required when KAFKA_SASL_MECHANISM is set").into());
+    }
+    out.insert("sasl".into(), json!({ "mechanism": m, "username": user, "password": pass }));
+  }
+  out.insert("enabled".into(), json!(flag(&env, "KAFKA_ENABLED")?.unwrap_or(true)));
+  if let Some(t) = env.get("KAFKA_DLQ_TOPIC").map(|t| t.trim()).filter(|t| !t.is_empty()) {
+    out.insert("dlqTopic".into(), json!(t));
+  }
+  Ok(Value::Object(out))
+}
