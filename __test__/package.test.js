@@ -9,13 +9,14 @@ const repo = path.join(__dirname, '..')
 const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 
 let app
+let rootTgz
 beforeAll(() => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ferrokafka-pack-'))
   const platformDir = path.join(work, 'linux-x64-gnu')
   fs.cpSync(path.join(repo, 'npm', 'linux-x64-gnu'), platformDir, { recursive: true })
   fs.copyFileSync(path.join(repo, 'ferrokafka.linux-x64-gnu.node'), path.join(platformDir, 'ferrokafka.linux-x64-gnu.node'))
   const platformTgz = path.join(work, npm(['pack', '--silent', '--pack-destination', work], platformDir).trim().split('\n').pop())
-  const rootTgz = path.join(work, npm(['pack', '--silent', '--pack-destination', work], repo).trim().split('\n').pop())
+  rootTgz = path.join(work, npm(['pack', '--silent', '--pack-destination', work], repo).trim().split('\n').pop())
   app = path.join(work, 'app')
   fs.mkdirSync(app)
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }))
@@ -83,4 +84,15 @@ test('the linux-x64-gnu binary links only the C runtime (librdkafka, OpenSSL, zl
   const allowed = /^(linux-vdso\.so\.1|libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|\/lib64\/ld-linux-x86-64\.so\.2)$/
   expect(libs.filter((l) => !allowed.test(l))).toEqual([])
   console.log(`ferrokafka.linux-x64-gnu.node: ${(fs.statSync(binary).size / 2 ** 20).toFixed(1)} MiB; links ${libs.join(', ')}`)
+})
+
+test('without its platform package, require() names the platform, the package and how to build', () => {
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'ferrokafka-bare-'))
+  fs.writeFileSync(path.join(bare, 'package.json'), JSON.stringify({ name: 'bare', version: '1.0.0', private: true }))
+  npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--omit=optional', rootTgz], bare)
+  const run = require('child_process').spawnSync(process.execPath, ['-e', "require('ferrokafka')"], { cwd: bare, encoding: 'utf8' })
+  expect(run.status).not.toBe(0)
+  expect(run.stderr).toContain(`ferrokafka has no native binary for ${process.platform}-${process.arch}`)
+  expect(run.stderr).toContain('ferrokafka-linux-x64-gnu')
+  expect(run.stderr).toContain('npm run build')
 })
