@@ -22,7 +22,7 @@ export class KafkaJSError extends Error {
   code?: string
   /** The option or argument at fault, for validation errors. */
   field?: string
-  constructor(e: Error | string, { retriable = false, cause, code, field }: KafkaJSErrorOptions = {}) {
+  constructor(e: Error | string, { retriable = true, cause, code, field }: KafkaJSErrorOptions = {}) {
     super(typeof e === 'string' ? e : e.message)
     this.name = 'KafkaJSError'
     this.retriable = retriable
@@ -89,6 +89,17 @@ export class KafkaJSConnectionError extends KafkaJSError {
   }
 }
 
+export class KafkaJSConnectionClosedError extends KafkaJSConnectionError {
+  host?: string
+  port?: number
+  constructor(e: Error | string, opts: KafkaJSErrorOptions & { host?: string; port?: number } = {}) {
+    super(e, opts)
+    this.name = 'KafkaJSConnectionClosedError'
+    this.host = opts.host
+    this.port = opts.port
+  }
+}
+
 export class KafkaJSRequestTimeoutError extends KafkaJSError {
   constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
     super(e, { retriable: true, ...opts })
@@ -96,50 +107,63 @@ export class KafkaJSRequestTimeoutError extends KafkaJSError {
   }
 }
 
-function simple(name: string, retriable = true) {
-  const cls = class extends KafkaJSError {
-    constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
-      super(e, { retriable, ...opts })
-      this.name = name
-    }
-  }
-  Object.defineProperty(cls, 'name', { value: name })
-  return cls
-}
+type ErrorClass = new (e: Error | string, opts?: KafkaJSErrorOptions) => KafkaJSError
 
-function nonRetriable(name: string) {
-  const cls = class extends KafkaJSNonRetriableError {
+/** A kafkajs error class `name` deriving from `Base`, as kafkajs's errors module defines it. */
+function derive(name: string, Base: ErrorClass, instanceName = name): ErrorClass {
+  const cls = class extends Base {
     constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
       super(e, opts)
-      this.name = name
+      this.name = instanceName
     }
   }
   Object.defineProperty(cls, 'name', { value: name })
   return cls
 }
 
-export const KafkaJSMetadataNotLoaded = simple('KafkaJSMetadataNotLoaded')
-export const KafkaJSTopicMetadataNotLoaded = simple('KafkaJSTopicMetadataNotLoaded')
-export const KafkaJSStaleTopicMetadataAssignment = simple('KafkaJSStaleTopicMetadataAssignment')
-export const KafkaJSServerDoesNotSupportApiKey = nonRetriable('KafkaJSServerDoesNotSupportApiKey')
-export const KafkaJSBrokerNotFound = simple('KafkaJSBrokerNotFound')
-export const KafkaJSPartialMessageError = nonRetriable('KafkaJSPartialMessageError')
-export const KafkaJSSASLAuthenticationError = nonRetriable('KafkaJSSASLAuthenticationError')
-export const KafkaJSGroupCoordinatorNotFound = nonRetriable('KafkaJSGroupCoordinatorNotFound')
-export const KafkaJSNotImplemented = nonRetriable('KafkaJSNotImplemented')
-export const KafkaJSTimeout = nonRetriable('KafkaJSTimeout')
-export const KafkaJSLockTimeout = simple('KafkaJSLockTimeout', false)
-export const KafkaJSUnsupportedMagicByteInMessageSet = nonRetriable('KafkaJSUnsupportedMagicByteInMessageSet')
-export const KafkaJSDeleteGroupsError = simple('KafkaJSDeleteGroupsError', false)
-export const KafkaJSDeleteTopicRecordsError = simple('KafkaJSDeleteTopicRecordsError', false)
-export const KafkaJSCreateTopicError = simple('KafkaJSCreateTopicError', false)
-export const KafkaJSAggregateError = simple('KafkaJSAggregateError', false)
-export const KafkaJSFetcherRebalanceError = simple('KafkaJSFetcherRebalanceError', true)
-export const KafkaJSNoBrokerAvailableError = simple('KafkaJSNoBrokerAvailableError', true)
-export const KafkaJSAlterPartitionReassignmentsError = simple('KafkaJSAlterPartitionReassignmentsError', false)
-export const KafkaJSInvalidVarIntError = nonRetriable('KafkaJSInvalidVarIntError')
-export const KafkaJSInvalidLongError = nonRetriable('KafkaJSInvalidLongError')
-export const KafkaJSUnknownError = simple('KafkaJSUnknownError', false)
+/** kafkajs's two errors that are plain `Error`s, not `KafkaJSError`s. */
+function plain(name: string, instanceName = name) {
+  const cls = class extends Error {
+    constructor(message?: string | Error, readonly errors: unknown[] = []) {
+      super(typeof message === 'string' ? message : message?.message)
+      this.name = instanceName
+    }
+  }
+  Object.defineProperty(cls, 'name', { value: name })
+  return cls
+}
+
+export const KafkaJSMetadataNotLoaded = derive('KafkaJSMetadataNotLoaded', KafkaJSError)
+export const KafkaJSTopicMetadataNotLoaded = derive('KafkaJSTopicMetadataNotLoaded', KafkaJSMetadataNotLoaded)
+export const KafkaJSStaleTopicMetadataAssignment = derive('KafkaJSStaleTopicMetadataAssignment', KafkaJSError)
+export const KafkaJSServerDoesNotSupportApiKey = derive('KafkaJSServerDoesNotSupportApiKey', KafkaJSNonRetriableError)
+export const KafkaJSBrokerNotFound = derive('KafkaJSBrokerNotFound', KafkaJSError)
+export const KafkaJSPartialMessageError = derive('KafkaJSPartialMessageError', KafkaJSNonRetriableError)
+export const KafkaJSSASLAuthenticationError = derive('KafkaJSSASLAuthenticationError', KafkaJSNonRetriableError)
+export const KafkaJSGroupCoordinatorNotFound = derive('KafkaJSGroupCoordinatorNotFound', KafkaJSNonRetriableError)
+export const KafkaJSNotImplemented = derive('KafkaJSNotImplemented', KafkaJSNonRetriableError)
+export const KafkaJSTimeout = derive('KafkaJSTimeout', KafkaJSNonRetriableError)
+export const KafkaJSLockTimeout = derive('KafkaJSLockTimeout', KafkaJSTimeout)
+export const KafkaJSUnsupportedMagicByteInMessageSet = derive('KafkaJSUnsupportedMagicByteInMessageSet', KafkaJSNonRetriableError)
+export const KafkaJSDeleteGroupsError = derive('KafkaJSDeleteGroupsError', KafkaJSError)
+/** As kafkajs: built from the partitions' results, retriable only if every failure is. */
+export class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
+  readonly partitions: { error?: { retriable?: boolean } | null }[]
+  constructor({ partitions }: { partitions: { error?: { retriable?: boolean } | null }[] }) {
+    super('Error while deleting records', { retriable: partitions.filter((p) => p.error != null).every((p) => p.error!.retriable === true) })
+    this.name = 'KafkaJSDeleteTopicRecordsError'
+    this.partitions = partitions
+  }
+}
+export const KafkaJSInvariantViolation = derive('KafkaJSInvariantViolation', KafkaJSNonRetriableError)
+// kafkajs never renames these instances; code matching on `error.name` sees what kafkajs gives.
+export const KafkaJSInvalidVarIntError = derive('KafkaJSInvalidVarIntError', KafkaJSNonRetriableError, 'KafkaJSNonRetriableError')
+export const KafkaJSInvalidLongError = derive('KafkaJSInvalidLongError', KafkaJSNonRetriableError, 'KafkaJSNonRetriableError')
+export const KafkaJSCreateTopicError = derive('KafkaJSCreateTopicError', KafkaJSProtocolError)
+export const KafkaJSAggregateError = plain('KafkaJSAggregateError')
+export const KafkaJSFetcherRebalanceError = plain('KafkaJSFetcherRebalanceError', 'Error')
+export const KafkaJSNoBrokerAvailableError = derive('KafkaJSNoBrokerAvailableError', KafkaJSError)
+export const KafkaJSAlterPartitionReassignmentsError = derive('KafkaJSAlterPartitionReassignmentsError', KafkaJSProtocolError)
 
 const byName: Record<string, new (e: string, o: KafkaJSErrorOptions) => KafkaJSError> = {
   KafkaJSError,
