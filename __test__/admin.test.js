@@ -5,31 +5,15 @@
 const path = require('path')
 const { execFile } = require('child_process')
 const { Kafka, KafkaJSError, logLevel } = require('..')
-const { unique, startCluster, within, nextEvent, inbox } = require('./helpers')
+const { unique, startCluster, within, nextEvent, inbox, adminOf, sendWith } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
 afterAll(() => cluster.close())
 
-async function withAdmin(fn, client = kafka) {
-  const admin = client.admin()
-  await admin.connect()
-  try {
-    return await fn(admin)
-  } finally {
-    await admin.disconnect()
-  }
-}
+const withAdmin = (fn, client = kafka) => adminOf(client, fn)
 
-async function produce(topic, messages) {
-  const producer = kafka.producer()
-  await producer.connect()
-  try {
-    return await producer.send({ topic, messages })
-  } finally {
-    await producer.disconnect()
-  }
-}
+const produce = (topic, messages) => sendWith(kafka, topic, messages)
 
 const byPartition = (list) => list.slice().sort((a, b) => a.partition - b.partition)
 const offsetsOf = (fetched, topic) => byPartition(fetched.find((t) => t.topic === topic).partitions).map((p) => p.offset)

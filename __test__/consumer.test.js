@@ -3,31 +3,15 @@
 // stop and the instrumentation events.
 const { Kafka: KafkaJS } = require('kafkajs')
 const { KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, deferred, within, nextEvent, inbox } = require('./helpers')
+const { unique, startCluster, deferred, within, nextEvent, inbox, adminOf, sendWith } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
 afterAll(() => cluster.close())
 
-async function produce(topic, messages) {
-  const producer = kafka.producer()
-  await producer.connect()
-  try {
-    return await producer.send({ topic, messages })
-  } finally {
-    await producer.disconnect()
-  }
-}
+const produce = (topic, messages) => sendWith(kafka, topic, messages)
 
-async function withAdmin(fn) {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    return await fn(admin)
-  } finally {
-    await admin.disconnect()
-  }
-}
+const withAdmin = (fn, client = kafka) => adminOf(client, fn)
 
 /** The committed offset of one partition of `groupId` (`'-1'` when none). */
 async function committed(admin, groupId, topic, partition = 0) {

@@ -83,4 +83,26 @@ function inbox() {
   }
 }
 
-module.exports = { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox }
+/** Runs `fn` with a connected admin client of `kafka`, disconnecting it afterwards. */
+async function adminOf(kafka, fn) {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    return await fn(admin)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Sends `messages` to `topic` with a short-lived producer of `kafka`. */
+async function sendWith(kafka, topic, messages) {
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    return await producer.send({ topic, messages })
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+module.exports = { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith }

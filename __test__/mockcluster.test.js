@@ -4,21 +4,13 @@
 const path = require('path')
 const { execFile } = require('child_process')
 const { MockCluster, KafkaJSError, KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, within, consumeUntil } = require('./helpers')
+const { unique, startCluster, within, consumeUntil, adminOf } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
 afterAll(() => cluster.close())
 
-async function withAdmin(fn) {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    return await fn(admin)
-  } finally {
-    await admin.disconnect()
-  }
-}
+const withAdmin = (fn, client = kafka) => adminOf(client, fn)
 
 async function connectedProducer() {
   const producer = kafka.producer()

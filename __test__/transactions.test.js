@@ -2,7 +2,7 @@
 // consumers (the default isolation), abort hides them (readUncommitted shows them), sendOffsets
 // commits group offsets with the transaction, and isActive() follows the transaction's life.
 const { KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, within, consumeUntil } = require('./helpers')
+const { unique, startCluster, within, consumeUntil, adminOf } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
@@ -14,15 +14,7 @@ async function transactionalProducer() {
   return producer
 }
 
-async function withAdmin(fn) {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    return await fn(admin)
-  } finally {
-    await admin.disconnect()
-  }
-}
+const withAdmin = (fn, client = kafka) => adminOf(client, fn)
 
 const values = (seen) => seen.map((s) => s.message.value.toString())
 
