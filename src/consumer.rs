@@ -129,18 +129,6 @@ impl ConsumerInner {
     self.consumer.read().unwrap().clone().ok_or_else(|| FerroError::state("The consumer is not running (call subscribe() and run() first)"))
   }
 
-  fn partitions_of(&self, list: &[TopicPartitions]) -> Result<Vec<Tp>> {
-    let assigned = self.client().ok().and_then(|c| c.assignment().ok()).unwrap_or_default();
-    let mut out = Vec::new();
-    for tp in list {
-      match &tp.partitions {
-        Some(ps) => out.extend(ps.iter().map(|p| (tp.topic.clone(), *p))),
-        None => out.extend(assigned.elements_for_topic(&tp.topic).iter().map(|e| (tp.topic.clone(), e.partition()))),
-      }
-    }
-    Ok(out)
-  }
-
   pub(crate) fn set_paused(consumer: &RawConsumer, tps: &[Tp], pause: bool) {
     let mut tpl = TopicPartitionList::new();
     for (t, p) in tps {
@@ -364,50 +352,6 @@ impl NativeConsumer {
       self.inner.set_next((target.topic.clone(), target.partition), o);
     }
     Ok(())
-  }
-
-  #[napi]
-  pub fn pause(&self, list: Vec<TopicPartitions>) -> napi::Result<()> {
-    let tps = self.inner.partitions_of(&list)?;
-    self.inner.user_paused.lock().unwrap().extend(tps.iter().cloned());
-    if let Ok(c) = self.inner.client() {
-      ConsumerInner::set_paused(&c, &tps, true);
-    }
-    Ok(())
-  }
-
-  #[napi]
-  pub fn resume(&self, list: Vec<TopicPartitions>) -> napi::Result<()> {
-    let tps = self.inner.partitions_of(&list)?;
-    let mut paused = self.inner.user_paused.lock().unwrap();
-    for tp in &tps {
-      paused.remove(tp);
-    }
-    if let Ok(c) = self.inner.client() {
-      self.inner.resume_at_next(&c, &tps);
-    }
-    Ok(())
-  }
-
-  /// Partitions paused by the user, as `{ topic, partitions }`.
-  #[napi]
-  pub fn paused(&self) -> Vec<TopicPartitions> {
-    let mut by_topic: HashMap<String, Vec<i32>> = HashMap::new();
-    for (t, p) in self.inner.user_paused.lock().unwrap().iter() {
-      by_topic.entry(t.clone()).or_default().push(*p);
-    }
-    by_topic.into_iter().map(|(topic, mut ps)| { ps.sort(); TopicPartitions { topic, partitions: Some(ps) } }).collect()
-  }
-
-  /// The current assignment, `{ topic, partitions }` per topic.
-  #[napi]
-  pub fn assignment(&self) -> Vec<TopicPartitions> {
-    let Ok(c) = self.inner.client() else { return vec![] };
-    let mut by_topic: HashMap<String, Vec<i32>> = HashMap::new();
-    for e in c.assignment().unwrap_or_default().elements() {
-      by_topic.entry(e.topic().to_string()).or_default().push(e.partition());
-    }
-    by_topic.into_iter().map(|(topic, ps)| TopicPartitions { topic, partitions: Some(ps) }).collect()
   }
 
   /// Leaves the group (committing stored offsets when autoCommit is on) and frees the client.

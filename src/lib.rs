@@ -9,6 +9,7 @@ pub mod config;
 pub mod consumer;
 pub mod consumer_batch;
 pub mod consumer_context;
+pub mod consumer_flow;
 pub mod delivery;
 pub mod dlq;
 pub mod env_config;

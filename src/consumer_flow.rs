@@ -1,0 +1,74 @@
+//! Flow control of a running consumer: kafkajs's `pause`, `resume`, `paused`, plus `assignment`.
+//!
+//! Paused partitions are remembered here (not only in librdkafka) so that a retry backoff or a
+//! circuit breaker never resumes a partition the user paused.
+
+use crate::consumer::{ConsumerInner, NativeConsumer, TopicPartitions, Tp};
+use crate::error::Result;
+use napi_derive::napi;
+use rdkafka::consumer::Consumer;
+use std::collections::HashMap;
+
+impl ConsumerInner {
+  /// The partitions named by kafkajs's `{ topic, partitions? }` (all assigned ones when omitted).
+  fn partitions_of(&self, list: &[TopicPartitions]) -> Result<Vec<Tp>> {
+    let assigned = self.client().ok().and_then(|c| c.assignment().ok()).unwrap_or_default();
+    let mut out = Vec::new();
+    for tp in list {
+      match &tp.partitions {
+        Some(ps) => out.extend(ps.iter().map(|p| (tp.topic.clone(), *p))),
+        None => out.extend(assigned.elements_for_topic(&tp.topic).iter().map(|e| (tp.topic.clone(), e.partition()))),
+      }
+    }
+    Ok(out)
+  }
+
+}
+
+#[napi]
+impl NativeConsumer {
+  #[napi]
+  pub fn pause(&self, list: Vec<TopicPartitions>) -> napi::Result<()> {
+    let tps = self.inner.partitions_of(&list)?;
+    self.inner.user_paused.lock().unwrap().extend(tps.iter().cloned());
+    if let Ok(c) = self.inner.client() {
+      ConsumerInner::set_paused(&c, &tps, true);
+    }
+    Ok(())
+  }
+
+  #[napi]
+  pub fn resume(&self, list: Vec<TopicPartitions>) -> napi::Result<()> {
+    let tps = self.inner.partitions_of(&list)?;
+    let mut paused = self.inner.user_paused.lock().unwrap();
+    for tp in &tps {
+      paused.remove(tp);
+    }
+    if let Ok(c) = self.inner.client() {
+      self.inner.resume_at_next(&c, &tps);
+    }
+    Ok(())
+  }
+
+  /// Partitions paused by the user, as `{ topic, partitions }`.
+  #[napi]
+  pub fn paused(&self) -> Vec<TopicPartitions> {
+    let mut by_topic: HashMap<String, Vec<i32>> = HashMap::new();
+    for (t, p) in self.inner.user_paused.lock().unwrap().iter() {
+      by_topic.entry(t.clone()).or_default().push(*p);
+    }
+    by_topic.into_iter().map(|(topic, mut ps)| { ps.sort(); TopicPartitions { topic, partitions: Some(ps) } }).collect()
+  }
+
+  /// The current assignment, `{ topic, partitions }` per topic.
+  #[napi]
+  pub fn assignment(&self) -> Vec<TopicPartitions> {
+    let Ok(c) = self.inner.client() else { return vec![] };
+    let mut by_topic: HashMap<String, Vec<i32>> = HashMap::new();
+    for e in c.assignment().unwrap_or_default().elements() {
+      by_topic.entry(e.topic().to_string()).or_default().push(e.partition());
+    }
+    by_topic.into_iter().map(|(topic, ps)| TopicPartitions { topic, partitions: Some(ps) }).collect()
+  }
+
+}
