@@ -2,6 +2,7 @@
 //! (or on the cluster in KAFKA_BROKERS), with a live progress bar and a reconciliation line.
 const { Kafka, MockCluster, logLevel } = require('..')
 const { progress } = require('./progress')
+const { eventScenario } = require('./demo-events')
 
 const TOTAL = Number(process.env.DEMO_MESSAGES || 200_000)
 const PARTITIONS = 12 // keeps each partition well under the mock's ~40k-record retention
@@ -78,14 +79,15 @@ async function main() {
   const consumeSecs = Number(process.hrtime.bigint() - consumeStart) / 1e9
   cbar?.finish(received)
   await consumer.disconnect()
-  cluster?.close()
 
   const mb = (n, secs) => ((n * 100) / secs / 1e6).toFixed(1)
   console.log(`produce: ${sent} msgs in ${produceSecs.toFixed(2)} s = ${Math.round(sent / produceSecs).toLocaleString('en-US')} msg/s (${mb(sent, produceSecs)} MB/s)`)
   console.log(`consume: ${received} msgs in ${consumeSecs.toFixed(2)} s = ${Math.round(received / consumeSecs).toLocaleString('en-US')} msg/s (${mb(received, consumeSecs)} MB/s)`)
   const lost = TOTAL - received
   console.log(`reconciliation: sent=${sent} received=${received} lost=${lost} duplicates=${duplicates}`)
-  process.exitCode = lost === 0 && duplicates === 0 ? 0 : 1
+  const eventsLost = await eventScenario(cluster, brokers)
+  cluster?.close()
+  process.exitCode = lost === 0 && duplicates === 0 && eventsLost === 0 ? 0 : 1
 }
 
 main().catch((e) => {
