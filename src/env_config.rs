@@ -69,3 +69,41 @@ pub fn config_from_env(env: HashMap<String, String>, default_client_id: Option<S
   }
   Ok(Value::Object(out))
 }
+
+#[cfg(test)]
+mod tests {
+  use super::config_from_env;
+  use std::collections::HashMap;
+
+  fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+  }
+
+  #[test]
+  fn defaults_to_localhost() {
+    let c = config_from_env(env(&[]), None).unwrap();
+    assert_eq!(c["brokers"][0], "localhost:9092");
+    assert_eq!(c["enabled"], true);
+  }
+
+  #[test]
+  fn bad_values_name_the_variable_and_never_the_secret() {
+    let e = config_from_env(env(&[("KAFKA_SECURITY_PROTOCOL", "TLS")]), None).unwrap_err();
+    assert!(e.reason.contains("KAFKA_SECURITY_PROTOCOL"));
+    let e = config_from_env(env(&[("KAFKA_SASL_MECHANISM", "plain"), ("KAFKA_SASL_PASSWORD", "s3cret-canary")]), None).unwrap_err();
+    assert!(e.reason.contains("KAFKA_SASL_USERNAME") && !e.reason.contains("s3cret-canary"));
+    let e = config_from_env(env(&[("KAFKA_ENABLED", "maybe")]), None).unwrap_err();
+    assert!(e.reason.contains("KAFKA_ENABLED"));
+  }
+
+  #[test]
+  fn security_protocol_implies_tls_and_sasl() {
+    let c = config_from_env(
+      env(&[("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), ("KAFKA_SASL_USERNAME", "$ConnectionString"), ("KAFKA_SASL_PASSWORD", "Endpoint=sb://x")]),
+      None,
+    )
+    .unwrap();
+    assert_eq!(c["ssl"], true);
+    assert_eq!(c["sasl"]["mechanism"], "plain");
+  }
+}
