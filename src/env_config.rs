@@ -24,16 +24,21 @@ fn flag(env: &HashMap<String, String>, name: &str) -> Result<Option<bool>, Ferro
 /// `KAFKA_SASL_PASSWORD`, `KAFKA_ENABLED` and `KAFKA_DLQ_TOPIC` from `env`.
 #[napi(ts_return_type = "{ brokers: string[]; clientId: string; ssl?: boolean; sasl?: { mechanism: string; username: string; password: string }; enabled: boolean; dlqTopic?: string }")]
 pub fn config_from_env(env: HashMap<String, String>, default_client_id: Option<String>) -> napi::Result<Value> {
+  Ok(parse_env(&env, default_client_id)?)
+}
+
+/// The translation itself, free of N-API so it can be unit-tested.
+pub fn parse_env(env: &HashMap<String, String>, default_client_id: Option<String>) -> Result<Value, FerroError> {
   let brokers: Vec<String> = env
     .get("KAFKA_BROKERS")
     .map(|b| b.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
     .unwrap_or_else(|| vec!["localhost:9092".to_string()]);
   if brokers.is_empty() {
-    return Err(FerroError::config("KAFKA_BROKERS", "must list at least one host:port").into());
+    return Err(FerroError::config("KAFKA_BROKERS", "must list at least one host:port"));
   }
   for b in &brokers {
     if !b.rsplit_once(':').map(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()).unwrap_or(false) {
-      return Err(FerroError::config("KAFKA_BROKERS", format!("entry `{}` is not host:port", b)).into());
+      return Err(FerroError::config("KAFKA_BROKERS", format!("entry `{}` is not host:port", b)));
     }
   }
   let protocol = env.get("KAFKA_SECURITY_PROTOCOL").map(|p| p.trim().to_ascii_uppercase()).filter(|p| !p.is_empty());
@@ -43,9 +48,9 @@ pub fn config_from_env(env: HashMap<String, String>, default_client_id: Option<S
     Some("SSL") => (Some(true), Some(false)),
     Some("SASL_PLAINTEXT") => (Some(false), Some(true)),
     Some("SASL_SSL") => (Some(true), Some(true)),
-    Some(_) => return Err(FerroError::config("KAFKA_SECURITY_PROTOCOL", "must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL").into()),
+    Some(_) => return Err(FerroError::config("KAFKA_SECURITY_PROTOCOL", "must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")),
   };
-  let ssl = proto_ssl.or(flag(&env, "KAFKA_SSL")?).or(flag(&env, "KAFKA_SSL_ENABLED")?).unwrap_or(false);
+  let ssl = proto_ssl.or(flag(env, "KAFKA_SSL")?).or(flag(env, "KAFKA_SSL_ENABLED")?).unwrap_or(false);
   let mechanism = env.get("KAFKA_SASL_MECHANISM").map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty());
   let mut out = Map::new();
   out.insert("brokers".into(), json!(brokers));
@@ -53,17 +58,17 @@ pub fn config_from_env(env: HashMap<String, String>, default_client_id: Option<S
   out.insert("ssl".into(), json!(ssl));
   if let Some(m) = mechanism.or_else(|| proto_sasl.filter(|s| *s).map(|_| "plain".to_string())) {
     if !["plain", "scram-sha-256", "scram-sha-512", "oauthbearer"].contains(&m.as_str()) {
-      return Err(FerroError::config("KAFKA_SASL_MECHANISM", "must be plain, scram-sha-256, scram-sha-512 or oauthbearer").into());
+      return Err(FerroError::config("KAFKA_SASL_MECHANISM", "must be plain, scram-sha-256, scram-sha-512 or oauthbearer"));
     }
     let user = env.get("KAFKA_SASL_USERNAME").filter(|u| !u.is_empty());
     let pass = env.get("KAFKA_SASL_PASSWORD").filter(|p| !p.is_empty());
     if m != "oauthbearer" && (user.is_none() || pass.is_none()) {
       let missing = if user.is_none() { "KAFKA_SASL_USERNAME" } else { "KAFKA_SASL_PASSWORD" };
-      return Err(FerroError::config(missing, "is required when KAFKA_SASL_MECHANISM is set").into());
+      return Err(FerroError::config(missing, "is required when KAFKA_SASL_MECHANISM is set"));
     }
     out.insert("sasl".into(), json!({ "mechanism": m, "username": user, "password": pass }));
   }
-  out.insert("enabled".into(), json!(flag(&env, "KAFKA_ENABLED")?.unwrap_or(true)));
+  out.insert("enabled".into(), json!(flag(env, "KAFKA_ENABLED")?.unwrap_or(true)));
   if let Some(t) = env.get("KAFKA_DLQ_TOPIC").map(|t| t.trim()).filter(|t| !t.is_empty()) {
     out.insert("dlqTopic".into(), json!(t));
   }
@@ -72,7 +77,7 @@ pub fn config_from_env(env: HashMap<String, String>, default_client_id: Option<S
 
 #[cfg(test)]
 mod tests {
-  use super::config_from_env;
+  use super::parse_env;
   use std::collections::HashMap;
 
   fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -81,25 +86,25 @@ mod tests {
 
   #[test]
   fn defaults_to_localhost() {
-    let c = config_from_env(env(&[]), None).unwrap();
+    let c = parse_env(&env(&[]), None).unwrap();
     assert_eq!(c["brokers"][0], "localhost:9092");
     assert_eq!(c["enabled"], true);
   }
 
   #[test]
   fn bad_values_name_the_variable_and_never_the_secret() {
-    let e = config_from_env(env(&[("KAFKA_SECURITY_PROTOCOL", "TLS")]), None).unwrap_err();
-    assert!(e.reason.contains("KAFKA_SECURITY_PROTOCOL"));
-    let e = config_from_env(env(&[("KAFKA_SASL_MECHANISM", "plain"), ("KAFKA_SASL_PASSWORD", "s3cret-canary")]), None).unwrap_err();
-    assert!(e.reason.contains("KAFKA_SASL_USERNAME") && !e.reason.contains("s3cret-canary"));
-    let e = config_from_env(env(&[("KAFKA_ENABLED", "maybe")]), None).unwrap_err();
-    assert!(e.reason.contains("KAFKA_ENABLED"));
+    let e = parse_env(&env(&[("KAFKA_SECURITY_PROTOCOL", "TLS")]), None).unwrap_err();
+    assert!(e.message.contains("KAFKA_SECURITY_PROTOCOL"));
+    let e = parse_env(&env(&[("KAFKA_SASL_MECHANISM", "plain"), ("KAFKA_SASL_PASSWORD", "s3cret-canary")]), None).unwrap_err();
+    assert!(e.message.contains("KAFKA_SASL_USERNAME") && !e.message.contains("s3cret-canary"));
+    let e = parse_env(&env(&[("KAFKA_ENABLED", "maybe")]), None).unwrap_err();
+    assert!(e.message.contains("KAFKA_ENABLED"));
   }
 
   #[test]
   fn security_protocol_implies_tls_and_sasl() {
-    let c = config_from_env(
-      env(&[("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), ("KAFKA_SASL_USERNAME", "$ConnectionString"), ("KAFKA_SASL_PASSWORD", "Endpoint=sb://x")]),
+    let c = parse_env(
+      &env(&[("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), ("KAFKA_SASL_USERNAME", "$ConnectionString"), ("KAFKA_SASL_PASSWORD", "Endpoint=sb://x")]),
       None,
     )
     .unwrap();
