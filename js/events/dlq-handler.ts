@@ -61,7 +61,9 @@ export class DLQHandler {
     await this.consumer.connect()
     await this.consumer.subscribe({ topics: this.opts.dlqTopics ?? [/^dlq\..*/], fromBeginning: true })
     await this.consumer.run({
-      // Records of a batch wait out their delays side by side: one waiting never blocks another.
+      // Records of a batch, and the batches of different partitions, wait out their delays side
+      // by side: one record waiting never blocks another.
+      partitionsConsumedConcurrently: 64,
       eachBatch: async ({ batch }) => {
         await Promise.all(batch.messages.map((m) => this.handle(batch.topic, m)))
       },

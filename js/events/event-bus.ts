@@ -86,7 +86,7 @@ export class EventBus {
   constructor(config?: ClusterConfig & { domainTopics?: Record<string, string> }) {
     this.cluster = resolveCluster(config)
     this.router = new native.EventRouter({ domainTopics: config?.domainTopics, env: process.env as Record<string, string> })
-    this.producer = new EventProducer(this.cluster)
+    this.producer = new EventProducer(this.cluster, { domainTopics: config?.domainTopics })
   }
 
   async start(): Promise<this> {
@@ -125,10 +125,10 @@ export class EventBus {
     const topics = new Set<string>()
     let existing: string[] | null = null
     for (const p of patterns) {
-      if (!p.includes('*') || !p.split('.')[0].includes('*')) {
-        for (const t of this.router.topicsForPattern(p)) topics.add(t)
-        if (!p.includes('*') || this.router.topicsForPattern(p).length > 0) continue
-      }
+      const routed = this.router.topicsForPattern(p)
+      for (const t of routed) topics.add(t)
+      // A name or a mapped domain is fully routed; a wildcard may also match unmapped types.
+      if (!p.includes('*') || (routed.length > 0 && !p.split('.')[0].includes('*'))) continue
       // A wildcard over unmapped event types: the existing topics it matches, minus internal ones.
       if (!existing) {
         const admin = new Kafka(this.cluster).admin()

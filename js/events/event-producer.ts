@@ -12,6 +12,8 @@ export interface ProducerOptions extends ProducerConfig {
   enableIdempotence?: boolean
   /** Service name written as `metadata.source` of messages sent with `sendMessage`. */
   source?: string
+  /** Domain -> topic routes for `sendEvent`, on top of the defaults and `KAFKA_<DOMAIN>_TOPIC`. */
+  domainTopics?: Record<string, string>
 }
 
 /** Headers every event carries, plus the trace context of the handler that published it. */
@@ -39,9 +41,9 @@ export class EventProducer {
   constructor(clusterConfig?: ClusterConfig, private readonly options: ProducerOptions = {}) {
     const cluster = resolveCluster(clusterConfig)
     this.kafka = new Kafka(cluster)
-    const { enableIdempotence, source: _s, ...rest } = options
+    const { enableIdempotence, source: _s, domainTopics, ...rest } = options
     this.producer = this.kafka.producer({ ...rest, idempotent: enableIdempotence ?? rest.idempotent })
-    this.router = new native.EventRouter({ env: process.env as Record<string, string> })
+    this.router = new native.EventRouter({ domainTopics, env: process.env as Record<string, string> })
   }
 
   get isConnected(): boolean {
