@@ -14,6 +14,7 @@ use crate::logging::{LogFn, LogSink, RawLogFn};
 use futures::{FutureExt, StreamExt};
 use napi_derive::napi;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -93,6 +94,9 @@ pub(crate) struct ConsumerInner {
   pub(crate) dlq_producer: Mutex<Option<Arc<crate::producer::RawProducer>>>,
   /// The next offset the run loop has not handled, per partition.
   next_offsets: Mutex<HashMap<Tp, i64>>,
+  /// Partitions in a short retry backoff: their fetched messages are dropped until the instant,
+  /// then the partition is rewound (a librdkafka resume takes about a second to fetch again).
+  pub(crate) holds: Mutex<HashMap<Tp, std::time::Instant>>,
 }
 
 /// When stored offsets are committed, from kafkajs's `run()` options.
@@ -145,13 +149,15 @@ impl ConsumerInner {
   /// Resumes partitions and seeks each to its next unhandled offset: a resumed partition would
   /// otherwise wait for its broker thread's next idle wake-up (about a second).
   pub(crate) fn resume_at_next(&self, consumer: &RawConsumer, tps: &[Tp]) {
-    ConsumerInner::set_paused(consumer, tps, false);
-    let next = self.next_offsets.lock().unwrap();
-    for tp in tps {
-      if let Some(&o) = next.get(tp) {
-        let _ = consumer.seek(&tp.0, tp.1, Offset::Offset(o), Duration::ZERO);
+    {
+      let next = self.next_offsets.lock().unwrap();
+      for tp in tps {
+        if let Some(&o) = next.get(tp) {
+          let _ = consumer.seek(&tp.0, tp.1, Offset::Offset(o), Duration::ZERO);
+        }
       }
     }
+    ConsumerInner::set_paused(consumer, tps, false);
   }
 
   /// Records where a partition must resume: after a fetch, a rewind, a retry or a seek.
@@ -190,6 +196,7 @@ impl NativeConsumer {
         breaker: Mutex::new(Default::default()),
         dlq_producer: Mutex::new(None),
         next_offsets: Mutex::new(HashMap::new()),
+        holds: Mutex::new(HashMap::new()),
         resolved_since_commit: AtomicU64::new(0),
       }),
     })
@@ -246,8 +253,10 @@ impl NativeConsumer {
         _ = ctx.wake.notified() => None,
       };
       let mut next = first;
+      let holds = self.inner.holds.lock().unwrap().clone();
       while let Some(item) = next {
         match item {
+          Ok(m) if !holds.is_empty() && holds.keys().any(|(t, p)| *p == m.partition() && t == m.topic()) => {}
           Ok(m) => builder.push(&m),
           Err(e) => ctx.push("ERROR", FerroError::kafka("fetch", &e).to_json()),
         }

@@ -74,6 +74,9 @@ pub struct DeadLetterPolicy {
   topic: Option<String>,
   retry: RetryPolicy,
   breaker: Option<(u32, u64)>,
+  /// How long the run loop waits for the DLQ's ack before treating the write as failed (the
+  /// loop waits, so a DLQ outage must not stall every partition for librdkafka's 30 s).
+  write_timeout: Duration,
 }
 
 impl DeadLetterPolicy {
@@ -95,7 +98,8 @@ impl DeadLetterPolicy {
       _ => None,
     };
     let topic = dl.string("topic")?.filter(|t| !t.is_empty()).map(str::to_string);
-    Ok(Some(DeadLetterPolicy { topic, retry, breaker }))
+    let write_timeout = Duration::from_millis(dl.integer("writeTimeoutMs", 3_600_000)?.unwrap_or(2_000));
+    Ok(Some(DeadLetterPolicy { topic, retry, breaker, write_timeout }))
   }
 
   pub fn topic_for(&self, original: &str) -> String {
@@ -122,23 +126,40 @@ impl ConsumerInner {
     entry.1
   }
 
-  /// Rewinds `key` to `offset` and pauses it for `delay_ms`, unless the user paused it meanwhile.
+  /// Rewinds `key` to `offset` and keeps it from the handlers for `delay_ms`, unless the user
+  /// paused it meanwhile. Short backoffs hold the partition (its fetched messages are dropped,
+  /// then it is rewound); long ones pause it, since a librdkafka resume takes ~1 s to fetch again.
   fn retry_later(self: &Arc<Self>, key: Tp, offset: i64, delay_ms: u32) -> Result<()> {
     let consumer = self.client()?;
     self.set_next(key.clone(), offset);
-    ConsumerInner::set_paused(&consumer, std::slice::from_ref(&key), true);
+    let hold = delay_ms < 1000;
+    if hold {
+      let until = std::time::Instant::now() + Duration::from_millis(delay_ms as u64);
+      self.holds.lock().unwrap().insert(key.clone(), until);
+    } else {
+      ConsumerInner::set_paused(&consumer, std::slice::from_ref(&key), true);
+    }
     let _ = consumer.seek(&key.0, key.1, Offset::Offset(offset), Duration::ZERO);
     let inner = self.clone();
     tokio_spawn(async move {
       tokio::time::sleep(Duration::from_millis(delay_ms as u64)).await;
-      if !inner.user_paused.lock().unwrap().contains(&key) {
-        if let Ok(c) = inner.client() {
+      if hold {
+        inner.holds.lock().unwrap().remove(&key);
+      }
+      if inner.user_paused.lock().unwrap().contains(&key) {
+        return;
+      }
+      if let Ok(c) = inner.client() {
+        if hold {
+          let _ = c.seek(&key.0, key.1, Offset::Offset(offset), Duration::ZERO);
+        } else {
           inner.resume_at_next(&c, &[key]);
         }
       }
     });
     Ok(())
   }
+
 
   /// A handled message closes a half-open breaker and resets the failure streak.
   pub fn on_success(&self) {
@@ -281,7 +302,14 @@ impl NativeConsumer {
     let topic = policy.topic_for(&report.topic);
     let producer = inner.dlq_producer()?;
     let headers = dlq_headers(&report, &inner.group_id, attempt);
-    match send_one(&producer, &topic, report.key.as_deref(), report.value.as_deref(), headers).await {
+    let write = send_one(&producer, &topic, report.key.as_deref(), report.value.as_deref(), headers);
+    // Past the bound the write counts as failed; if librdkafka still delivers it later, the DLQ
+    // may hold that record twice (at-least-once), but nothing is committed past it meanwhile.
+    let result = match tokio::time::timeout(policy.write_timeout, write).await {
+      Ok(r) => r,
+      Err(_) => Err(FerroError::from_code("dead-letter write", rdkafka::types::RDKafkaErrorCode::MessageTimedOut)),
+    };
+    match result {
       Ok(_) => {
         inner.failures.lock().unwrap().remove(&key);
         // Acknowledged by the broker: only now may the source offset move past the message.

@@ -32,12 +32,17 @@ export interface DLQStats {
 }
 
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString()
+/** Records waiting at once before fetching pauses (memory bound). */
+const MAX_IN_FLIGHT = 10_000
 
 export class DLQHandler {
   private readonly kafka: Kafka
   private consumer: Consumer | null = null
   private producer: Producer | null = null
   private readonly counts: DLQStats = { received: 0, reprocessed: 0, sentToReview: 0, quarantined: 0, failed: 0 }
+  /** Per partition: offsets taken on, and whether each has been acknowledged. */
+  private readonly pending = new Map<string, Map<number, boolean>>()
+  private inflight = 0
   private readonly opts: Required<Omit<DLQHandlerOptions, 'dlqTopics'>> & { dlqTopics?: string[] }
 
   constructor(clusterConfig: ClusterConfig | undefined, options: DLQHandlerOptions = {}) {
@@ -60,14 +65,41 @@ export class DLQHandler {
     this.consumer = this.kafka.consumer({ groupId: this.opts.groupId })
     await this.consumer.connect()
     await this.consumer.subscribe({ topics: this.opts.dlqTopics ?? [/^dlq\..*/], fromBeginning: true })
+    // Each record waits out its own delay while fetching goes on, so one record never blocks
+    // another. Offsets are committed by hand, only up to the first record not yet acknowledged.
     await this.consumer.run({
-      // Records of a batch, and the batches of different partitions, wait out their delays side
-      // by side: one record waiting never blocks another.
-      partitionsConsumedConcurrently: 64,
+      autoCommit: false,
       eachBatch: async ({ batch }) => {
-        await Promise.all(batch.messages.map((m) => this.handle(batch.topic, m)))
+        const key = `${batch.topic}\u0000${batch.partition}`
+        const pending = this.pending.get(key) ?? new Map<number, boolean>()
+        this.pending.set(key, pending)
+        for (const m of batch.messages) {
+          const offset = Number(m.offset)
+          if (pending.has(offset)) continue
+          pending.set(offset, false)
+          this.inflight++
+          void this.handle(batch.topic, m)
+            .then(() => { pending.set(offset, true); return this.commitDone(batch.topic, batch.partition, pending) }, () => {
+              // Not acknowledged: left uncommitted, so a restart replays it.
+              this.counts.failed++
+            })
+            .finally(() => { this.inflight-- })
+        }
+        while (this.inflight > MAX_IN_FLIGHT) await new Promise((r) => setTimeout(r, 10))
       },
     })
+  }
+
+  /** Commits past every acknowledged record that has no unacknowledged one before it. */
+  private async commitDone(topic: string, partition: number, pending: Map<number, boolean>): Promise<void> {
+    const offsets = [...pending.keys()].sort((a, b) => a - b)
+    let next = -1
+    for (const o of offsets) {
+      if (!pending.get(o)) break
+      pending.delete(o)
+      next = o + 1
+    }
+    if (next >= 0 && this.consumer) await this.consumer.commitOffsets([{ topic, partition, offset: String(next) }]).catch(() => {})
   }
 
   private async handle(dlqTopic: string, m: KafkaMessage): Promise<void> {
@@ -76,22 +108,18 @@ export class DLQHandler {
     const route = native.dlqRoute(reprocessed, this.opts.maxReprocessAttempts, this.opts.quarantineAfterAttempts)
     const original = header(m, 'dlq-original-topic') ?? dlqTopic.replace(/^dlq\./, '')
     const headers: IHeaders = { ...m.headers, 'dlq-reprocess-count': String(reprocessed + 1), 'dlq-source-topic': dlqTopic }
-    try {
-      if (route === 'reprocess') {
-        const failedAt = Date.parse(header(m, 'dlq-failed-at') ?? '') || Number(m.timestamp)
-        const wait = failedAt + this.opts.reprocessDelayMs - Date.now()
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-        await this.producer!.send({ topic: original, messages: [{ key: m.key, value: m.value, headers }] })
-        this.counts.reprocessed++
-      } else {
-        const topic = route === 'review' ? this.opts.manualReviewTopic : this.opts.quarantineTopic
-        await this.producer!.send({ topic, messages: [{ key: m.key, value: m.value, headers }] })
-        if (route === 'review') this.counts.sentToReview++
-        else this.counts.quarantined++
-      }
-    } catch (e) {
-      this.counts.failed++
-      throw e // not committed: the record comes back
+    if (route === 'reprocess') {
+      const failedAt = Date.parse(header(m, 'dlq-failed-at') ?? '') || Number(m.timestamp)
+      const wait = failedAt + this.opts.reprocessDelayMs - Date.now()
+      // Unref'd: a stopped handler's waiting records (uncommitted) never hold the process open.
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait).unref())
+      await this.producer!.send({ topic: original, messages: [{ key: m.key, value: m.value, headers }] })
+      this.counts.reprocessed++
+    } else {
+      const topic = route === 'review' ? this.opts.manualReviewTopic : this.opts.quarantineTopic
+      await this.producer!.send({ topic, messages: [{ key: m.key, value: m.value, headers }] })
+      if (route === 'review') this.counts.sentToReview++
+      else this.counts.quarantined++
     }
   }
 
@@ -100,6 +128,7 @@ export class DLQHandler {
   }
 
   async stop(): Promise<void> {
+    // Records still waiting stay uncommitted and are replayed by the next start.
     await this.consumer?.disconnect()
     await this.producer?.disconnect()
     this.consumer = this.producer = null
