@@ -2,9 +2,15 @@
 // ferrokafka's command line: `ferrokafka mock-broker [--brokers N] [--topic name:partitions ...]`.
 const args = process.argv.slice(2)
 const usage = `usage: ferrokafka mock-broker [--brokers N] [--topic NAME[:PARTITIONS]]...
+       ferrokafka dlq inspect <dlq-topic> [--limit N]
+       ferrokafka dlq replay <dlq-topic> [--limit N]
 
   mock-broker   serve an embedded Kafka-protocol cluster (librdkafka's MockCluster) on loopback
-                until Ctrl-C; point any Kafka client at the printed bootstrap servers.`
+                until Ctrl-C; point any Kafka client at the printed bootstrap servers.
+  dlq inspect   print a dead-letter topic's records with their failure headers (commits nothing)
+  dlq replay    send a dead-letter topic's records back to their original topics
+
+  The dlq commands read the cluster from KAFKA_BROKERS (and the other KAFKA_* variables).`
 
 function option(name, fallback) {
   const i = args.indexOf(name)
@@ -45,9 +51,40 @@ function mockBroker() {
   process.on('SIGTERM', stop)
 }
 
+async function dlq() {
+  const [, action, topic] = args
+  const limit = Number(option('--limit', 'Infinity'))
+  if (!['inspect', 'replay'].includes(action) || !topic || !(limit > 0)) {
+    console.error(usage)
+    process.exit(2)
+  }
+  const { Kafka, configFromEnv, readDeadLetters, replayDeadLetters } = require('..')
+  const env = configFromEnv()
+  const kafka = new Kafka({ brokers: env.brokers, clientId: env.clientId, ssl: env.ssl, sasl: env.sasl, logLevel: 1 })
+  if (action === 'replay') {
+    const n = await replayDeadLetters(kafka, topic, { limit })
+    console.log(`replayed ${n} record(s) from ${topic}`)
+    return
+  }
+  const records = await readDeadLetters(kafka, topic, limit)
+  const cut = (s, n) => { s = String(s ?? ''); return s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n) }
+  console.log(`${cut('partition:offset', 17)} ${cut('key', 16)} ${cut('original', 28)} ${cut('error', 40)} ${cut('attempts', 8)} ${cut('replays', 7)} failed at`)
+  for (const r of records) {
+    const origin = r.originalTopic ? `${r.originalTopic}[${r.headers['dlq-original-partition']}]@${r.headers['dlq-original-offset']}` : '?'
+    console.log(`${cut(`${r.partition}:${r.offset}`, 17)} ${cut(r.key, 16)} ${cut(origin, 28)} ${cut(`${r.errorName}: ${r.errorMessage}`, 40)} ${cut(r.attempts, 8)} ${cut(r.reprocessCount, 7)} ${r.failedAt ?? ''}`)
+  }
+  console.log(`${records.length} record(s) in ${topic}`)
+}
+
 switch (args[0]) {
   case 'mock-broker':
     mockBroker()
+    break
+  case 'dlq':
+    dlq().catch((e) => {
+      console.error(`ferrokafka dlq: ${e.message}`)
+      process.exit(1)
+    })
     break
   case undefined:
   case '-h':

@@ -11,6 +11,7 @@ import type { Producer } from '../producer'
 import type { IHeaders, KafkaMessage } from '../types'
 import { resolveCluster, type ClusterConfig } from './config'
 import { MANUAL_REVIEW_TOPIC, QUARANTINE_TOPIC } from './topic-manager'
+import { readDeadLetters, replayDeadLetters, type DeadLetterRecord, type ReplayOptions } from './dlq-tools'
 
 export interface DLQHandlerOptions {
   maxReprocessAttempts?: number
@@ -121,6 +122,18 @@ export class DLQHandler {
       if (route === 'review') this.counts.sentToReview++
       else this.counts.quarantined++
     }
+  }
+
+  /** Operators: replays `dlqTopic`'s records (those `filter` accepts, at most `limit`) now. */
+  async replay(dlqTopic: string, options: ReplayOptions = {}): Promise<number> {
+    const n = await replayDeadLetters(this.kafka, dlqTopic, options)
+    this.counts.reprocessed += n
+    return n
+  }
+
+  /** Operators: the records of `dlqTopic` with their failure headers, committing nothing. */
+  async inspect(dlqTopic: string, limit?: number): Promise<DeadLetterRecord[]> {
+    return readDeadLetters(this.kafka, dlqTopic, limit)
   }
 
   stats(): DLQStats {
