@@ -6,7 +6,7 @@
 import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
-import type { RecordMetadata } from '../types'
+import type { ConsumerConfig, RecordMetadata } from '../types'
 import { resolveCluster, type ClusterConfig } from './config'
 import { createEvent, parseDomainEvent, type DomainEvent, type EventMetadata } from './envelope'
 import { EventConsumer, type HandlerContext, type RetryPolicyConfig } from './event-consumer'
@@ -25,6 +25,8 @@ export interface SubscribeOptions {
   circuitBreaker?: { failureThreshold: number; cooldownMs?: number }
   /** A schema per event type: an invalid event goes to the DLQ as non-retryable. */
   schemas?: Record<string, EventSchema>
+  /** kafkajs consumer options for this subscription's group (sessionTimeout, heartbeatInterval, ...). */
+  consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>
 }
 
 export interface EventBusStats {
@@ -39,7 +41,7 @@ const INTERNAL = /^(dlq\.|__|quarantine\.queue$|manual\.review\.queue$)/
 class BusConsumer extends EventConsumer {
   constructor(cluster: ClusterConfig, groupId: string, private readonly patterns: string[], private readonly handler: EventHandler,
     private readonly options: SubscribeOptions, private readonly router: InstanceType<typeof native.EventRouter>, private readonly stats: EventBusStats) {
-    super(cluster, { groupId, fromBeginning: options.fromBeginning, retry: options.retry, dlqTopic: options.dlqTopic, circuitBreaker: options.circuitBreaker })
+    super(cluster, { ...options.consumer, groupId, fromBeginning: options.fromBeginning, retry: options.retry, dlqTopic: options.dlqTopic, circuitBreaker: options.circuitBreaker })
   }
 
   async start(topics: string[]): Promise<void> {
