@@ -205,6 +205,58 @@ async function rssGrowth() {
   return { growth: ((rssLate - rssEarly) / rssEarly) * 100, rssEarly, rssLate }
 }
 
+/** Event bus: publish with 256 in flight, against the same pattern of raw single-record sends. */
+async function publishBench(useBus) {
+  const n = Math.min(N, QUICK ? 20_000 : 100_000)
+  const type = `benchbus${++topicSeq}.created`
+  if (cluster) cluster.createTopic(type, PARTITIONS, 3)
+  const bus = new ferro.EventBus({ brokers, logLevel: 0 })
+  await bus.start()
+  const raw = clients('ferro').producer()
+  await raw.connect()
+  const event = (i) => ({ id: `e${i}`, type, aggregateId: `a${i % 1000}`, aggregateType: 'Bench', version: 1, data: { i, pad: 'x'.repeat(40) }, metadata: {}, timestamp: '2026-01-01T00:00:00.000Z' })
+  const one = useBus ? (i) => bus.publish(event(i)) : (i) => raw.send({ topic: type, messages: [{ key: `a${i % 1000}`, value: JSON.stringify(event(i)) }] })
+  await one(0)
+  let next = 1
+  const started = now()
+  await Promise.all(Array.from({ length: 256 }, async () => { while (next < n) await one(next++) }))
+  const rate = ((n - 1) * 1000) / (now() - started)
+  await bus.shutdown()
+  await raw.disconnect()
+  return rate
+}
+
+/** Event bus: a wildcard subscription over N envelopes (failing a share into the DLQ if asked). */
+async function subscribeBench(failEvery = 0) {
+  const type = `benchsub${++topicSeq}.created`
+  if (cluster) { cluster.createTopic(type, PARTITIONS, 3); cluster.createTopic(`dlq.${type}`, PARTITIONS, 3) }
+  const filler = clients('ferro').producer()
+  await filler.connect()
+  for (let i = 0; i < N; i += BATCH) {
+    const messages = Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => ({
+      key: `a${(i + j) % 1000}`, value: JSON.stringify({ id: `e${i + j}`, type, aggregateId: 'a', aggregateType: 'B', version: 1, data: { i: i + j }, metadata: {}, timestamp: '2026-01-01T00:00:00.000Z' }),
+      headers: { 'event-type': type },
+    }))
+    await filler.send({ topic: type, messages })
+  }
+  await filler.disconnect()
+  const bus = new ferro.EventBus({ brokers, logLevel: 0 })
+  let count = 0
+  let first = 0
+  let done
+  const finished = new Promise((r) => { done = r })
+  const dead = []
+  await bus.subscribe(`${type}-g`, [`${type.split('.')[0]}.*`], async (e) => {
+    if (!first) first = now()
+    if (failEvery && e.data.i % failEvery === 0) throw new ferro.NonRetryableError('bench failure')
+    if (++count >= N - (failEvery ? Math.ceil(N / failEvery) : 0)) done(now())
+  }, { fromBeginning: true, topics: [type] })
+  void dead
+  const end = await finished
+  await bus.shutdown()
+  return (N * 1000) / (end - first)
+}
+
 async function measure(name, fn) {
   const results = []
   for (let i = 0; i < RUNS; i++) results.push(await fn())
@@ -224,6 +276,10 @@ async function main() {
   r.ferroEachMessage = await measure('ferrokafka eachMessage', () => consumeBench('ferro', 'eachMessage'))
   r.kjsEachBatch = await measure('kafkajs eachBatch', () => consumeBench('kafkajs', 'eachBatch'))
   r.kjsEachMessage = await measure('kafkajs eachMessage', () => consumeBench('kafkajs', 'eachMessage'))
+  r.busPublish = await measure('bus publish (256 in flight)', () => publishBench(true))
+  r.rawSingleSend = await measure('raw send, 1 record (256 in flight)', () => publishBench(false))
+  r.busSubscribe = await measure('bus subscribe (wildcard)', () => subscribeBench(0))
+  r.busSubscribeFailing = await measure('bus subscribe, 1% dead-lettered', () => subscribeBench(100))
   const [fp50, fp99] = await singleSendLatency('ferro')
   const [kp50, kp99] = await singleSendLatency('kafkajs')
   const [e50, e99] = await endToEnd()
@@ -246,6 +302,7 @@ async function main() {
   for (const [name, f, k, c] of rows) {
     console.log(`${name.padEnd(28)} ${fmt(f)} ${mbps(f).padStart(6)} ${fmt(k)} ${fmt(c)} ${(f / k).toFixed(2).padStart(9)}x ${(f / c).toFixed(2).padStart(10)}`)
   }
+  console.log(`event bus: publish ${fmt(r.busPublish).trim()} msg/s (${(r.busPublish / r.rawSingleSend).toFixed(2)} of raw single sends), subscribe ${fmt(r.busSubscribe).trim()} msg/s (${(r.busSubscribe / r.ferroEachBatch).toFixed(2)} of eachBatch), with 1% dead-lettered ${fmt(r.busSubscribeFailing).trim()} msg/s (${(r.busSubscribeFailing / r.busSubscribe).toFixed(2)} of no failures)`)
   console.log(`awaited single send p50/p99 ms: ferrokafka ${fp50.toFixed(2)}/${fp99.toFixed(2)}, kafkajs ${kp50.toFixed(2)}/${kp99.toFixed(2)}`)
   console.log(`end-to-end at 1,000 msg/s p50/p99 ms: ${e50.toFixed(2)}/${e99.toFixed(2)}`)
   console.log(`RSS: ${(rss.rssEarly / 2 ** 20).toFixed(0)} MB at the early mark, ${(rss.rssLate / 2 ** 20).toFixed(0)} MB at the end (${rss.growth.toFixed(1)}% growth); peak ${(peakRss / 2 ** 20).toFixed(0)} MB`)
@@ -260,6 +317,8 @@ async function main() {
       each_message_vs_kafkajs: r.ferroEachMessage / r.kjsEachMessage,
       each_batch_vs_kafkajs: r.ferroEachBatch / r.kjsEachBatch,
       single_send_p50_ms: fp50, single_send_p99_ms: fp99, kafkajs_single_send_p50_ms: kp50, kafkajs_single_send_p99_ms: kp99,
+      bus_subscribe_vs_each_batch: r.busSubscribe / r.ferroEachBatch, bus_publish_vs_send: r.busPublish / r.rawSingleSend,
+      bus_failing_vs_clean: r.busSubscribeFailing / r.busSubscribe,
       e2e_p50_ms: e50, e2e_p99_ms: e99, rss_growth_pct: rss.growth, peak_rss_mb: peakRss / 2 ** 20,
       msg_per_sec: { ferro_produce: r.ferroProduce, ferro_send_batch: r.ferroSendBatch, kafkajs_produce: r.kjsProduce, ceiling_produce: r.ceilProduce,
         ferro_each_batch: r.ferroEachBatch, ferro_each_message: r.ferroEachMessage, kafkajs_each_batch: r.kjsEachBatch, kafkajs_each_message: r.kjsEachMessage, ceiling_consume: r.ceilConsume },
