@@ -383,6 +383,16 @@ export class Consumer {
     this.pausedKeys = new Set(this.paused().flatMap((t) => t.partitions.map((p) => keyOf(t.topic, p))))
   }
 
+  /**
+   * For handlers that catch their own failures (the event layer): reports one, and returns what
+   * Rust decided. On `dead-lettered` go on with the next message; on `retry` stop the batch (the
+   * partition was rewound to this message).
+   */
+  async reportFailure(topic: string, partition: number, message: KafkaMessage, error: unknown): Promise<string> {
+    const nc = this.requireRunning()
+    return this.handleFailure(nc, { topic, partition } as PartitionBatch, message, error)
+  }
+
   /** Which delivery of the message at this position the next handler call is (1 = first). */
   attemptOf(topic: string, partition: number, offset: string): number {
     return (this.failures.get(`${keyOf(topic, partition)}\u0000${offset}`) ?? 0) + 1

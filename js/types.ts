@@ -209,8 +209,6 @@ export interface DeadLetterConfig {
   maxRetryTimeMs?: number
   /** Randomisation of each backoff, ±fraction (default 0.2). */
   jitter?: number
-  /** How long to wait for the DLQ's acknowledgement before retrying the message later (default 2000). */
-  writeTimeoutMs?: number
 }
 
 /** ferrokafka: after `failureThreshold` consecutive failures, pause for `cooldownMs`, then probe. */

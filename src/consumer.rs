@@ -94,6 +94,9 @@ pub(crate) struct ConsumerInner {
   pub(crate) dlq_producer: Mutex<Option<Arc<crate::producer::RawProducer>>>,
   /// The next offset the run loop has not handled, per partition.
   next_offsets: Mutex<HashMap<Tp, i64>>,
+  /// Per partition: offsets whose dead-letter record awaits the broker's ack, and the highest
+  /// offset handled meanwhile. A store never passes the lowest pending one.
+  pub(crate) barriers: Mutex<HashMap<Tp, (std::collections::BTreeSet<i64>, i64)>>,
   /// Partitions in a short retry backoff: their fetched messages are dropped until the instant,
   /// then the partition is rewound (a librdkafka resume takes about a second to fetch again).
   pub(crate) holds: Mutex<HashMap<Tp, std::time::Instant>>,
@@ -160,6 +163,22 @@ impl ConsumerInner {
     ConsumerInner::set_paused(consumer, tps, false);
   }
 
+  /// Stores `next` for `tp`, unless a dead-letter write before it is still unacknowledged: then
+  /// the store stops at that message, and `next` is remembered for when the ack arrives.
+  pub(crate) fn store_gated(&self, consumer: &RawConsumer, tp: Tp, next: i64) {
+    let target = {
+      let mut barriers = self.barriers.lock().unwrap();
+      match barriers.get_mut(&tp) {
+        Some((pending, handled)) if !pending.is_empty() => {
+          *handled = (*handled).max(next);
+          *pending.iter().next().unwrap()
+        }
+        _ => next,
+      }
+    };
+    let _ = store_next(consumer, &tp.0, tp.1, target);
+  }
+
   /// Records where a partition must resume: after a fetch, a rewind, a retry or a seek.
   pub(crate) fn set_next(&self, tp: Tp, offset: i64) {
     self.next_offsets.lock().unwrap().insert(tp, offset);
@@ -197,6 +216,7 @@ impl NativeConsumer {
         dlq_producer: Mutex::new(None),
         next_offsets: Mutex::new(HashMap::new()),
         holds: Mutex::new(HashMap::new()),
+        barriers: Mutex::new(HashMap::new()),
         resolved_since_commit: AtomicU64::new(0),
       }),
     })
@@ -301,7 +321,7 @@ impl NativeConsumer {
     // A partition revoked meanwhile rejects the store: it is no longer ours to commit.
     for e in tpl.elements() {
       if let Offset::Offset(next) = e.offset() {
-        let _ = store_next(&consumer, e.topic(), e.partition(), next);
+        self.inner.store_gated(&consumer, (e.topic().to_string(), e.partition()), next);
       }
     }
     self.inner.on_success();
@@ -366,8 +386,7 @@ impl NativeConsumer {
   /// Leaves the group (committing stored offsets when autoCommit is on) and frees the client.
   #[napi]
   pub async fn close(&self) -> napi::Result<()> {
-    let consumer = self.inner.consumer.write().unwrap().take();
-    self.inner.log.lock().unwrap().take();
+    // Dead-letter records in flight first: their acks move stored offsets, which close commits.
     let dlq_producer = self.inner.dlq_producer.lock().unwrap().take();
     if let Some(p) = dlq_producer {
       tokio::task::spawn_blocking(move || {
@@ -375,7 +394,13 @@ impl NativeConsumer {
       })
       .await
       .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+      let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+      while !self.inner.barriers.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+      }
     }
+    let consumer = self.inner.consumer.write().unwrap().take();
+    self.inner.log.lock().unwrap().take();
     if let Some(c) = consumer {
       c.context().wake.notify_waiters();
       let auto_commit = self.inner.commit.read().unwrap().auto_commit;

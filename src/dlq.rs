@@ -74,9 +74,6 @@ pub struct DeadLetterPolicy {
   topic: Option<String>,
   retry: RetryPolicy,
   breaker: Option<(u32, u64)>,
-  /// How long the run loop waits for the DLQ's ack before treating the write as failed (the
-  /// loop waits, so a DLQ outage must not stall every partition for librdkafka's 30 s).
-  write_timeout: Duration,
 }
 
 impl DeadLetterPolicy {
@@ -98,8 +95,7 @@ impl DeadLetterPolicy {
       _ => None,
     };
     let topic = dl.string("topic")?.filter(|t| !t.is_empty()).map(str::to_string);
-    let write_timeout = Duration::from_millis(dl.integer("writeTimeoutMs", 3_600_000)?.unwrap_or(2_000));
-    Ok(Some(DeadLetterPolicy { topic, retry, breaker, write_timeout }))
+    Ok(Some(DeadLetterPolicy { topic, retry, breaker }))
   }
 
   pub fn topic_for(&self, original: &str) -> String {
@@ -302,32 +298,42 @@ impl NativeConsumer {
     let topic = policy.topic_for(&report.topic);
     let producer = inner.dlq_producer()?;
     let headers = dlq_headers(&report, &inner.group_id, attempt);
-    let write = send_one(&producer, &topic, report.key.as_deref(), report.value.as_deref(), headers);
-    // Past the bound the write counts as failed; if librdkafka still delivers it later, the DLQ
-    // may hold that record twice (at-least-once), but nothing is committed past it meanwhile.
-    let result = match tokio::time::timeout(policy.write_timeout, write).await {
-      Ok(r) => r,
-      Err(_) => Err(FerroError::from_code("dead-letter write", rdkafka::types::RDKafkaErrorCode::MessageTimedOut)),
-    };
-    match result {
-      Ok(_) => {
-        inner.failures.lock().unwrap().remove(&key);
-        // Acknowledged by the broker: only now may the source offset move past the message.
-        if let Ok(c) = inner.client() {
-          let _ = crate::consumer::store_next(&c, &report.topic, report.partition, off + 1);
-        }
-        Ok(FailureDecision { action: "dead-lettered".into(), attempt, delay_ms: 0, dlq_topic: Some(topic) })
-      }
-      Err(e) => {
-        let delay_ms = policy.retry.delay(attempt.min(policy.retry.retries.max(1)));
+    // The record is handed to the DLQ producer and the run loop goes on at once; until the
+    // broker acknowledges it, no store of this partition passes the message (store_gated).
+    inner.barriers.lock().unwrap().entry(key.clone()).or_insert_with(|| (Default::default(), off + 1)).0.insert(off);
+    inner.failures.lock().unwrap().remove(&key);
+    let (retry, dlq_topic) = (policy.retry, topic.clone());
+    let (k, v) = (report.key.map(|b| b.to_vec()), report.value.map(|b| b.to_vec()));
+    tokio_spawn(async move {
+      // Until the DLQ acknowledges the record, the partition's commits stop at this message; a
+      // failed write is retried with backoff (a crash meanwhile redelivers from the message).
+      let mut tries = 0u32;
+      while let Err(e) = send_one(&producer, &dlq_topic, k.as_deref(), v.as_deref(), headers.clone()).await {
+        tries += 1;
         if let Some(log) = inner.log.lock().unwrap().clone() {
           let sink = crate::logging::LogSink::new(Some(log), inner.log_level);
-          sink.emit(1, "DLQ", &format!("dead-letter write to \"{}\" failed ({}); the message will be retried", topic, e.message));
+          sink.emit(1, "DLQ", &format!("dead-letter write to \"{}\" failed ({}); retrying", dlq_topic, e.message));
         }
-        inner.retry_later(key, off, delay_ms)?;
-        Ok(FailureDecision { action: "retry".into(), attempt, delay_ms, dlq_topic: Some(topic) })
+        tokio::time::sleep(Duration::from_millis(retry.delay(tries.min(retry.retries.max(1))) as u64)).await;
+        if inner.client().is_err() {
+          return; // closed: nothing was committed past the message, so it comes back next run
+        }
       }
-    }
+      let next = {
+        let mut barriers = inner.barriers.lock().unwrap();
+        let entry = barriers.entry(key.clone()).or_insert_with(|| (Default::default(), off + 1));
+        entry.0.remove(&off);
+        let next = entry.0.iter().next().copied().unwrap_or(entry.1.max(off + 1));
+        if entry.0.is_empty() {
+          barriers.remove(&key);
+        }
+        next
+      };
+      if let Ok(c) = inner.client() {
+        let _ = crate::consumer::store_next(&c, &key.0, key.1, next);
+      }
+    });
+    Ok(FailureDecision { action: "dead-lettered".into(), attempt, delay_ms: 0, dlq_topic: Some(topic) })
   }
 }
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
-import type { ConsumerConfig, RecordMetadata } from '../types'
+import type { ConsumerConfig, KafkaMessage, RecordMetadata } from '../types'
 import { resolveCluster, type ClusterConfig } from './config'
 import { createEvent, parseDomainEvent, type DomainEvent, type EventMetadata } from './envelope'
 import { EventConsumer, type HandlerContext, type RetryPolicyConfig } from './event-consumer'
@@ -39,6 +39,23 @@ export interface EventBusStats {
 const INTERNAL = /^(dlq\.|__|quarantine\.queue$|manual\.review\.queue$)/
 
 class BusConsumer extends EventConsumer {
+  private async handle(topic: string, partition: number, message: KafkaMessage, event: DomainEvent | Error, matched: boolean): Promise<void> {
+    if (event instanceof Error) throw event // unparseable: non-retryable, to the DLQ
+    if (!matched) {
+      this.stats.unmatched++
+      return
+    }
+    const schema = this.options.schemas?.[event.type]
+    if (schema) {
+      const r = validateEventSafe(schema, event.data)
+      if (!r.success) throw new EventValidationError(r.error.message, r.error.issues)
+    }
+    const context = this.context(topic, partition, message)
+    context.correlationId = context.correlationId ?? event.metadata?.correlationId
+    await this.within(context, event.id, () => this.handler(event, context))
+    this.stats.handled++
+  }
+
   constructor(cluster: ClusterConfig, groupId: string, private readonly patterns: string[], private readonly handler: EventHandler,
     private readonly options: SubscribeOptions, private readonly router: InstanceType<typeof native.EventRouter>, private readonly stats: EventBusStats) {
     super(cluster, { ...options.consumer, groupId, fromBeginning: options.fromBeginning, retry: options.retry, dlqTopic: options.dlqTopic, circuitBreaker: options.circuitBreaker })
@@ -48,6 +65,8 @@ class BusConsumer extends EventConsumer {
     await this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? false })
     await this.consumer.run({
       ...this.runOptions(),
+      // Failures are reported per event, so a dead-lettered event never costs a refetch of its batch.
+      eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset }) => {
         // One crossing decides, for the whole batch, which events match which pattern.
         const events = batch.messages.map((m) => { try { return parseDomainEvent(m) } catch (e) { return e as Error } })
@@ -55,20 +74,11 @@ class BusConsumer extends EventConsumer {
         const matches = this.router.matchBatch(this.patterns, types)
         for (let i = 0; i < batch.messages.length; i++) {
           const message = batch.messages[i]
-          const event = events[i]
-          if (event instanceof Error) throw event // unparseable: non-retryable, to the DLQ
-          if (matches[i].length === 0) {
-            this.stats.unmatched++
-          } else {
-            const schema = this.options.schemas?.[event.type]
-            if (schema) {
-              const r = validateEventSafe(schema, event.data)
-              if (!r.success) throw new EventValidationError(r.error.message, r.error.issues)
-            }
-            const context = this.context(batch.topic, batch.partition, message)
-            context.correlationId = context.correlationId ?? event.metadata?.correlationId
-            await this.within(context, event.id, () => this.handler(event, context))
-            this.stats.handled++
+          try {
+            await this.handle(batch.topic, batch.partition, message, events[i], matches[i].length > 0)
+          } catch (error) {
+            const action = await this.consumer.reportFailure(batch.topic, batch.partition, message, error)
+            if (action !== 'dead-lettered') return
           }
           resolveOffset(message.offset)
         }
