@@ -393,6 +393,28 @@ export class Consumer {
     return this.handleFailure(nc, { topic, partition } as PartitionBatch, message, error)
   }
 
+  /**
+   * ferrokafka: adds topics to a running consumer's subscription in place (a rebalance of the
+   * same member, not a rejoin). kafkajs's `subscribe()` refuses while running; this does not.
+   */
+  async addTopics(topics: string[]): Promise<void> {
+    const fresh = topics.filter((t) => !this.topics.includes(t))
+    if (fresh.length === 0) return
+    this.topics.push(...fresh)
+    if (!this.running || !this.nativeConsumer) return
+    // Resolves once the new topics are assigned, so nothing sent afterwards is missed.
+    const assigned = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { off(); resolve() }, 30_000)
+      timer.unref?.()
+      const off = this.on(events.GROUP_JOIN, (e: any) => {
+        const topics = Object.keys(e.payload.memberAssignment ?? {})
+        if (fresh.every((t) => topics.includes(t))) { clearTimeout(timer); off(); resolve() }
+      })
+    })
+    callSync(() => this.nativeConsumer!.resubscribe(this.topics))
+    await assigned
+  }
+
   /** Which delivery of the message at this position the next handler call is (1 = first). */
   attemptOf(topic: string, partition: number, offset: string): number {
     return (this.failures.get(`${keyOf(topic, partition)}\u0000${offset}`) ?? 0) + 1

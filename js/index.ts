@@ -24,3 +24,5 @@ import { native } from './native'
 /** The librdkafka version linked into the native binary. */
 export const librdkafkaVersion = (): string => native.librdkafkaVersion()
 export * from './events'
+export { KafkaService, getKafkaService, kafkaService } from './service/kafka-service'
+export type { KafkaServiceOptions, KafkaHealth, MessageContext, ServiceHandler } from './service/kafka-service'

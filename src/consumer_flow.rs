@@ -27,6 +27,16 @@ impl ConsumerInner {
 
 #[napi]
 impl NativeConsumer {
+  /// Replaces the running consumer's subscription (same member: a rebalance, not a rejoin).
+  #[napi]
+  pub fn resubscribe(&self, topics: Vec<String>) -> napi::Result<()> {
+    use crate::error::Context;
+    let consumer = self.inner.client()?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names).during("subscribe")?;
+    Ok(())
+  }
+
   #[napi]
   pub fn pause(&self, list: Vec<TopicPartitions>) -> napi::Result<()> {
     let tps = self.inner.partitions_of(&list)?;

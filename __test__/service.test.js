@@ -1,0 +1,108 @@
+// The service facade of seeds 003 and 004 (KafkaService, kafkaService, getKafkaService) on
+// MockCluster: JSON sends, subscriptions extended per group, health, dev and disabled modes.
+const net = require('net')
+const { KafkaService, createEvent } = require('..')
+const { unique, startCluster, within, deferred } = require('./helpers')
+
+let cluster
+beforeAll(() => ({ cluster } = startCluster(1)))
+afterAll(() => cluster.close())
+
+// A short session: when a running group's subscription grows, MockCluster completes the
+// rebalance only after the session timeout (a real broker does not wait).
+const service = (extra = {}) => new KafkaService({ brokers: cluster.brokers, clientId: 'svc', consumer: { sessionTimeout: 6000, heartbeatInterval: 500 }, ...extra })
+
+test('a send before connectProducer() rejects with "not connected"', async () => {
+  const s = service().init()
+  await expect(s.send(unique('t'), { a: 1 })).rejects.toThrow(/not connected/)
+})
+
+test('seed 003: objects and arrays sent as JSON; several subscribe calls on one group all deliver', async () => {
+  const userTopic = unique('user-events')
+  const systemTopic = unique('system-events')
+  cluster.createTopic(userTopic, 2, 1)
+  cluster.createTopic(systemTopic, 1, 1)
+  const s = service()
+  await s.init().connectProducer()
+  await s.connectConsumer(unique('event-processor'))
+  const got = []
+  const three = deferred()
+  const note = (message, { topic, partition, offset, headers }) => {
+    got.push({ topic, message, partition, offset, headers })
+    if (got.length === 3) three.resolve()
+  }
+  await s.subscribe(userTopic, note)
+  // Added after the group already consumes: the subscription is extended, not replaced.
+  await s.subscribe(systemTopic, note)
+  await s.send(userTopic, { userId: '123', action: 'login' })
+  await s.send(systemTopic, [{ level: 'warn' }, { level: 'error' }])
+  await within(30_000, three.promise, 'three messages')
+  expect(got.filter((g) => g.topic === userTopic).map((g) => g.message)).toEqual([{ userId: '123', action: 'login' }])
+  expect(got.filter((g) => g.topic === systemTopic).map((g) => g.message)).toEqual([{ level: 'warn' }, { level: 'error' }])
+  for (const g of got) {
+    expect(typeof g.partition).toBe('number')
+    expect(typeof g.offset).toBe('string')
+    expect(g.headers['content-type']).toBe('application/json')
+  }
+  const health = await s.healthCheck()
+  expect(health).toMatchObject({ connected: true, producer: true, brokers: cluster.brokers })
+  expect(Object.values(health.consumers)[0].topics.sort()).toEqual([userTopic, systemTopic].sort())
+  expect(s.isConnected).toBe(true)
+  await s.disconnect()
+  expect(s.isConnected).toBe(false)
+})
+
+test('seed 004: initialize(), publishEvent with createEvent and a key, subscribe(topic, group, handler) per topic', async () => {
+  const created = unique('user.created')
+  const login = unique('user.login')
+  cluster.createTopic(created, 1, 1)
+  cluster.createTopic(login, 1, 1)
+  const s = service()
+  await s.initialize()
+  await s.initialize() // idempotent
+  const group = s.getConsumerGroup('analytics-service')
+  expect(group).toBe('svc-analytics-service')
+  const seen = []
+  const both = deferred()
+  for (const topic of [created, login]) {
+    await s.subscribe(topic, group, async (event, meta) => {
+      seen.push({ topic, type: event.type, data: event.data, key: meta.key })
+      if (seen.length === 2) both.resolve()
+    })
+  }
+  await s.publishEvent(created, createEvent('USER_CREATED', { userId: 'u1', email: 'a@b.c' }), 'u1')
+  await s.publishEvent(login, createEvent('USER_LOGIN', { userId: 'u1' }), 'u1')
+  await within(30_000, both.promise, 'both events')
+  expect(seen.find((e) => e.topic === created)).toEqual({ topic: created, type: 'USER_CREATED', data: { userId: 'u1', email: 'a@b.c' }, key: 'u1' })
+  expect(seen.find((e) => e.topic === login).type).toBe('USER_LOGIN')
+  await s.disconnect()
+})
+
+test('disabled (enabled: false / KAFKA_ENABLED=false): no connection, sends recorded and logged, healthy', async () => {
+  const lines = []
+  const s = new KafkaService({ brokers: ['127.0.0.1:1'], enabled: false, log: (l) => lines.push(l) })
+  await s.init().connectProducer()
+  await s.send('test-topic', { message: 'Hello World' })
+  expect(lines).toContain('[DEV] Would send to test-topic: {"message":"Hello World"}')
+  expect(s.devSink).toEqual([{ topic: 'test-topic', value: { message: 'Hello World' }, key: undefined }])
+  await s.subscribe('x', 'g', async () => {})
+  const h = await s.healthCheck()
+  expect(h).toMatchObject({ connected: false, enabled: false, dev: true, consumers: {} })
+  expect(s.isHealthy()).toBe(true)
+  await s.disconnect()
+})
+
+test('devFallback: with no broker reachable, sends log instead of failing and say nothing was delivered', async () => {
+  const server = net.createServer()
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  await new Promise((r) => server.close(r))
+  const lines = []
+  const s = new KafkaService({ brokers: [`127.0.0.1:${port}`], devFallback: true, connectionTimeout: 1000, logLevel: 0, log: (l) => lines.push(l) })
+  await s.init().connectProducer()
+  expect(lines[0]).toMatch(/^\[DEV\] Kafka unreachable .*nothing will be delivered/)
+  await s.send('orders', { id: 1 })
+  expect(lines).toContain('[DEV] Would send to orders: {"id":1}')
+  expect((await s.healthCheck()).lastError).toBeTruthy()
+  await s.disconnect()
+}, 60_000)

@@ -1,0 +1,265 @@
+/**
+ * The service facade of seeds 003 and 004: `kafkaService` / `getKafkaService()` with JSON
+ * `send`, `publishEvent`, `subscribe` (one consumer per group, its subscription extended by later
+ * calls), health, and the dev/disabled modes. Configuration from `KAFKA_*` by default.
+ */
+import type { Consumer } from '../consumer'
+import { Kafka } from '../kafka'
+import type { Producer } from '../producer'
+import type { ConsumerConfig, KafkaConfig, RecordMetadata } from '../types'
+import { configFromEnv } from '../events/config'
+import { CorrelationTracker } from '../events/correlation'
+import { headerStrings } from '../events/event-consumer'
+import { eventHeaders } from '../events/event-producer'
+import { KafkaJSNonRetriableError } from '../errors'
+
+export interface MessageContext {
+  topic: string
+  partition: number
+  offset: string
+  headers: Record<string, string>
+  key: string | null
+}
+
+export type ServiceHandler = (message: any, context: MessageContext) => Promise<void> | void
+
+export interface KafkaServiceOptions extends Partial<KafkaConfig> {
+  /** false: never connect; sends are recorded in `devSink` and logged (also `KAFKA_ENABLED=false`). */
+  enabled?: boolean
+  /** When no broker is reachable, log sends instead of failing and keep the service running. */
+  devFallback?: boolean
+  /** Where `[DEV]` lines go (default console.log). */
+  log?: (line: string) => void
+  /** kafkajs consumer options for every group (sessionTimeout, heartbeatInterval, ...). */
+  consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>
+}
+
+interface Group {
+  consumer: Consumer
+  handlers: Map<string, ServiceHandler[]>
+  running: boolean
+  restarting: Promise<void> | null
+}
+
+export interface KafkaHealth {
+  connected: boolean
+  enabled: boolean
+  dev: boolean
+  producer: boolean
+  consumers: Record<string, { running: boolean; topics: string[] }>
+  brokers: string[]
+  lastError?: string
+}
+
+export class KafkaService {
+  private kafka: Kafka | null = null
+  private producer: Producer | null = null
+  private producerConnected = false
+  private readonly groups = new Map<string, Group>()
+  private settings: KafkaServiceOptions & { brokers: string[]; clientId: string; enabled: boolean }
+  private dev = false
+  private lastError?: string
+  /** Every send made in dev/disabled mode, for tests to inspect. */
+  readonly devSink: { topic: string; value: unknown; key?: string }[] = []
+
+  constructor(private readonly options: KafkaServiceOptions = {}) {
+    this.settings = this.resolve()
+  }
+
+  private resolve() {
+    const env = configFromEnv(process.env, 'ferrokafka')
+    const brokers = Array.isArray(this.options.brokers) ? this.options.brokers : env.brokers
+    return {
+      ...this.options,
+      brokers,
+      clientId: this.options.clientId ?? env.clientId,
+      ssl: this.options.ssl ?? env.ssl,
+      sasl: this.options.sasl ?? env.sasl,
+      enabled: this.options.enabled ?? env.enabled,
+    }
+  }
+
+  private devLog(line: string) {
+    ;(this.options.log ?? console.log)(line)
+  }
+
+  /** Seed 003: sets the service up (chainable); connects nothing yet. */
+  init(): this {
+    if (!this.kafka) {
+      this.settings = this.resolve()
+      this.dev = !this.settings.enabled
+      if (this.settings.enabled) {
+        const { enabled: _e, devFallback: _d, log: _l, consumer: _c, ...config } = this.settings
+        this.kafka = new Kafka({ logLevel: 1, ...config } as KafkaConfig)
+      }
+    }
+    return this
+  }
+
+  /** Seed 004: idempotent set-up and producer connection. */
+  async initialize(): Promise<this> {
+    this.init()
+    if (!this.producerConnected && !this.dev) await this.connectProducer()
+    return this
+  }
+
+  get isConnected(): boolean {
+    return this.producerConnected
+  }
+
+  async connectProducer(): Promise<this> {
+    this.init()
+    if (this.dev || this.producerConnected) return this
+    this.producer = this.producer ?? this.kafka!.producer()
+    try {
+      await this.producer.connect()
+      this.producerConnected = true
+    } catch (e: any) {
+      this.lastError = e?.message
+      if (!this.settings.devFallback) throw e
+      this.dev = true
+      this.devLog(`[DEV] Kafka unreachable (${e?.message}); nothing will be delivered, sends are only logged`)
+    }
+    return this
+  }
+
+  /** Seed 003: prepares a consumer for `groupId` (started by the first `subscribe`). */
+  async connectConsumer(groupId: string): Promise<this> {
+    this.init()
+    if (this.dev) return this
+    this.group(groupId)
+    return this
+  }
+
+  private group(groupId: string): Group {
+    let g = this.groups.get(groupId)
+    if (!g) {
+      g = { consumer: this.kafka!.consumer({ ...this.options.consumer, groupId }), handlers: new Map(), running: false, restarting: null }
+      this.groups.set(groupId, g)
+    }
+    return g
+  }
+
+  /** Seed 003: JSON values; an array sends one record per element. */
+  async send(topic: string, payload: unknown, key?: string): Promise<RecordMetadata[]> {
+    const items = Array.isArray(payload) ? payload : [payload]
+    if (this.dev) {
+      for (const value of items) {
+        this.devSink.push({ topic, value, key })
+        this.devLog(`[DEV] Would send to ${topic}: ${JSON.stringify(value)}`)
+      }
+      return []
+    }
+    if (!this.producerConnected || !this.producer) {
+      throw new KafkaJSNonRetriableError('Kafka producer is not connected: call connectProducer() (or initialize()) first')
+    }
+    const correlationId = CorrelationTracker.getCorrelationId()
+    return this.producer.send({
+      topic,
+      messages: items.map((value: any) => ({
+        key: key ?? null,
+        value: JSON.stringify(value),
+        headers: eventHeaders(String(value?.type ?? 'message'), value?.correlationId ?? value?.metadata?.correlationId ?? correlationId),
+      })),
+    })
+  }
+
+  /** Seed 004: `publishEvent(topic, event, key)`. */
+  async publishEvent(topic: string, event: unknown, key?: string): Promise<RecordMetadata[]> {
+    if (!this.dev && !this.producerConnected) await this.initialize()
+    return this.send(topic, event, key)
+  }
+
+  /**
+   * `subscribe(topic, handler)` (seed 003, after `connectConsumer(group)`) or
+   * `subscribe(topic, groupId, handler)` (seed 004). Later calls for the same group extend its
+   * subscription; the handler gets the parsed JSON and `{ topic, partition, offset, headers, key }`.
+   */
+  async subscribe(topic: string, groupOrHandler: string | ServiceHandler, maybeHandler?: ServiceHandler): Promise<void> {
+    this.init()
+    if (this.dev) return
+    const handler = typeof groupOrHandler === 'function' ? groupOrHandler : maybeHandler
+    let groupId = typeof groupOrHandler === 'string' ? groupOrHandler : undefined
+    if (!groupId) {
+      if (this.groups.size !== 1) throw new KafkaJSNonRetriableError('subscribe(topic, handler) needs exactly one connectConsumer(groupId) first; or pass the group: subscribe(topic, groupId, handler)')
+      groupId = [...this.groups.keys()][0]
+    }
+    if (typeof handler !== 'function') throw new KafkaJSNonRetriableError('subscribe needs a handler function', { field: 'handler' })
+    const g = this.group(groupId)
+    const known = g.handlers.has(topic)
+    g.handlers.set(topic, [...(g.handlers.get(topic) ?? []), handler])
+    if (g.restarting) await g.restarting
+    if (g.running && known) return
+    g.restarting = this.start(groupId, g)
+    await g.restarting
+    g.restarting = null
+  }
+
+  /** Starts a group's consumer, or extends its running subscription in place. */
+  private async start(_groupId: string, g: Group): Promise<void> {
+    if (g.running) {
+      await g.consumer.addTopics([...g.handlers.keys()])
+      return
+    }
+    await g.consumer.connect()
+    await g.consumer.subscribe({ topics: [...g.handlers.keys()] })
+    await g.consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const headers = headerStrings(message)
+        const raw = message.value?.toString() ?? 'null'
+        let value: unknown
+        try { value = JSON.parse(raw) } catch { value = raw }
+        const context = { topic, partition, offset: message.offset, headers, key: message.key?.toString() ?? null }
+        await CorrelationTracker.run(headers['correlation-id'], async () => {
+          for (const h of g.handlers.get(topic) ?? []) await h(value, context)
+        })
+      },
+    })
+    g.running = true
+  }
+
+  /** Seed 004: a group name scoped to this client (`<clientId>-<name>`). */
+  getConsumerGroup(name: string): string {
+    return `${this.settings.clientId}-${name}`
+  }
+
+  async healthCheck(): Promise<KafkaHealth> {
+    const consumers: KafkaHealth['consumers'] = {}
+    for (const [id, g] of this.groups) consumers[id] = { running: g.running, topics: [...g.handlers.keys()] }
+    return {
+      connected: this.producerConnected, enabled: this.settings.enabled, dev: this.dev, producer: this.producerConnected,
+      consumers, brokers: this.settings.brokers, ...(this.lastError ? { lastError: this.lastError } : {}),
+    }
+  }
+
+  isHealthy(): boolean {
+    return this.dev ? !this.settings.enabled || !!this.settings.devFallback : this.producerConnected && [...this.groups.values()].every((g) => g.running || g.handlers.size === 0)
+  }
+
+  /** Stops consumers (in-flight handlers finish, offsets commit), flushes and disconnects. */
+  async disconnect(): Promise<void> {
+    await Promise.all([...this.groups.values()].map((g) => g.consumer.disconnect()))
+    this.groups.clear()
+    if (this.producer) await this.producer.disconnect()
+    this.producerConnected = false
+    this.producer = null
+    this.kafka = null
+  }
+}
+
+let shared: KafkaService | null = null
+
+/** Seed 004: the process-wide service. */
+export function getKafkaService(options?: KafkaServiceOptions): KafkaService {
+  shared = shared ?? new KafkaService(options)
+  return shared
+}
+
+/** Seed 003: `import { kafkaService } from ...`, the same singleton, configured from `KAFKA_*`. */
+export const kafkaService: KafkaService = new Proxy({} as KafkaService, {
+  get(_t, prop) {
+    const s = getKafkaService()
+    const v = (s as any)[prop]
+    return typeof v === 'function' ? v.bind(s) : v
+  },
+})
