@@ -49,3 +49,23 @@ test('seed-002: EventProducer, EventConsumer and DLQHandler examples', () => {
   expect(r.stdout).toMatch(/^Processing onboarding: /m)
   expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-002: all 3 examples ran')
 })
+
+test('seed-003: the kafkaService producer, consumer, error-handling, health, dev-mode and shutdown examples', () => {
+  const r = run('seed-003')
+  expect(r.signal).toBeNull()
+  expect(r.status).toBe(0)
+  expect(stepLines(r.stdout)).toHaveLength(7)
+  expect(r.stdout).toMatch(/^Processing login for user: u1$/m)
+  expect(r.stdout).toMatch(/^Kafka not available, implementing fallback\.\.\.$/m)
+  expect(r.stdout).toMatch(/^\[DEV\] Would send to test-topic: \{"message":"Hello World"\}$/m)
+  expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-003: all 7 examples ran')
+})
+
+test('seed-004: getKafkaService publishEvent/subscribe examples across two consumer groups', () => {
+  const r = run('seed-004')
+  expect(r.signal).toBeNull()
+  expect(r.status).toBe(0)
+  expect(r.stdout).toMatch(/^\[4\] consumed: analytics:USER_CREATED, analytics:USER_LOGIN, analytics:USER_UPDATED, login, welcome$/m)
+  expect(r.stdout).toMatch(/^Welcome email to ada@example\.com \(Ada\)$/m)
+  expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-004: all 5 examples ran')
+})

@@ -402,17 +402,9 @@ export class Consumer {
     if (fresh.length === 0) return
     this.topics.push(...fresh)
     if (!this.running || !this.nativeConsumer) return
-    // Resolves once the new topics are assigned, so nothing sent afterwards is missed.
-    const assigned = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { off(); resolve() }, 30_000)
-      timer.unref?.()
-      const off = this.on(events.GROUP_JOIN, (e: any) => {
-        const topics = Object.keys(e.payload.memberAssignment ?? {})
-        if (fresh.every((t) => topics.includes(t))) { clearTimeout(timer); off(); resolve() }
-      })
-    })
-    callSync(() => this.nativeConsumer!.resubscribe(this.topics))
-    await assigned
+    // Without fromBeginning the new topics start at their end as of this call (fixed in Rust),
+    // so records produced once this resolves are delivered even before the rebalance completes.
+    await call(() => this.nativeConsumer!.resubscribe(this.topics, this.fromBeginning ? [] : fresh))
   }
 
   /** Which delivery of the message at this position the next handler call is (1 = first). */

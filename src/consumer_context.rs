@@ -39,6 +39,9 @@ pub struct ConsumerCtx {
   /// False: a partition with no committed offset starts at the high watermark read during the
   /// assignment itself, so a record produced after `run()` resolved is never skipped.
   from_beginning: bool,
+  /// Start offsets fixed when a topic was added to a running subscription: records produced
+  /// after that call are delivered even though the assignment comes later.
+  pub pinned: Mutex<std::collections::HashMap<(String, i32), i64>>,
 }
 
 impl ConsumerCtx {
@@ -51,6 +54,7 @@ impl ConsumerCtx {
       joined: AtomicBool::new(false),
       rebalance_started: Mutex::new(None),
       from_beginning,
+      pinned: Mutex::new(Default::default()),
     }
   }
 
@@ -113,15 +117,23 @@ impl ClientContext for ConsumerCtx {
 fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut TopicPartitionList) {
   let timeout = Duration::from_secs(10);
   let Ok(committed) = consumer.committed_offsets(tpl.clone(), timeout) else { return };
+  // A start chosen once is kept: a later rebalance (a topic added) must not jump a partition
+  // with nothing committed yet to a newer end and skip what was produced in between.
+  let mut pinned = consumer.context().pinned.lock().unwrap();
   for e in committed.elements() {
-    let start = match e.offset() {
-      Offset::Offset(o) => Offset::Offset(o),
+    let key = (e.topic().to_string(), e.partition());
+    let start = match (e.offset(), pinned.get(&key)) {
+      (Offset::Offset(o), _) => o,
+      (_, Some(&p)) => p,
       _ => match consumer.fetch_watermarks(e.topic(), e.partition(), timeout) {
-        Ok((_, high)) => Offset::Offset(high),
+        Ok((_, high)) => {
+          pinned.insert(key, high);
+          high
+        }
         Err(_) => continue,
       },
     };
-    let _ = tpl.set_partition_offset(e.topic(), e.partition(), start);
+    let _ = tpl.set_partition_offset(e.topic(), e.partition(), Offset::Offset(start));
   }
 }
 

@@ -28,12 +28,30 @@ impl ConsumerInner {
 #[napi]
 impl NativeConsumer {
   /// Replaces the running consumer's subscription (same member: a rebalance, not a rejoin).
+  /// The added topics start at their current end, fixed now, so records produced after this
+  /// call resolves are delivered although the assignment arrives later.
   #[napi]
-  pub fn resubscribe(&self, topics: Vec<String>) -> napi::Result<()> {
+  pub async fn resubscribe(&self, topics: Vec<String>, added: Vec<String>) -> napi::Result<()> {
     use crate::error::Context;
     let consumer = self.inner.client()?;
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&names).during("subscribe")?;
+    tokio::task::spawn_blocking(move || -> crate::error::Result<()> {
+      let timeout = std::time::Duration::from_secs(10);
+      let mut ends = Vec::new();
+      for topic in &added {
+        let meta = consumer.fetch_metadata(Some(topic), timeout).during("subscribe")?;
+        for t in meta.topics() {
+          for p in t.partitions() {
+            let (_, high) = consumer.fetch_watermarks(topic, p.id(), timeout).during("subscribe")?;
+            ends.push(((topic.clone(), p.id()), high));
+          }
+        }
+      }
+      consumer.context().pinned.lock().unwrap().extend(ends);
+      let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+      consumer.subscribe(&names).during("subscribe")
+    })
+    .await
+    .map_err(|e| napi::Error::from_reason(e.to_string()))??;
     Ok(())
   }
 

@@ -30,7 +30,10 @@ export interface KafkaServiceOptions extends Partial<KafkaConfig> {
   devFallback?: boolean
   /** Where `[DEV]` lines go (default console.log). */
   log?: (line: string) => void
-  /** kafkajs consumer options for every group (sessionTimeout, heartbeatInterval, ...). */
+  /**
+   * kafkajs consumer options for every group. Defaults: sessionTimeout 10000, heartbeatInterval
+   * 1000 (a group whose subscription grows rebalances within the session timeout).
+   */
   consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>
 }
 
@@ -134,7 +137,7 @@ export class KafkaService {
   private group(groupId: string): Group {
     let g = this.groups.get(groupId)
     if (!g) {
-      g = { consumer: this.kafka!.consumer({ ...this.options.consumer, groupId }), handlers: new Map(), running: false, restarting: null }
+      g = { consumer: this.kafka!.consumer({ sessionTimeout: 10_000, heartbeatInterval: 1_000, ...this.options.consumer, groupId }), handlers: new Map(), running: false, restarting: null }
       this.groups.set(groupId, g)
     }
     return g

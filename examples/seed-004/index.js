@@ -1,0 +1,80 @@
+// Seed 004's README (the Etelios Kafka guide), every usage example in order, on ferrokafka's
+// `getKafkaService()` against an embedded MockCluster. One line per example, then a summary.
+//
+//   node examples/seed-004/index.js
+const { MockCluster } = require('../..')
+
+const KAFKA_TOPICS = {
+  USER_CREATED: 'user.created', USER_UPDATED: 'user.updated', USER_LOGIN: 'user.login',
+  EMPLOYEE_CREATED: 'employee.created',
+}
+
+async function main() {
+  const cluster = new MockCluster({ brokers: 1 })
+  for (const t of Object.values(KAFKA_TOPICS)) cluster.createTopic(t, 2, 1)
+  process.env.KAFKA_BROKERS = cluster.bootstrapServers
+  process.env.KAFKA_CLIENT_ID = 'etelios'
+  const { getKafkaService, createEvent } = require('../..')
+  const getConsumerGroup = (name) => getKafkaService().getConsumerGroup(name)
+  let ran = 0
+  const step = (line) => console.log(`[${++ran}] ${line}`)
+  const received = []
+  let resolveAll
+  const all = new Promise((r) => { resolveAll = r })
+  const note = (what) => { received.push(what); if (received.length >= 5) resolveAll() }
+
+  // Consuming events: notification-service on user.created and user.login.
+  async function startUserEventConsumers() {
+    const kafka = getKafkaService()
+    await kafka.initialize()
+    await kafka.subscribe(KAFKA_TOPICS.USER_CREATED, getConsumerGroup('notification-service'), async (event) => {
+      console.log(`Welcome email to ${event.data.email} (${event.data.name})`)
+      note('welcome')
+    })
+    await kafka.subscribe(KAFKA_TOPICS.USER_LOGIN, getConsumerGroup('notification-service'), async (event) => {
+      console.log('User logged in:', event.data.userId)
+      note('login')
+    })
+  }
+  await startUserEventConsumers()
+  step('consumers: notification-service subscribed to user.created and user.login')
+
+  // Analytics service: every user event, one subscribe per topic on one group.
+  async function startAnalyticsConsumers() {
+    const kafka = getKafkaService()
+    await kafka.initialize()
+    for (const topic of [KAFKA_TOPICS.USER_CREATED, KAFKA_TOPICS.USER_UPDATED, KAFKA_TOPICS.USER_LOGIN]) {
+      await kafka.subscribe(topic, getConsumerGroup('analytics-service'), async (event) => {
+        console.log(`analytics recorded ${event.type}`)
+        note(`analytics:${event.type}`)
+      })
+    }
+  }
+  await startAnalyticsConsumers()
+  step('consumers: analytics-service subscribed to three user topics')
+
+  // Publishing events: auth service registering a user, HR creating an employee.
+  const kafka = getKafkaService()
+  await kafka.initialize()
+  const user = { _id: 'u-1', email: 'ada@example.com', role: 'admin', name: 'Ada' }
+  await kafka.publishEvent(KAFKA_TOPICS.USER_CREATED, createEvent('USER_CREATED', { userId: user._id, email: user.email, role: user.role, name: user.name }), user._id.toString())
+  await kafka.publishEvent(KAFKA_TOPICS.USER_LOGIN, createEvent('USER_LOGIN', { userId: user._id }), user._id.toString())
+  const employee = { _id: 'e-1', employee_code: 'E001', name: 'Grace', department: 'R&D' }
+  await kafka.publishEvent(KAFKA_TOPICS.EMPLOYEE_CREATED, createEvent('EMPLOYEE_CREATED', { employeeId: employee._id, employeeCode: employee.employee_code, name: employee.name, department: employee.department }), employee._id.toString())
+  await kafka.publishEvent(KAFKA_TOPICS.USER_UPDATED, createEvent('USER_UPDATED', { userId: user._id, role: 'owner' }), user._id.toString())
+  step('publishing: USER_CREATED, USER_LOGIN, EMPLOYEE_CREATED and USER_UPDATED published with partition keys')
+
+  await Promise.race([all, new Promise((_, rej) => setTimeout(() => rej(new Error(`only ${received.join(',')} arrived within 60 s`)), 60_000).unref())])
+  step(`consumed: ${received.sort().join(', ')}`)
+
+  const health = await kafka.healthCheck()
+  step(`health: connected=${health.connected}, groups ${Object.keys(health.consumers).sort().join(' ')}`)
+  await kafka.disconnect()
+  cluster.close()
+  console.log(`seed-004: all ${ran} examples ran`)
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
