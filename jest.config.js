@@ -4,5 +4,6 @@ module.exports = {
   testMatch: ['<rootDir>/__test__/**/*.test.js'],
   testPathIgnorePatterns: ['/node_modules/', '/fixtures/'],
   testTimeout: 120000,
-  maxWorkers: 2,
+  // One suite at a time: every suite runs its own MockCluster and timing-sensitive clients on 2 cores.
+  maxWorkers: 1,
 }

@@ -11,42 +11,11 @@ import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { buildMessages } from './messages'
 import { native } from './native'
+import { consumerEvents as events, isRetryable } from './consumer-events'
 import type {
   ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, EachBatchPayload, KafkaMessage,
   TopicPartitionOffsetAndMetadata, TopicPartitions,
 } from './types'
-
-const events = {
-  HEARTBEAT: 'consumer.heartbeat',
-  COMMIT_OFFSETS: 'consumer.commit_offsets',
-  GROUP_JOIN: 'consumer.group_join',
-  FETCH_START: 'consumer.fetch_start',
-  FETCH: 'consumer.fetch',
-  START_BATCH_PROCESS: 'consumer.start_batch_process',
-  END_BATCH_PROCESS: 'consumer.end_batch_process',
-  CONNECT: 'consumer.connect',
-  DISCONNECT: 'consumer.disconnect',
-  STOP: 'consumer.stop',
-  CRASH: 'consumer.crash',
-  REBALANCING: 'consumer.rebalancing',
-  RECEIVED_UNSUBSCRIBED_TOPICS: 'consumer.received_unsubscribed_topics',
-  REQUEST: 'consumer.network.request',
-  REQUEST_TIMEOUT: 'consumer.network.request_timeout',
-  REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
-  /** ferrokafka: a message was written to its dead-letter topic (run option `deadLetter`). */
-  DEAD_LETTER: 'consumer.dead_letter',
-  /** ferrokafka: the circuit breaker opened (partitions paused), half-opened, or closed. */
-  CIRCUIT_OPEN: 'consumer.circuit_open',
-  CIRCUIT_HALF_OPEN: 'consumer.circuit_half_open',
-  CIRCUIT_CLOSED: 'consumer.circuit_closed',
-} as const
-
-/** kafkajs-style and event-layer conventions for "do not retry this". */
-function isRetryable(error: any): boolean {
-  if (!error || typeof error !== 'object') return true
-  if (error.retryable === false || error.retriable === false && error.name !== 'KafkaJSError') return false
-  return error.name !== 'NonRetryableError'
-}
 
 /** Messages asked of Rust per fetch; one crossing carries up to this many. */
 const MAX_BATCH = 2000

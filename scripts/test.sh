@@ -18,6 +18,7 @@ if ! npm run --silent build; then
   exit 1
 fi
 
+suite "cargo fmt --check" cargo fmt --all --check
 suite "cargo test (Rust unit tests: routing, wildcards)" cargo test --release --quiet --lib -p ferrokafka
 suite "tsc --noEmit --strict (type tests and examples)" npx tsc --noEmit --strict -p __test__/types/tsconfig.json
 # The same program must also be valid against kafkajs's own typings: it proves the test is fair.

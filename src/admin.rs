@@ -43,7 +43,12 @@ impl NativeAdmin {
   }
 
   fn client(&self) -> Result<Arc<AdminClient<DefaultClientContext>>> {
-    self.client.read().unwrap().clone().ok_or_else(|| FerroError::state("The admin client is not connected (call connect() first)"))
+    self
+      .client
+      .read()
+      .unwrap()
+      .clone()
+      .ok_or_else(|| FerroError::state("The admin client is not connected (call connect() first)"))
   }
 
   /// A group-less consumer bound to `group_id`, for reading and writing its committed offsets.
@@ -84,7 +89,10 @@ impl NativeAdmin {
       config::client_config(&self.common)?.create().map_err(|e| FerroError::creation("admin client", e))?;
     let client = Arc::new(client);
     let probe = client.clone();
-    blocking(move || probe.inner().fetch_metadata(None, Duration::from_millis(timeout_ms as u64)).map(|_| ()).during("connect")).await?;
+    blocking(move || {
+      probe.inner().fetch_metadata(None, Duration::from_millis(timeout_ms as u64)).map(|_| ()).during("connect")
+    })
+    .await?;
     *self.client.write().unwrap() = Some(client);
     Ok(())
   }
@@ -100,13 +108,19 @@ impl NativeAdmin {
   }
 
   /// kafkajs `createTopics`: resolves `true` when every topic was created, `false` if one existed.
-  #[napi(ts_args_type = "topics: Array<{ topic: string; numPartitions?: number; replicationFactor?: number; configEntries?: Array<{ name: string; value: string }> }>, validateOnly: boolean")]
+  #[napi(
+    ts_args_type = "topics: Array<{ topic: string; numPartitions?: number; replicationFactor?: number; configEntries?: Array<{ name: string; value: string }> }>, validateOnly: boolean"
+  )]
   pub async fn create_topics(&self, topics: Value, validate_only: bool) -> napi::Result<bool> {
     let list = topics.as_array().cloned().ok_or_else(|| FerroError::config("topics", "must be an array"))?;
     let mut created = true;
     let mut remote = Vec::new();
     for t in &list {
-      let name = t.get("topic").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| FerroError::config("topics[].topic", "must be a non-empty string"))?;
+      let name = t
+        .get("topic")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| FerroError::config("topics[].topic", "must be a non-empty string"))?;
       let partitions = num(t, "numPartitions", 1).max(1) as i32;
       let replication = num(t, "replicationFactor", 1).max(1) as i32;
       match crate::mock::create_topic_if_mock(&self.bootstrap, name, partitions, replication) {
@@ -124,9 +138,15 @@ impl NativeAdmin {
     let configs: Vec<Vec<(String, String)>> = remote
       .iter()
       .map(|r| {
-        r.3.as_ref().and_then(Value::as_array).map(|a| {
-          a.iter().filter_map(|e| Some((e.get("name")?.as_str()?.to_string(), e.get("value")?.as_str()?.to_string()))).collect()
-        }).unwrap_or_default()
+        r.3
+          .as_ref()
+          .and_then(Value::as_array)
+          .map(|a| {
+            a.iter()
+              .filter_map(|e| Some((e.get("name")?.as_str()?.to_string(), e.get("value")?.as_str()?.to_string())))
+              .collect()
+          })
+          .unwrap_or_default()
       })
       .collect();
     let new_topics: Vec<NewTopic> = remote
@@ -156,7 +176,10 @@ impl NativeAdmin {
     self.refuse_on_mock("deleteTopics", "DeleteTopics")?;
     let client = self.client()?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let results = client.delete_topics(&names, &AdminOptions::new().operation_timeout(Some(TIMEOUT))).await.during("deleteTopics")?;
+    let results = client
+      .delete_topics(&names, &AdminOptions::new().operation_timeout(Some(TIMEOUT)))
+      .await
+      .during("deleteTopics")?;
     for r in results {
       if let Err((topic, code)) = r {
         return Err(FerroError::from_code(&format!("deleteTopics \"{}\"", topic), code).into());
@@ -173,10 +196,21 @@ impl NativeAdmin {
     let list = topic_partitions.as_array().cloned().unwrap_or_default();
     let parts: Vec<(String, usize)> = list
       .iter()
-      .map(|t| Ok((t.get("topic").and_then(Value::as_str).ok_or_else(|| FerroError::config("topicPartitions[].topic", "is required"))?.to_string(), num(t, "count", 0) as usize)))
+      .map(|t| {
+        Ok((
+          t.get("topic")
+            .and_then(Value::as_str)
+            .ok_or_else(|| FerroError::config("topicPartitions[].topic", "is required"))?
+            .to_string(),
+          num(t, "count", 0) as usize,
+        ))
+      })
       .collect::<Result<_>>()?;
     let new_parts: Vec<NewPartitions> = parts.iter().map(|(t, c)| NewPartitions::new(t, *c)).collect();
-    let results = client.create_partitions(new_parts.iter(), &AdminOptions::new().operation_timeout(Some(TIMEOUT))).await.during("createPartitions")?;
+    let results = client
+      .create_partitions(new_parts.iter(), &AdminOptions::new().operation_timeout(Some(TIMEOUT)))
+      .await
+      .during("createPartitions")?;
     for r in results {
       if let Err((topic, code)) = r {
         return Err(FerroError::from_code(&format!("createPartitions \"{}\"", topic), code).into());
@@ -241,10 +275,17 @@ impl NativeAdmin {
           tpl.add_partition(topic, p);
         }
         let committed = consumer.committed_offsets(tpl, TIMEOUT).during("fetchOffsets")?;
-        let partitions: Vec<Value> = committed.elements().iter().map(|e| {
-          let off = match e.offset() { Offset::Offset(o) => o, _ => -1 };
-          json!({ "partition": e.partition(), "offset": off.to_string(), "metadata": null })
-        }).collect();
+        let partitions: Vec<Value> = committed
+          .elements()
+          .iter()
+          .map(|e| {
+            let off = match e.offset() {
+              Offset::Offset(o) => o,
+              _ => -1,
+            };
+            json!({ "partition": e.partition(), "offset": off.to_string(), "metadata": null })
+          })
+          .collect();
         out.push(json!({ "topic": topic, "partitions": partitions }));
       }
       Ok(Value::Array(out))
@@ -258,7 +299,11 @@ impl NativeAdmin {
     let consumer = self.group_consumer(&group_id)?;
     let mut tpl = TopicPartitionList::new();
     for p in partitions.as_array().cloned().unwrap_or_default() {
-      let off: i64 = p.get("offset").and_then(Value::as_str).and_then(|s| s.parse().ok()).ok_or_else(|| FerroError::config("partitions[].offset", "must be a decimal string"))?;
+      let off: i64 = p
+        .get("offset")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| FerroError::config("partitions[].offset", "must be a decimal string"))?;
       tpl.add_partition_offset(&topic, num(&p, "partition", 0) as i32, Offset::Offset(off)).during("setOffsets")?;
     }
     blocking(move || consumer.commit(&tpl, CommitMode::Sync).during("setOffsets")).await
@@ -272,7 +317,9 @@ impl NativeAdmin {
     blocking(move || {
       let mut tpl = TopicPartitionList::new();
       for (p, low, high) in watermarks(&client, &topic)? {
-        tpl.add_partition_offset(&topic, p, Offset::Offset(if earliest { low } else { high })).during("resetOffsets")?;
+        tpl
+          .add_partition_offset(&topic, p, Offset::Offset(if earliest { low } else { high }))
+          .during("resetOffsets")?;
       }
       consumer.commit(&tpl, CommitMode::Sync).during("resetOffsets")
     })
@@ -286,7 +333,10 @@ impl NativeAdmin {
     let operation = if group_ids.is_some() { "describeGroups" } else { "listGroups" };
     blocking(move || {
       let mut groups = Vec::new();
-      let ids: Vec<Option<String>> = match group_ids { Some(ids) => ids.into_iter().map(Some).collect(), None => vec![None] };
+      let ids: Vec<Option<String>> = match group_ids {
+        Some(ids) => ids.into_iter().map(Some).collect(),
+        None => vec![None],
+      };
       for id in ids {
         let list = client.inner().fetch_group_list(id.as_deref(), TIMEOUT).during(operation)?;
         for g in list.groups() {
@@ -313,7 +363,10 @@ impl NativeAdmin {
     self.refuse_on_mock("deleteGroups", "DeleteGroups")?;
     let client = self.client()?;
     let names: Vec<&str> = group_ids.iter().map(String::as_str).collect();
-    let results = client.delete_groups(&names, &AdminOptions::new().operation_timeout(Some(TIMEOUT))).await.during("deleteGroups")?;
+    let results = client
+      .delete_groups(&names, &AdminOptions::new().operation_timeout(Some(TIMEOUT)))
+      .await
+      .during("deleteGroups")?;
     let mut out = Vec::new();
     for r in results {
       match r {

@@ -24,7 +24,11 @@ impl<'a> Options<'a> {
   }
 
   fn field(&self, key: &str) -> String {
-    if self.path.is_empty() { key.to_string() } else { format!("{}.{}", self.path, key) }
+    if self.path.is_empty() {
+      key.to_string()
+    } else {
+      format!("{}.{}", self.path, key)
+    }
   }
 
   pub fn raw(&self, key: &str) -> Option<&'a Value> {
@@ -81,7 +85,12 @@ pub fn client_config(common: &Value) -> Result<ClientConfig> {
       .collect::<Option<Vec<_>>>()
       .ok_or_else(|| FerroError::config("brokers", "every entry must be a non-empty \"host:port\" string"))?,
     Some(Value::Array(_)) => return Err(FerroError::config("brokers", "must list at least one broker")),
-    Some(_) => return Err(FerroError::config("brokers", "must be an array of \"host:port\" strings or a function returning one")),
+    Some(_) => {
+      return Err(FerroError::config(
+        "brokers",
+        "must be an array of \"host:port\" strings or a function returning one",
+      ))
+    }
     None => return Err(FerroError::config("brokers", "is required")),
   };
   for b in &brokers {
@@ -140,7 +149,10 @@ fn pem(opts: &Options, key: &str) -> Result<Option<String>> {
     Some(_) => return Err(FerroError::config(&field, "must be PEM text, a Buffer, or an array of them")),
   };
   if !text.contains("-----BEGIN") {
-    return Err(FerroError::config(&field, "must hold PEM content (read the file with fs.readFileSync), not a file path"));
+    return Err(FerroError::config(
+      &field,
+      "must hold PEM content (read the file with fs.readFileSync), not a file path",
+    ));
   }
   Ok(Some(text))
 }
@@ -202,8 +214,10 @@ fn apply_sasl(opts: &Options, cfg: &mut ClientConfig) -> Result<bool> {
     }
     return Ok(true);
   }
-  let user = sasl.string("username")?.ok_or_else(|| FerroError::config("sasl.username", "is required for this mechanism"))?;
-  let pass = sasl.string("password")?.ok_or_else(|| FerroError::config("sasl.password", "is required for this mechanism"))?;
+  let user =
+    sasl.string("username")?.ok_or_else(|| FerroError::config("sasl.username", "is required for this mechanism"))?;
+  let pass =
+    sasl.string("password")?.ok_or_else(|| FerroError::config("sasl.password", "is required for this mechanism"))?;
   cfg.set("sasl.username", user);
   cfg.set("sasl.password", pass);
   Ok(true)
@@ -239,7 +253,10 @@ pub fn producer_config(common: &Value, producer: &Value) -> Result<ClientConfig>
     Some(_) => return Err(FerroError::config("producer.acks", "must be -1 (all), 0 or 1")),
   };
   if idempotent && acks != -1 {
-    return Err(FerroError::config("producer.acks", "must be -1 (all) for an idempotent producer; set idempotent: false to use acks 0 or 1"));
+    return Err(FerroError::config(
+      "producer.acks",
+      "must be -1 (all) for an idempotent producer; set idempotent: false to use acks 0 or 1",
+    ));
   }
   cfg.set("enable.idempotence", idempotent.to_string());
   cfg.set("acks", acks.to_string());

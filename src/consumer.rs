@@ -9,6 +9,7 @@
 use crate::config::{self, Options};
 use crate::consumer_batch::{cached_high_watermark, BatchBuilder, FetchedBatch};
 use crate::consumer_context::ConsumerCtx;
+use crate::dlq::RetryPolicy;
 use crate::error::{Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
 use futures::{FutureExt, StreamExt};
@@ -38,40 +39,6 @@ pub struct TopicPartitionOffset {
 pub struct TopicPartitions {
   pub topic: String,
   pub partitions: Option<Vec<i32>>,
-}
-
-/// kafkajs's `retry` options, owned by Rust.
-#[derive(Clone, Copy)]
-pub struct RetryPolicy {
-  pub retries: u32,
-  pub initial_ms: f64,
-  pub max_ms: f64,
-  pub multiplier: f64,
-  pub factor: f64,
-}
-
-impl RetryPolicy {
-  pub fn from_options(retry: &Options) -> Result<Self> {
-    Ok(RetryPolicy {
-      retries: retry.integer("retries", 1_000_000)?.unwrap_or(5) as u32,
-      initial_ms: retry.integer("initialRetryTime", 3_600_000)?.unwrap_or(300) as f64,
-      max_ms: retry.integer("maxRetryTime", 3_600_000)?.unwrap_or(30_000) as f64,
-      multiplier: retry.raw("multiplier").and_then(Value::as_f64).unwrap_or(2.0),
-      factor: retry.raw("factor").and_then(Value::as_f64).unwrap_or(0.2),
-    })
-  }
-
-  /// kafkajs's backoff: initial * multiplier^(attempt-1), randomised by ±factor, capped.
-  pub fn delay(&self, attempt: u32) -> u32 {
-    let base = self.initial_ms * self.multiplier.powi(attempt.saturating_sub(1) as i32);
-    let jitter = 1.0 + self.factor * (2.0 * pseudo_random() - 1.0);
-    (base * jitter).min(self.max_ms).max(0.0) as u32
-  }
-}
-
-fn pseudo_random() -> f64 {
-  let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-  (nanos % 10_000) as f64 / 10_000.0
 }
 
 pub(crate) type Tp = (String, i32);
@@ -133,7 +100,12 @@ fn tpl_of(entries: &[TopicPartitionOffset], field: &str) -> Result<TopicPartitio
 
 impl ConsumerInner {
   pub(crate) fn client(&self) -> Result<Arc<RawConsumer>> {
-    self.consumer.read().unwrap().clone().ok_or_else(|| FerroError::state("The consumer is not running (call subscribe() and run() first)"))
+    self
+      .consumer
+      .read()
+      .unwrap()
+      .clone()
+      .ok_or_else(|| FerroError::state("The consumer is not running (call subscribe() and run() first)"))
   }
 
   pub(crate) fn set_paused(consumer: &RawConsumer, tps: &[Tp], pause: bool) {
@@ -183,14 +155,17 @@ impl ConsumerInner {
   pub(crate) fn set_next(&self, tp: Tp, offset: i64) {
     self.next_offsets.lock().unwrap().insert(tp, offset);
   }
-
 }
 
 #[napi]
 impl NativeConsumer {
   /// Validates the options; the librdkafka client is created by `start`.
   #[napi(constructor)]
-  pub fn new(common: Value, options: Value, #[napi(ts_arg_type = "((record: LogRecord) => void) | undefined | null")] log: Option<RawLogFn>) -> napi::Result<Self> {
+  pub fn new(
+    common: Value,
+    options: Value,
+    #[napi(ts_arg_type = "((record: LogRecord) => void) | undefined | null")] log: Option<RawLogFn>,
+  ) -> napi::Result<Self> {
     let log: Option<LogFn> = log.map(std::sync::Arc::new);
     config::consumer_config(&common, &options, false)?;
     let opts = Options::new("consumer", &options)?;
@@ -249,7 +224,11 @@ impl NativeConsumer {
       }
     }
     let cfg = config::consumer_config(&self.inner.common, &options, from_beginning)?;
-    let ctx = ConsumerCtx::new(LogSink::new(self.inner.log.lock().unwrap().clone(), self.inner.log_level), self.inner.group_id.clone(), from_beginning);
+    let ctx = ConsumerCtx::new(
+      LogSink::new(self.inner.log.lock().unwrap().clone(), self.inner.log_level),
+      self.inner.group_id.clone(),
+      from_beginning,
+    );
     // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
     let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
     let consumer: RawConsumer = created.map_err(|e| FerroError::creation("consumer", e))?;
@@ -325,7 +304,8 @@ impl NativeConsumer {
       }
     }
     self.inner.on_success();
-    let count = self.inner.resolved_since_commit.fetch_add(message_count as u64, Ordering::SeqCst) + message_count as u64;
+    let count =
+      self.inner.resolved_since_commit.fetch_add(message_count as u64, Ordering::SeqCst) + message_count as u64;
     let policy = *self.inner.commit.read().unwrap();
     let due = policy.each_batch || policy.threshold.map(|t| count >= t).unwrap_or(false);
     if policy.auto_commit && due && count > 0 {
@@ -420,7 +400,12 @@ impl NativeConsumer {
 
 /// Stores `next` (the offset to resume from) as the partition's commit position. Not
 /// `store_offset`: librdkafka's `rd_kafka_offset_store` adds one to what it is given.
-pub(crate) fn store_next(consumer: &RawConsumer, topic: &str, partition: i32, next: i64) -> rdkafka::error::KafkaResult<()> {
+pub(crate) fn store_next(
+  consumer: &RawConsumer,
+  topic: &str,
+  partition: i32,
+  next: i64,
+) -> rdkafka::error::KafkaResult<()> {
   let mut tpl = TopicPartitionList::with_capacity(1);
   tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
   consumer.store_offsets(&tpl)

@@ -91,14 +91,24 @@ impl BatchBuilder {
   }
 
   /// Flattens the per-partition rows; `high_watermark` reads librdkafka's cached watermark.
-  pub fn finish(self, high_watermark: impl Fn(&str, i32) -> i64, events: Vec<crate::consumer_context::ConsumerEvent>) -> FetchedBatch {
+  pub fn finish(
+    self,
+    high_watermark: impl Fn(&str, i32) -> i64,
+    events: Vec<crate::consumer_context::ConsumerEvent>,
+  ) -> FetchedBatch {
     let mut meta = Vec::with_capacity(self.count * ROW);
     let mut partitions = Vec::with_capacity(self.groups.len());
     for (topic, partition, rows) in self.groups {
       let start = (meta.len() / ROW) as u32;
       meta.extend_from_slice(&rows);
       let hw = high_watermark(&topic, partition);
-      partitions.push(PartitionBatch { topic, partition, high_watermark: hw.to_string(), start, count: (rows.len() / ROW) as u32 });
+      partitions.push(PartitionBatch {
+        topic,
+        partition,
+        high_watermark: hw.to_string(),
+        start,
+        count: (rows.len() / ROW) as u32,
+      });
     }
     FetchedBatch {
       data: self.data.into(),

@@ -8,14 +8,14 @@ use napi_derive::napi;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, RebalanceProtocol};
-use rdkafka::types::RDKafkaRespErr;
-use std::time::Duration;
 use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 use std::time::Instant;
 use tokio::sync::Notify;
 
@@ -82,7 +82,10 @@ pub fn offsets_list(tpl: &TopicPartitionList) -> Value {
   let mut map: BTreeMap<String, Vec<Value>> = BTreeMap::new();
   for e in tpl.elements() {
     if let Offset::Offset(o) = e.offset() {
-      map.entry(e.topic().to_string()).or_default().push(json!({ "partition": e.partition(), "offset": o.to_string() }));
+      map
+        .entry(e.topic().to_string())
+        .or_default()
+        .push(json!({ "partition": e.partition(), "offset": o.to_string() }));
     }
   }
   Value::Array(map.into_iter().map(|(topic, partitions)| json!({ "topic": topic, "partitions": partitions })).collect())
@@ -116,7 +119,9 @@ impl ClientContext for ConsumerCtx {
 /// Resolves each newly assigned partition's start: its committed offset, else the latest.
 fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut TopicPartitionList) {
   let timeout = Duration::from_secs(10);
-  let Ok(committed) = consumer.committed_offsets(tpl.clone(), timeout) else { return };
+  let Ok(committed) = consumer.committed_offsets(tpl.clone(), timeout) else {
+    return;
+  };
   // A start chosen once is kept: a later rebalance (a topic added) must not jump a partition
   // with nothing committed yet to a newer end and skip what was produced in between.
   let mut pinned = consumer.context().pinned.lock().unwrap();

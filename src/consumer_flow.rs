@@ -22,7 +22,6 @@ impl ConsumerInner {
     }
     Ok(out)
   }
-
 }
 
 #[napi]
@@ -85,7 +84,13 @@ impl NativeConsumer {
     for (t, p) in self.inner.user_paused.lock().unwrap().iter() {
       by_topic.entry(t.clone()).or_default().push(*p);
     }
-    by_topic.into_iter().map(|(topic, mut ps)| { ps.sort(); TopicPartitions { topic, partitions: Some(ps) } }).collect()
+    by_topic
+      .into_iter()
+      .map(|(topic, mut ps)| {
+        ps.sort();
+        TopicPartitions { topic, partitions: Some(ps) }
+      })
+      .collect()
   }
 
   /// The current assignment, `{ topic, partitions }` per topic.
@@ -98,5 +103,4 @@ impl NativeConsumer {
     }
     by_topic.into_iter().map(|(topic, ps)| TopicPartitions { topic, partitions: Some(ps) }).collect()
   }
-
 }

@@ -40,7 +40,11 @@ impl<'a> PackedRecords<'a> {
   }
 
   fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-    let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or_else(|| FerroError::config("messages", "packed record buffer is truncated"))?;
+    let end = self
+      .pos
+      .checked_add(n)
+      .filter(|&e| e <= self.data.len())
+      .ok_or_else(|| FerroError::config("messages", "packed record buffer is truncated"))?;
     let out = &self.data[self.pos..end];
     self.pos = end;
     Ok(out)
@@ -68,7 +72,8 @@ impl<'a> PackedRecords<'a> {
     } else {
       let mut h = OwnedHeaders::new_with_capacity(count);
       for _ in 0..count {
-        let name = std::str::from_utf8(self.bytes()?.unwrap_or_default()).map_err(|_| FerroError::config("headers", "header names must be UTF-8"))?;
+        let name = std::str::from_utf8(self.bytes()?.unwrap_or_default())
+          .map_err(|_| FerroError::config("headers", "header names must be UTF-8"))?;
         h = h.insert(Header { key: name, value: self.bytes()? });
       }
       Some(h)
@@ -76,7 +81,6 @@ impl<'a> PackedRecords<'a> {
     Ok(RecordView { partition, timestamp: Some(ts as i64).filter(|t| *t >= 0), key, value, headers })
   }
 }
-
 
 /// What one send call is waiting for.
 pub struct SendState {
@@ -94,7 +98,9 @@ struct SendProgress {
 
 impl SendState {
   fn new(done: oneshot::Sender<()>) -> Arc<Self> {
-    Arc::new(SendState { inner: Mutex::new(SendProgress { pending: 1, partitions: Vec::new(), error: None, done: Some(done) }) })
+    Arc::new(SendState {
+      inner: Mutex::new(SendProgress { pending: 1, partitions: Vec::new(), error: None, done: Some(done) }),
+    })
   }
 
   fn add_pending(&self) {
@@ -180,19 +186,43 @@ fn own(topic: &Arc<str>, m: RecordView<'_>) -> Owned {
   }
 }
 
-fn record<'a>(topic: &'a str, state: &Arc<SendState>, partition: Option<i32>, timestamp: Option<i64>, key: Option<&'a [u8]>, value: Option<&'a [u8]>, headers: Option<OwnedHeaders>) -> BaseRecord<'a, [u8], [u8], Arc<SendState>> {
+fn record<'a>(
+  topic: &'a str,
+  state: &Arc<SendState>,
+  partition: Option<i32>,
+  timestamp: Option<i64>,
+  key: Option<&'a [u8]>,
+  value: Option<&'a [u8]>,
+  headers: Option<OwnedHeaders>,
+) -> BaseRecord<'a, [u8], [u8], Arc<SendState>> {
   let mut r = BaseRecord::with_opaque_to(topic, state.clone());
-  if let Some(k) = key { r = r.key(k); }
-  if let Some(v) = value { r = r.payload(v); }
-  if let Some(p) = partition { r = r.partition(p); }
-  if let Some(t) = timestamp { r = r.timestamp(t); }
-  if let Some(h) = headers { r = r.headers(h); }
+  if let Some(k) = key {
+    r = r.key(k);
+  }
+  if let Some(v) = value {
+    r = r.payload(v);
+  }
+  if let Some(p) = partition {
+    r = r.partition(p);
+  }
+  if let Some(t) = timestamp {
+    r = r.timestamp(t);
+  }
+  if let Some(h) = headers {
+    r = r.headers(h);
+  }
   r
 }
 
 /// Enqueues every record (`counts[i]` of them to `topics[i]`); those that meet a full queue are
 /// copied and returned for [`enqueue_waiting`].
-fn enqueue(producer: &RawProducer, state: &Arc<SendState>, topics: &[String], counts: &[u32], data: &[u8]) -> Result<Vec<Owned>> {
+fn enqueue(
+  producer: &RawProducer,
+  state: &Arc<SendState>,
+  topics: &[String],
+  counts: &[u32],
+  data: &[u8],
+) -> Result<Vec<Owned>> {
   if topics.len() != counts.len() {
     return Err(FerroError::config("topicMessages", "topics and counts differ in length"));
   }
@@ -234,7 +264,8 @@ async fn enqueue_waiting(producer: &RawProducer, state: &Arc<SendState>, waiting
   for m in waiting {
     loop {
       state.add_pending();
-      let r = record(&m.topic, state, m.partition, m.timestamp, m.key.as_deref(), m.value.as_deref(), m.headers.clone());
+      let r =
+        record(&m.topic, state, m.partition, m.timestamp, m.key.as_deref(), m.value.as_deref(), m.headers.clone());
       match producer.send(r) {
         Ok(()) => break,
         Err((e, _)) => {
@@ -253,7 +284,13 @@ async fn enqueue_waiting(producer: &RawProducer, state: &Arc<SendState>, waiting
 }
 
 /// Sends one record from Rust itself (the dead-letter path) and waits for the broker's ack.
-pub(crate) async fn send_one(producer: &RawProducer, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>, headers: OwnedHeaders) -> Result<Vec<RecordMetadata>> {
+pub(crate) async fn send_one(
+  producer: &RawProducer,
+  topic: &str,
+  key: Option<&[u8]>,
+  value: Option<&[u8]>,
+  headers: OwnedHeaders,
+) -> Result<Vec<RecordMetadata>> {
   let (tx, rx) = oneshot::channel();
   let state = SendState::new(tx);
   state.add_pending();
@@ -265,7 +302,13 @@ pub(crate) async fn send_one(producer: &RawProducer, topic: &str, key: Option<&[
 }
 
 /// Enqueues one call's records on `producer`; the promise settles with every delivery report.
-pub(crate) fn produce<'e>(env: &'e Env, producer: Arc<RawProducer>, topics: Vec<String>, counts: Vec<u32>, data: BufferSlice<'_>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
+pub(crate) fn produce<'e>(
+  env: &'e Env,
+  producer: Arc<RawProducer>,
+  topics: Vec<String>,
+  counts: Vec<u32>,
+  data: BufferSlice<'_>,
+) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
   let (tx, rx) = oneshot::channel();
   let state = SendState::new(tx);
   let waiting = match enqueue(&producer, &state, &topics, &counts, &data) {

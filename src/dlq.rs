@@ -8,7 +8,7 @@
 //! comes back after a backoff. A circuit breaker stops a downstream outage from filling the DLQ.
 
 use crate::config::{self, Options};
-use crate::consumer::{tokio_spawn, ConsumerInner, NativeConsumer, RetryPolicy, Tp};
+use crate::consumer::{tokio_spawn, ConsumerInner, NativeConsumer, Tp};
 use crate::delivery::send_one;
 use crate::error::{FerroError, Result};
 use crate::producer::{create_raw, RawProducer};
@@ -21,11 +21,54 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// kafkajs's `retry` options, owned by Rust.
+#[derive(Clone, Copy)]
+pub struct RetryPolicy {
+  pub retries: u32,
+  pub initial_ms: f64,
+  pub max_ms: f64,
+  pub multiplier: f64,
+  pub factor: f64,
+}
+
+impl RetryPolicy {
+  pub fn from_options(retry: &Options) -> Result<Self> {
+    Ok(RetryPolicy {
+      retries: retry.integer("retries", 1_000_000)?.unwrap_or(5) as u32,
+      initial_ms: retry.integer("initialRetryTime", 3_600_000)?.unwrap_or(300) as f64,
+      max_ms: retry.integer("maxRetryTime", 3_600_000)?.unwrap_or(30_000) as f64,
+      multiplier: retry.raw("multiplier").and_then(Value::as_f64).unwrap_or(2.0),
+      factor: retry.raw("factor").and_then(Value::as_f64).unwrap_or(0.2),
+    })
+  }
+
+  /// kafkajs's backoff: initial * multiplier^(attempt-1), randomised by ±factor, capped.
+  pub fn delay(&self, attempt: u32) -> u32 {
+    let base = self.initial_ms * self.multiplier.powi(attempt.saturating_sub(1) as i32);
+    let jitter = 1.0 + self.factor * (2.0 * pseudo_random() - 1.0);
+    (base * jitter).min(self.max_ms).max(0.0) as u32
+  }
+}
+
+fn pseudo_random() -> f64 {
+  let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+  (nanos % 10_000) as f64 / 10_000.0
+}
+
 /// Header names of a dead-letter record (stable: operators and tools read them).
 pub const HEADERS: [&str; 12] = [
-  "dlq-original-topic", "dlq-original-partition", "dlq-original-offset", "dlq-original-timestamp",
-  "dlq-consumer-group", "dlq-error-name", "dlq-error-message", "dlq-error-stack", "dlq-failed-at",
-  "dlq-attempts", "dlq-correlation-id", "dlq-non-retryable",
+  "dlq-original-topic",
+  "dlq-original-partition",
+  "dlq-original-offset",
+  "dlq-original-timestamp",
+  "dlq-consumer-group",
+  "dlq-error-name",
+  "dlq-error-message",
+  "dlq-error-stack",
+  "dlq-failed-at",
+  "dlq-attempts",
+  "dlq-correlation-id",
+  "dlq-non-retryable",
 ];
 
 /// A header of the failed message, as the facade passes it back.
@@ -156,7 +199,6 @@ impl ConsumerInner {
     Ok(())
   }
 
-
   /// A handled message closes a half-open breaker and resets the failure streak.
   pub fn on_success(&self) {
     let mut b = self.breaker.lock().unwrap();
@@ -179,7 +221,13 @@ impl ConsumerInner {
   /// Opens the breaker: every assigned partition pauses for the cool-down, then one probe runs.
   fn open_breaker(self: &Arc<Self>, cooldown_ms: u64) -> Result<()> {
     let consumer = self.client()?;
-    let assigned: Vec<Tp> = consumer.assignment().unwrap_or_default().elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+    let assigned: Vec<Tp> = consumer
+      .assignment()
+      .unwrap_or_default()
+      .elements()
+      .iter()
+      .map(|e| (e.topic().to_string(), e.partition()))
+      .collect();
     ConsumerInner::set_paused(&consumer, &assigned, true);
     {
       let mut b = self.breaker.lock().unwrap();
@@ -227,9 +275,18 @@ fn dlq_headers(r: &FailureReport, group: &str, attempts: u32) -> OwnedHeaders {
     }
   }
   let values = [
-    r.topic.clone(), r.partition.to_string(), r.offset.clone(), r.timestamp.clone().unwrap_or_default(),
-    group.to_string(), r.error_name.clone(), r.error_message.clone(), r.error_stack.clone().unwrap_or_default(),
-    failed_at, attempts.to_string(), r.correlation_id.clone().unwrap_or_default(), (!r.retryable).to_string(),
+    r.topic.clone(),
+    r.partition.to_string(),
+    r.offset.clone(),
+    r.timestamp.clone().unwrap_or_default(),
+    group.to_string(),
+    r.error_name.clone(),
+    r.error_message.clone(),
+    r.error_stack.clone().unwrap_or_default(),
+    failed_at,
+    attempts.to_string(),
+    r.correlation_id.clone().unwrap_or_default(),
+    (!r.retryable).to_string(),
   ];
   for (k, v) in HEADERS.iter().zip(values.iter()) {
     h = h.insert(Header { key: k, value: Some(v.as_bytes()) });

@@ -22,7 +22,9 @@ fn flag(env: &HashMap<String, String>, name: &str) -> Result<Option<bool>, Ferro
 /// Reads `KAFKA_BROKERS`, `KAFKA_CLIENT_ID`, `KAFKA_SSL` / `KAFKA_SSL_ENABLED`,
 /// `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`,
 /// `KAFKA_SASL_PASSWORD`, `KAFKA_ENABLED` and `KAFKA_DLQ_TOPIC` from `env`.
-#[napi(ts_return_type = "{ brokers: string[]; clientId: string; ssl?: boolean; sasl?: { mechanism: string; username: string; password: string }; enabled: boolean; dlqTopic?: string }")]
+#[napi(
+  ts_return_type = "{ brokers: string[]; clientId: string; ssl?: boolean; sasl?: { mechanism: string; username: string; password: string }; enabled: boolean; dlqTopic?: string }"
+)]
 pub fn config_from_env(env: HashMap<String, String>, default_client_id: Option<String>) -> napi::Result<Value> {
   Ok(parse_env(&env, default_client_id)?)
 }
@@ -48,17 +50,25 @@ pub fn parse_env(env: &HashMap<String, String>, default_client_id: Option<String
     Some("SSL") => (Some(true), Some(false)),
     Some("SASL_PLAINTEXT") => (Some(false), Some(true)),
     Some("SASL_SSL") => (Some(true), Some(true)),
-    Some(_) => return Err(FerroError::config("KAFKA_SECURITY_PROTOCOL", "must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")),
+    Some(_) => {
+      return Err(FerroError::config("KAFKA_SECURITY_PROTOCOL", "must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"))
+    }
   };
   let ssl = proto_ssl.or(flag(env, "KAFKA_SSL")?).or(flag(env, "KAFKA_SSL_ENABLED")?).unwrap_or(false);
   let mechanism = env.get("KAFKA_SASL_MECHANISM").map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty());
   let mut out = Map::new();
   out.insert("brokers".into(), json!(brokers));
-  out.insert("clientId".into(), json!(env.get("KAFKA_CLIENT_ID").cloned().or(default_client_id).unwrap_or_else(|| "ferrokafka".into())));
+  out.insert(
+    "clientId".into(),
+    json!(env.get("KAFKA_CLIENT_ID").cloned().or(default_client_id).unwrap_or_else(|| "ferrokafka".into())),
+  );
   out.insert("ssl".into(), json!(ssl));
   if let Some(m) = mechanism.or_else(|| proto_sasl.filter(|s| *s).map(|_| "plain".to_string())) {
     if !["plain", "scram-sha-256", "scram-sha-512", "oauthbearer"].contains(&m.as_str()) {
-      return Err(FerroError::config("KAFKA_SASL_MECHANISM", "must be plain, scram-sha-256, scram-sha-512 or oauthbearer"));
+      return Err(FerroError::config(
+        "KAFKA_SASL_MECHANISM",
+        "must be plain, scram-sha-256, scram-sha-512 or oauthbearer",
+      ));
     }
     let user = env.get("KAFKA_SASL_USERNAME").filter(|u| !u.is_empty());
     let pass = env.get("KAFKA_SASL_PASSWORD").filter(|p| !p.is_empty());
@@ -95,7 +105,8 @@ mod tests {
   fn bad_values_name_the_variable_and_never_the_secret() {
     let e = parse_env(&env(&[("KAFKA_SECURITY_PROTOCOL", "TLS")]), None).unwrap_err();
     assert!(e.message.contains("KAFKA_SECURITY_PROTOCOL"));
-    let e = parse_env(&env(&[("KAFKA_SASL_MECHANISM", "plain"), ("KAFKA_SASL_PASSWORD", "s3cret-canary")]), None).unwrap_err();
+    let e = parse_env(&env(&[("KAFKA_SASL_MECHANISM", "plain"), ("KAFKA_SASL_PASSWORD", "s3cret-canary")]), None)
+      .unwrap_err();
     assert!(e.message.contains("KAFKA_SASL_USERNAME") && !e.message.contains("s3cret-canary"));
     let e = parse_env(&env(&[("KAFKA_ENABLED", "maybe")]), None).unwrap_err();
     assert!(e.message.contains("KAFKA_ENABLED"));
@@ -104,7 +115,11 @@ mod tests {
   #[test]
   fn security_protocol_implies_tls_and_sasl() {
     let c = parse_env(
-      &env(&[("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), ("KAFKA_SASL_USERNAME", "$ConnectionString"), ("KAFKA_SASL_PASSWORD", "Endpoint=sb://x")]),
+      &env(&[
+        ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+        ("KAFKA_SASL_USERNAME", "$ConnectionString"),
+        ("KAFKA_SASL_PASSWORD", "Endpoint=sb://x"),
+      ]),
       None,
     )
     .unwrap();

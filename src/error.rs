@@ -91,13 +91,7 @@ impl FerroError {
 
   pub fn from_code(operation: &str, code: RDKafkaErrorCode) -> Self {
     let (name, retriable) = classify(code);
-    FerroError {
-      name,
-      message: format!("{}: {}", operation, code),
-      code: code_name(code),
-      retriable,
-      field: None,
-    }
+    FerroError { name, message: format!("{}: {}", operation, code), code: code_name(code), retriable, field: None }
   }
 
   pub fn to_json(&self) -> serde_json::Value {
@@ -118,7 +112,9 @@ fn describe(err: &KafkaError) -> String {
 
 /// librdkafka's own symbolic name for a code (`rd_kafka_err2name`), as users see it in its docs.
 pub fn code_name(code: RDKafkaErrorCode) -> String {
-  let ptr = unsafe { rdkafka::bindings::rd_kafka_err2name(std::mem::transmute::<i32, rdkafka::types::RDKafkaRespErr>(code as i32)) };
+  let ptr = unsafe {
+    rdkafka::bindings::rd_kafka_err2name(std::mem::transmute::<i32, rdkafka::types::RDKafkaRespErr>(code as i32))
+  };
   if ptr.is_null() {
     return format!("{:?}", code);
   }
@@ -152,16 +148,36 @@ fn classify(code: RDKafkaErrorCode) -> (&'static str, bool) {
       ("KafkaJSConnectionError", !matches!(code, Authentication | SSL))
     }
     MessageTimedOut | OperationTimedOut | RequestTimedOut | TimedOutQueue => ("KafkaJSRequestTimeoutError", true),
-    QueueFull | LeaderNotAvailable | NotLeaderForPartition | NetworkException | CoordinatorLoadInProgress
-    | CoordinatorNotAvailable | NotCoordinator | NotEnoughReplicas | NotEnoughReplicasAfterAppend
-    | RebalanceInProgress | UnknownTopicOrPartition | KafkaStorageError | FencedLeaderEpoch
-    | UnknownLeaderEpoch | OffsetNotAvailable | PreferredLeaderNotAvailable | ConcurrentTransactions => {
-      ("KafkaJSProtocolError", true)
-    }
-    InvalidArgument | InvalidConfig | UnknownTopic | UnknownPartition | Conflict | State | NotImplemented
-    | UnsupportedFeature | Fatal | Fenced | InvalidProducerEpoch | ProducerFenced | TransactionalIdAuthorizationFailed => {
-      ("KafkaJSNonRetriableError", false)
-    }
+    QueueFull
+    | LeaderNotAvailable
+    | NotLeaderForPartition
+    | NetworkException
+    | CoordinatorLoadInProgress
+    | CoordinatorNotAvailable
+    | NotCoordinator
+    | NotEnoughReplicas
+    | NotEnoughReplicasAfterAppend
+    | RebalanceInProgress
+    | UnknownTopicOrPartition
+    | KafkaStorageError
+    | FencedLeaderEpoch
+    | UnknownLeaderEpoch
+    | OffsetNotAvailable
+    | PreferredLeaderNotAvailable
+    | ConcurrentTransactions => ("KafkaJSProtocolError", true),
+    InvalidArgument
+    | InvalidConfig
+    | UnknownTopic
+    | UnknownPartition
+    | Conflict
+    | State
+    | NotImplemented
+    | UnsupportedFeature
+    | Fatal
+    | Fenced
+    | InvalidProducerEpoch
+    | ProducerFenced
+    | TransactionalIdAuthorizationFailed => ("KafkaJSNonRetriableError", false),
     c if (c as i32) > 0 => ("KafkaJSProtocolError", false),
     _ => ("KafkaJSError", false),
   }

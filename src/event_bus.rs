@@ -61,7 +61,8 @@ pub fn matches(pattern: &str, text: &str) -> bool {
 impl EventRouter {
   #[napi(constructor)]
   pub fn new(options: Option<EventRouterOptions>) -> napi::Result<Self> {
-    let mut domains: HashMap<String, String> = DEFAULT_DOMAINS.iter().map(|(d, t)| (d.to_string(), t.to_string())).collect();
+    let mut domains: HashMap<String, String> =
+      DEFAULT_DOMAINS.iter().map(|(d, t)| (d.to_string(), t.to_string())).collect();
     let (extra, env) = options.map(|o| (o.domain_topics, o.env)).unwrap_or((None, None));
     for (d, t) in extra.unwrap_or_default() {
       if t.is_empty() {
@@ -70,7 +71,9 @@ impl EventRouter {
       domains.insert(d, t);
     }
     for (key, value) in env.unwrap_or_default() {
-      let Some(domain) = key.strip_prefix("KAFKA_").and_then(|k| k.strip_suffix("_TOPIC")) else { continue };
+      let Some(domain) = key.strip_prefix("KAFKA_").and_then(|k| k.strip_suffix("_TOPIC")) else {
+        continue;
+      };
       if domain.is_empty() || domain == "DLQ" || value.trim().is_empty() {
         continue;
       }
@@ -99,7 +102,8 @@ impl EventRouter {
       }
     }
     // A wildcard across domains: every mapped domain topic (unmapped types need explicit topics).
-    let mut all: Vec<String> = self.domains.iter().filter(|(d, _)| matches(domain, d)).map(|(_, t)| t.clone()).collect();
+    let mut all: Vec<String> =
+      self.domains.iter().filter(|(d, _)| matches(domain, d)).map(|(_, t)| t.clone()).collect();
     all.sort();
     all.dedup();
     all

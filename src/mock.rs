@@ -80,17 +80,40 @@ fn create_topic_raw(ptr: ClusterPtr, topic: &str, partitions: i32, replication: 
 /// Kafka protocol API keys by name, for `pushRequestErrors`.
 fn api_key(name: &str) -> Result<i16> {
   const KEYS: &[(&str, i16)] = &[
-    ("Produce", 0), ("Fetch", 1), ("ListOffsets", 2), ("Metadata", 3), ("OffsetCommit", 8),
-    ("OffsetFetch", 9), ("FindCoordinator", 10), ("JoinGroup", 11), ("Heartbeat", 12), ("LeaveGroup", 13),
-    ("SyncGroup", 14), ("DescribeGroups", 15), ("ListGroups", 16), ("ApiVersions", 18), ("CreateTopics", 19),
-    ("InitProducerId", 22), ("AddPartitionsToTxn", 24), ("AddOffsetsToTxn", 25), ("EndTxn", 26),
-    ("TxnOffsetCommit", 28), ("ConsumerGroupHeartbeat", 68),
+    ("Produce", 0),
+    ("Fetch", 1),
+    ("ListOffsets", 2),
+    ("Metadata", 3),
+    ("OffsetCommit", 8),
+    ("OffsetFetch", 9),
+    ("FindCoordinator", 10),
+    ("JoinGroup", 11),
+    ("Heartbeat", 12),
+    ("LeaveGroup", 13),
+    ("SyncGroup", 14),
+    ("DescribeGroups", 15),
+    ("ListGroups", 16),
+    ("ApiVersions", 18),
+    ("CreateTopics", 19),
+    ("InitProducerId", 22),
+    ("AddPartitionsToTxn", 24),
+    ("AddOffsetsToTxn", 25),
+    ("EndTxn", 26),
+    ("TxnOffsetCommit", 28),
+    ("ConsumerGroupHeartbeat", 68),
   ];
   if let Ok(n) = name.parse::<i16>() {
     return Ok(n);
   }
   KEYS.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v).ok_or_else(|| {
-    FerroError::config("api", format!("unknown API `{}`; use a number or one of {}", name, KEYS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")))
+    FerroError::config(
+      "api",
+      format!(
+        "unknown API `{}`; use a number or one of {}",
+        name,
+        KEYS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")
+      ),
+    )
   })
 }
 
@@ -108,10 +131,8 @@ impl MockCluster {
     if !(1..=64).contains(&brokers) {
       return Err(FerroError::config("brokers", "must be between 1 and 64").into());
     }
-    let host: BaseProducer = ClientConfig::new()
-      .set("log_level", "0")
-      .create()
-      .map_err(|e| FerroError::kafka("create mock cluster", &e))?;
+    let host: BaseProducer =
+      ClientConfig::new().set("log_level", "0").create().map_err(|e| FerroError::kafka("create mock cluster", &e))?;
     let raw = unsafe { rd::rd_kafka_mock_cluster_new(host.client().native_ptr(), brokers) };
     if raw.is_null() {
       return Err(FerroError::state("librdkafka could not start the mock cluster").into());
@@ -140,7 +161,12 @@ impl MockCluster {
 
   /// Creates a topic (the mock has no CreateTopics API of its own).
   #[napi]
-  pub fn create_topic(&self, topic: String, partitions: Option<i32>, replication_factor: Option<i32>) -> napi::Result<()> {
+  pub fn create_topic(
+    &self,
+    topic: String,
+    partitions: Option<i32>,
+    replication_factor: Option<i32>,
+  ) -> napi::Result<()> {
     Ok(create_topic_raw(self.ptr()?, &topic, partitions.unwrap_or(1), replication_factor.unwrap_or(1))?)
   }
 
@@ -159,7 +185,9 @@ impl MockCluster {
   #[napi]
   pub fn set_partition_leader(&self, topic: String, partition: i32, id: i32) -> napi::Result<()> {
     let name = cstr("topic", &topic)?;
-    Ok(check("setPartitionLeader", unsafe { rd::rd_kafka_mock_partition_set_leader(self.ptr()?.0, name.as_ptr(), partition, id) })?)
+    Ok(check("setPartitionLeader", unsafe {
+      rd::rd_kafka_mock_partition_set_leader(self.ptr()?.0, name.as_ptr(), partition, id)
+    })?)
   }
 
   /// Adds `ms` of round-trip time to every request broker `id` answers.
@@ -191,7 +219,9 @@ impl MockCluster {
       return Err(FerroError::config("kind", "must be \"group\" or \"transaction\"").into());
     }
     let (k, v) = (cstr("kind", &kind)?, cstr("key", &key)?);
-    Ok(check("setCoordinator", unsafe { rd::rd_kafka_mock_coordinator_set(self.ptr()?.0, k.as_ptr(), v.as_ptr(), id) })?)
+    Ok(check("setCoordinator", unsafe {
+      rd::rd_kafka_mock_coordinator_set(self.ptr()?.0, k.as_ptr(), v.as_ptr(), id)
+    })?)
   }
 
   /// Stops the cluster and its threads; idempotent.

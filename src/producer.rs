@@ -5,6 +5,7 @@
 //! librdkafka's queue is full the remaining records wait for room instead of failing.
 
 use crate::config;
+use crate::delivery::{produce, SendState};
 use crate::error::{Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
 use napi::bindgen_prelude::*;
@@ -12,7 +13,6 @@ use napi_derive::napi;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
-use crate::delivery::{produce, SendState};
 use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -86,7 +86,12 @@ pub(crate) fn create_raw(cfg: rdkafka::ClientConfig, log: Option<LogFn>, level: 
 
 impl ProducerInner {
   pub(crate) fn client(&self) -> Result<Arc<RawProducer>> {
-    self.main.read().unwrap().clone().ok_or_else(|| FerroError::state("The producer is not connected (call connect() first)"))
+    self
+      .main
+      .read()
+      .unwrap()
+      .clone()
+      .ok_or_else(|| FerroError::state("The producer is not connected (call connect() first)"))
   }
 
   fn client_for(&self, opts: &Option<SendOptions>) -> Result<Arc<RawProducer>> {
@@ -126,7 +131,11 @@ impl ProducerInner {
 impl NativeProducer {
   /// Validates the options and builds the librdkafka client (no connection is made yet).
   #[napi(constructor)]
-  pub fn new(common: Value, options: Value, #[napi(ts_arg_type = "((record: LogRecord) => void) | undefined | null")] log: Option<RawLogFn>) -> napi::Result<Self> {
+  pub fn new(
+    common: Value,
+    options: Value,
+    #[napi(ts_arg_type = "((record: LogRecord) => void) | undefined | null")] log: Option<RawLogFn>,
+  ) -> napi::Result<Self> {
     let log: Option<LogFn> = log.map(std::sync::Arc::new);
     let cfg = config::producer_config(&common, &options)?;
     let log_level = common.get("logLevel").and_then(Value::as_u64).unwrap_or(4) as u32;
@@ -161,7 +170,14 @@ impl NativeProducer {
   /// Sends every record of every topic in one crossing (see [`PackedRecords`]); resolves to
   /// kafkajs's RecordMetadata[].
   #[napi(ts_return_type = "Promise<RecordMetadata[]>")]
-  pub fn send<'e>(&self, env: &'e Env, topics: Vec<String>, counts: Vec<u32>, data: BufferSlice<'_>, options: Option<SendOptions>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
+  pub fn send<'e>(
+    &self,
+    env: &'e Env,
+    topics: Vec<String>,
+    counts: Vec<u32>,
+    data: BufferSlice<'_>,
+    options: Option<SendOptions>,
+  ) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
     let producer = self.inner.client_for(&options)?;
     produce(env, producer, topics, counts, data)
   }

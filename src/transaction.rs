@@ -3,8 +3,8 @@
 //! librdkafka's transactional calls block, so each runs on tokio's blocking pool, never on
 //! libuv's. `initTransactions` runs once per producer, on its first transaction.
 
-use crate::error::{Context, FerroError};
 use crate::delivery::produce;
+use crate::error::{Context, FerroError};
 use crate::producer::{NativeProducer, RecordMetadata};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -13,7 +13,6 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::ffi::CString;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-
 
 /// An offset to commit inside a transaction (kafkajs `sendOffsets` entries, flattened).
 #[napi(object)]
@@ -29,7 +28,6 @@ const TXN_TIMEOUT: Duration = Duration::from_secs(60);
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::error::Result<T> + Send + 'static) -> napi::Result<T> {
   Ok(tokio::task::spawn_blocking(f).await.map_err(|e| napi::Error::from_reason(e.to_string()))??)
 }
-
 
 #[napi]
 impl NativeProducer {
@@ -52,20 +50,31 @@ impl NativeProducer {
 
   /// Sends inside the open transaction; same shape as `send`.
   #[napi(ts_return_type = "Promise<RecordMetadata[]>")]
-  pub fn transaction_send<'e>(&self, env: &'e Env, topics: Vec<String>, counts: Vec<u32>, data: BufferSlice<'_>) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
+  pub fn transaction_send<'e>(
+    &self,
+    env: &'e Env,
+    topics: Vec<String>,
+    counts: Vec<u32>,
+    data: BufferSlice<'_>,
+  ) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
     produce(env, self.inner.client()?, topics, counts, data)
   }
 
   /// Adds consumed offsets of `consumerGroupId` to the open transaction.
   #[napi]
-  pub async fn send_offsets_to_transaction(&self, consumer_group_id: String, offsets: Vec<TransactionOffset>) -> napi::Result<()> {
+  pub async fn send_offsets_to_transaction(
+    &self,
+    consumer_group_id: String,
+    offsets: Vec<TransactionOffset>,
+  ) -> napi::Result<()> {
     let producer = self.inner.client()?;
     let mut tpl = TopicPartitionList::new();
     for o in &offsets {
       let off: i64 = o.offset.parse().map_err(|_| FerroError::config("offset", "must be a decimal string"))?;
       tpl.add_partition_offset(&o.topic, o.partition, Offset::Offset(off)).during("sendOffsets")?;
     }
-    let group = CString::new(consumer_group_id).map_err(|_| FerroError::config("consumerGroupId", "must not contain NUL"))?;
+    let group =
+      CString::new(consumer_group_id).map_err(|_| FerroError::config("consumerGroupId", "must not contain NUL"))?;
     blocking(move || unsafe {
       let meta = rdkafka::bindings::rd_kafka_consumer_group_metadata_new(group.as_ptr());
       let err = rdkafka::bindings::rd_kafka_send_offsets_to_transaction(

@@ -4,16 +4,17 @@
 //! `ferrokafka-ceiling produce|consume <brokers> <topic> <messages>` prints one JSON line.
 
 use futures::StreamExt;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::client::ClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use rdkafka::ClientConfig;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 fn produce_config(brokers: &str) -> ClientConfig {
   let mut cfg = ClientConfig::new();
-  cfg.set("bootstrap.servers", brokers)
+  cfg
+    .set("bootstrap.servers", brokers)
     .set("enable.idempotence", "true")
     .set("acks", "-1")
     .set("partitioner", "murmur2_random")
