@@ -4,7 +4,7 @@
 //! on tokio's blocking pool so the libuv threadpool stays free for the user's `fs` and `dns`.
 
 use crate::config;
-use crate::error::{Context, FerroError, Result};
+use crate::error::{blocking, Context, FerroError, Result};
 use napi_derive::napi;
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -23,10 +23,6 @@ pub struct NativeAdmin {
   common: Value,
   bootstrap: String,
   client: RwLock<Option<Arc<AdminClient<DefaultClientContext>>>>,
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> napi::Result<T> {
-  Ok(tokio::task::spawn_blocking(f).await.map_err(|e| napi::Error::from_reason(e.to_string()))??)
 }
 
 fn num(v: &Value, key: &str, default: i64) -> i64 {

@@ -10,7 +10,7 @@ use crate::config::{self, Options};
 use crate::consumer_batch::{cached_high_watermark, BatchBuilder, FetchedBatch};
 use crate::consumer_context::ConsumerCtx;
 use crate::dlq::RetryPolicy;
-use crate::error::{Context, FerroError, Result};
+use crate::error::{blocking, Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
 use futures::{FutureExt, StreamExt};
 use napi_derive::napi;
@@ -336,7 +336,7 @@ impl NativeConsumer {
     let consumer = self.inner.client()?;
     let tpl = offsets.map(|o| tpl_of(&o, "commitOffsets")).transpose()?;
     self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
-    tokio::task::spawn_blocking(move || match tpl {
+    blocking(move || match tpl {
       Some(tpl) => consumer.commit(&tpl, CommitMode::Sync).during("commitOffsets"),
       None => match consumer.commit_consumer_state(CommitMode::Sync) {
         // Nothing stored since the last commit is not a failure.
@@ -345,8 +345,6 @@ impl NativeConsumer {
       },
     })
     .await
-    .map_err(|e| napi::Error::from_reason(e.to_string()))??;
-    Ok(())
   }
 
   /// Moves the next fetch position of an assigned partition.
@@ -369,11 +367,11 @@ impl NativeConsumer {
     // Dead-letter records in flight first: their acks move stored offsets, which close commits.
     let dlq_producer = self.inner.dlq_producer.lock().unwrap().take();
     if let Some(p) = dlq_producer {
-      tokio::task::spawn_blocking(move || {
+      blocking(move || {
         let _ = rdkafka::producer::Producer::flush(&*p, Duration::from_secs(10));
+        Ok(())
       })
-      .await
-      .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+      .await?;
       let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
       while !self.inner.barriers.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -384,15 +382,15 @@ impl NativeConsumer {
     if let Some(c) = consumer {
       c.context().wake.notify_waiters();
       let auto_commit = self.inner.commit.read().unwrap().auto_commit;
-      tokio::task::spawn_blocking(move || {
+      blocking(move || {
         if auto_commit {
           let _ = c.commit_consumer_state(CommitMode::Sync);
         }
         c.unsubscribe();
         drop(c);
+        Ok(())
       })
-      .await
-      .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+      .await?;
     }
     Ok(())
   }

@@ -33,7 +33,7 @@ impl NativeConsumer {
   pub async fn resubscribe(&self, topics: Vec<String>, added: Vec<String>) -> napi::Result<()> {
     use crate::error::Context;
     let consumer = self.inner.client()?;
-    tokio::task::spawn_blocking(move || -> crate::error::Result<()> {
+    crate::error::blocking(move || {
       let timeout = std::time::Duration::from_secs(10);
       let mut ends = Vec::new();
       for topic in &added {
@@ -50,8 +50,6 @@ impl NativeConsumer {
       consumer.subscribe(&names).during("subscribe")
     })
     .await
-    .map_err(|e| napi::Error::from_reason(e.to_string()))??;
-    Ok(())
   }
 
   #[napi]

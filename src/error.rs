@@ -189,6 +189,12 @@ impl From<FerroError> for napi::Error {
   }
 }
 
+/// Runs blocking librdkafka work on tokio's blocking pool (never on libuv's threadpool), with its
+/// failure mapped to JavaScript like every other error.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> napi::Result<T> {
+  Ok(tokio::task::spawn_blocking(f).await.map_err(|e| napi::Error::from_reason(e.to_string()))??)
+}
+
 /// Maps any librdkafka result into the crate's error, naming the operation.
 pub trait Context<T> {
   fn during(self, operation: &str) -> Result<T>;

@@ -6,7 +6,7 @@
 
 use crate::config;
 use crate::delivery::{produce, SendState};
-use crate::error::{Context, FerroError, Result};
+use crate::error::{blocking, Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -159,12 +159,10 @@ impl NativeProducer {
   #[napi]
   pub async fn connect(&self, timeout_ms: u32) -> napi::Result<()> {
     let producer = self.inner.client()?;
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
       producer.client().fetch_metadata(None, Duration::from_millis(timeout_ms as u64)).map(|_| ()).during("connect")
     })
     .await
-    .map_err(|e| napi::Error::from_reason(e.to_string()))??;
-    Ok(())
   }
 
   /// Sends every record of every topic in one crossing (see [`PackedRecords`]); resolves to
@@ -186,10 +184,7 @@ impl NativeProducer {
   #[napi]
   pub async fn flush(&self, timeout_ms: u32) -> napi::Result<()> {
     let producer = self.inner.client()?;
-    tokio::task::spawn_blocking(move || producer.flush(Duration::from_millis(timeout_ms as u64)).during("flush"))
-      .await
-      .map_err(|e| napi::Error::from_reason(e.to_string()))??;
-    Ok(())
+    blocking(move || producer.flush(Duration::from_millis(timeout_ms as u64)).during("flush")).await
   }
 
   /// Flushes within `timeoutMs`, then releases the client and its threads.
@@ -198,7 +193,7 @@ impl NativeProducer {
     let main = self.inner.main.write().unwrap().take();
     self.inner.log.lock().unwrap().take();
     let siblings: Vec<_> = self.inner.siblings.lock().unwrap().drain().map(|(_, p)| p).collect();
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
       for p in main.iter().chain(siblings.iter()) {
         let _ = p.flush(Duration::from_millis(timeout_ms as u64));
         // Anything still queued settles with a purge error instead of hanging its promise.
@@ -206,9 +201,8 @@ impl NativeProducer {
       }
       drop(siblings);
       drop(main);
+      Ok(())
     })
     .await
-    .map_err(|e| napi::Error::from_reason(e.to_string()))?;
-    Ok(())
   }
 }

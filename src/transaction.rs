@@ -4,7 +4,7 @@
 //! libuv's. `initTransactions` runs once per producer, on its first transaction.
 
 use crate::delivery::produce;
-use crate::error::{Context, FerroError};
+use crate::error::{blocking, Context, FerroError};
 use crate::producer::{NativeProducer, RecordMetadata};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -24,10 +24,6 @@ pub struct TransactionOffset {
 }
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(60);
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::error::Result<T> + Send + 'static) -> napi::Result<T> {
-  Ok(tokio::task::spawn_blocking(f).await.map_err(|e| napi::Error::from_reason(e.to_string()))??)
-}
 
 #[napi]
 impl NativeProducer {
