@@ -11,6 +11,7 @@ import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { buildMessages } from './messages'
 import { native } from './native'
+import { assignmentStrategies } from './assigners'
 import { consumerEvents as events, isRetryable } from './consumer-events'
 import type {
   ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, EachBatchPayload, KafkaMessage,
@@ -51,9 +52,7 @@ export class Consumer {
 
   private create(common: Record<string, unknown>): NativeConsumer {
     const { retry, partitionAssigners, ...rest } = this.config
-    const assigners = (partitionAssigners ?? [])
-      .map((a: any) => (typeof a === 'function' ? a.assignerName ?? a.name : a))
-      .filter((n: unknown): n is string => typeof n === 'string' && ['roundrobin', 'range', 'cooperative-sticky'].includes(n))
+    const assigners = assignmentStrategies(partitionAssigners, this.config.groupId, this.ctx.logger)
     const options = { ...rest, partitionAssigners: assigners, retry: retry ? { ...retry, restartOnFailure: undefined } : undefined }
     return callSync(() => new native.NativeConsumer(common, options, this.ctx.nativeLog))
   }

@@ -3,6 +3,7 @@
  * `src/producer.rs`, `PackedRecords`). Validation here names the message and field at fault.
  */
 import { KafkaJSNonRetriableError } from './errors'
+import type { Chooser } from './partitioning'
 import type { IHeaders, Message, TopicMessages } from './types'
 
 export interface PackedSend {
@@ -42,10 +43,12 @@ interface Checked {
   headers: [string, Bytes][]
 }
 
-function check(m: Message, i: number): Checked {
+function check(m: Message, i: number, topic: string, choose?: Chooser): Checked {
   if (!m || typeof m !== 'object') throw new KafkaJSNonRetriableError(`Invalid messages[${i}]: must be an object`, { field: `messages[${i}]` })
   let partition = -1
-  if (m.partition !== undefined && m.partition !== null) {
+  if (choose) {
+    partition = choose(topic, m, i)
+  } else if (m.partition !== undefined && m.partition !== null) {
     if (!Number.isInteger(m.partition) || m.partition < 0) {
       throw new KafkaJSNonRetriableError(`Invalid messages[${i}].partition: must be a non-negative integer`, { field: `messages[${i}].partition` })
     }
@@ -67,7 +70,8 @@ function check(m: Message, i: number): Checked {
   }
 }
 
-export function packSend(topicMessages: TopicMessages[]): PackedSend {
+/** `choose`, when given, picks every message's partition (a JavaScript partitioner). */
+export function packSend(topicMessages: TopicMessages[], choose?: Chooser): PackedSend {
   const topics: string[] = []
   const counts: number[] = []
   const checked: Checked[] = []
@@ -82,7 +86,7 @@ export function packSend(topicMessages: TopicMessages[]): PackedSend {
     topics.push(topic)
     counts.push(messages.length)
     for (let i = 0; i < messages.length; i++) {
-      const c = check(messages[i], i)
+      const c = check(messages[i], i, topic, choose)
       total += 24 + size(c.key) + size(c.value)
       for (const [name, v] of c.headers) total += 8 + Buffer.byteLength(name) + size(v)
       checked.push(c)

@@ -1,12 +1,20 @@
 /** kafkajs's Producer on the native producer: one native call per send, whatever its size. */
 import { inspect } from 'util'
 import type { NativeProducer } from '../binding'
-import { packSend } from './encode'
+import { packSend, type PackedSend } from './encode'
 import { call, callSync, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { native } from './native'
-import type { ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicOffsets } from './types'
+import { adminMetadataSource, isNativePartitioner, JsPartitioning, type MetadataSource } from './partitioning'
+import type { ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicMessages, TopicOffsets } from './types'
+
+type Pack = (topicMessages: TopicMessages[]) => PackedSend | Promise<PackedSend>
+
+/** Runs `send` on the packed batch without an extra tick when packing was synchronous. */
+function withPacked<T>(packed: PackedSend | Promise<PackedSend>, send: (p: PackedSend) => Promise<T>): Promise<T> {
+  return packed instanceof Promise ? packed.then(send) : send(packed)
+}
 
 const events = {
   CONNECT: 'producer.connect',
@@ -24,7 +32,7 @@ function sendOptions(acks?: number, compression?: number) {
 /** kafkajs's transaction handle: `send`, `sendBatch`, `sendOffsets`, `commit`, `abort`, `isActive`. */
 export class Transaction {
   private active = true
-  constructor(private readonly producer: NativeProducer) {}
+  constructor(private readonly producer: NativeProducer, private readonly pack: Pack) {}
 
   private check() {
     if (!this.active) throw new KafkaJSNonRetriableError('Transaction is not active (already committed or aborted)')
@@ -32,14 +40,12 @@ export class Transaction {
 
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
     this.check()
-    const { topics, counts, data } = callSync(() => packSend([record]))
-    return call(() => this.producer.transactionSend(topics, counts, data))
+    return withPacked(this.pack([record]), ({ topics, counts, data }) => call(() => this.producer.transactionSend(topics, counts, data)))
   }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     this.check()
-    const { topics, counts, data } = callSync(() => packSend(batch.topicMessages ?? []))
-    return call(() => this.producer.transactionSend(topics, counts, data))
+    return withPacked(this.pack(batch.topicMessages ?? []), ({ topics, counts, data }) => call(() => this.producer.transactionSend(topics, counts, data)))
   }
 
   /** Commits consumed offsets atomically with this transaction's records. */
@@ -73,8 +79,12 @@ export class Producer {
   private nativeProducer: NativeProducer | null = null
   private connected = false
   private transacting = false
+  /** Set when `createPartitioner` is a JavaScript partitioner (custom or Legacy). */
+  private readonly partitioning: JsPartitioning | null
 
   constructor(private readonly ctx: ClientContext, private readonly config: ProducerConfig) {
+    const create = config?.createPartitioner
+    this.partitioning = isNativePartitioner(create) ? null : new JsPartitioning(create!, this.metadataSource(), config.metadataMaxAge ?? 300_000)
     const common = ctx.commonSync()
     // Static brokers: bad options fail here, as kafkajs's constructor-time checks do.
     if (common) this.nativeProducer = this.create(common)
@@ -84,6 +94,40 @@ export class Producer {
     const { createPartitioner: _p, retry: _r, ...options } = this.config
     return callSync(() => new native.NativeProducer(common, options, this.ctx.nativeLog))
   }
+
+  /**
+   * The producer's own metadata when the native producer offers it (no second client), else a
+   * metadata-only admin client opened on first use.
+   */
+  private metadataSource(): MetadataSource {
+    const admin = adminMetadataSource(async () => {
+      const common = await this.ctx.common()
+      const a = callSync(() => new native.NativeAdmin(common))
+      await call(() => a.connect(this.ctx.connectTimeoutMs))
+      return a
+    })
+    return {
+      fetchTopicMetadata: (topics) => {
+        const own = this.nativeProducer as unknown as { fetchTopicMetadata?: MetadataSource['fetchTopicMetadata'] } | null
+        return typeof own?.fetchTopicMetadata === 'function' ? call(() => own.fetchTopicMetadata!(topics)) : admin.fetchTopicMetadata(topics)
+      },
+      close: () => admin.close(),
+    }
+  }
+
+  /** Packs a send; a JavaScript partitioner picks each partition here, before the one native call. */
+  private readonly pack: Pack = (topicMessages) => {
+    const prepared = this.partitioning?.prepare(topicMessages)
+    if (!(prepared instanceof Promise)) return callSync(() => packSend(topicMessages, prepared))
+    const packed = prepared.then((choose) => callSync(() => packSend(topicMessages, choose)))
+    this.preparing.add(packed)
+    const forget = () => { this.preparing.delete(packed) }
+    packed.then(forget, forget)
+    return packed
+  }
+
+  /** Sends waiting for topic metadata: `disconnect()` lets them reach the native producer first. */
+  private readonly preparing = new Set<Promise<unknown>>()
 
   private client(): NativeProducer {
     if (!this.connected || !this.nativeProducer) {
@@ -105,7 +149,9 @@ export class Producer {
     if (!p) return
     this.connected = false
     this.nativeProducer = null
+    if (this.preparing.size > 0) await Promise.allSettled([...this.preparing])
     await call(() => p.disconnect(30_000))
+    await this.partitioning?.close()
     this.instrumentation.emit(events.DISCONNECT)
   }
 
@@ -116,8 +162,7 @@ export class Producer {
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
     if (!record || typeof record !== 'object') throw new KafkaJSNonRetriableError('send() expects { topic, messages }', { field: 'record' })
     const p = this.client()
-    const { topics, counts, data } = callSync(() => packSend([record]))
-    return call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression)))
+    return withPacked(this.pack([record]), ({ topics, counts, data }) => call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression))))
   }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
@@ -125,8 +170,7 @@ export class Producer {
     if (!batch || !Array.isArray(batch.topicMessages)) {
       throw new KafkaJSNonRetriableError('sendBatch() expects { topicMessages: [{ topic, messages }] }', { field: 'topicMessages' })
     }
-    const { topics, counts, data } = callSync(() => packSend(batch.topicMessages!))
-    return call(() => p.send(topics, counts, data, sendOptions(batch.acks, batch.compression)))
+    return withPacked(this.pack(batch.topicMessages!), ({ topics, counts, data }) => call(() => p.send(topics, counts, data, sendOptions(batch.acks, batch.compression))))
   }
 
   /** Begins a transaction; requires `transactionalId`. One at a time per producer. */
@@ -138,7 +182,7 @@ export class Producer {
     if (this.transacting) throw new KafkaJSNonRetriableError('There is already an ongoing transaction for this producer')
     await call(() => p.beginTransaction())
     this.transacting = true
-    const tx = new Transaction(p)
+    const tx = new Transaction(p, this.pack)
     const end = () => { this.transacting = false }
     const commit = tx.commit.bind(tx), abort = tx.abort.bind(tx)
     tx.commit = async () => { await commit(); end() }

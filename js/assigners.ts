@@ -1,0 +1,48 @@
+/**
+ * kafkajs `partitionAssigners` to librdkafka's `partition.assignment.strategy`. librdkafka runs
+ * assignors inside its own thread and has no hook for a JavaScript one, so a custom assigner (such
+ * as NestJS's `KafkaReplyPartitionAssigner`) is replaced by kafkajs's default strategy,
+ * round-robin, with one warning naming it.
+ */
+import type { Logger } from './logger'
+
+const strategies = ['roundrobin', 'range', 'cooperative-sticky']
+/** The names kafkajs's own assigners report, for users passing kafkajs's `PartitionAssigners`. */
+const kafkajsNames: Record<string, string> = { RoundRobinAssigner: 'roundrobin' }
+const FALLBACK = 'roundrobin'
+
+/** The name a kafkajs assigner factory gives itself, by creating it as kafkajs's consumer does. */
+function nameOf(create: (config: object) => { name?: unknown }, groupId: string, logger: Logger): string {
+  try {
+    const made = create({ groupId, logger, cluster: null })
+    if (made && typeof made.name === 'string' && made.name) return made.name
+  } catch {
+    // An assigner needing kafkajs's cluster object at creation: its function name will do.
+  }
+  return create.name || 'an anonymous assigner'
+}
+
+/** The librdkafka strategies for a consumer's `partitionAssigners`; warns once about custom ones. */
+export function assignmentStrategies(assigners: unknown[] | undefined, groupId: string, logger: Logger): string[] {
+  const out: string[] = []
+  const custom: string[] = []
+  for (const a of assigners ?? []) {
+    if (typeof a === 'string' && strategies.includes(a)) { out.push(a); continue }
+    if (typeof a !== 'function') { custom.push(String(a)); continue }
+    const own = (a as { assignerName?: string }).assignerName
+    if (own && strategies.includes(own)) { out.push(own); continue }
+    const name = nameOf(a as (config: object) => { name?: unknown }, groupId, logger)
+    if (kafkajsNames[name]) out.push(kafkajsNames[name])
+    else custom.push(name)
+  }
+  const chosen = [...new Set(out)]
+  if (custom.length > 0) {
+    if (chosen.length === 0) chosen.push(FALLBACK)
+    logger.warn(
+      `Custom partition assigner ${custom.map((n) => `"${n}"`).join(', ')} cannot run inside librdkafka: ` +
+        `group "${groupId}" uses librdkafka's "${chosen.join(',')}" strategy instead`,
+      { groupId, assigners: custom, strategy: chosen.join(',') },
+    )
+  }
+  return chosen
+}
