@@ -16,6 +16,7 @@ import type {
   ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, EachBatchPayload, KafkaMessage,
   TopicPartitionOffsetAndMetadata, TopicPartitions,
 } from './types'
+import * as check from './validate'
 
 /** Messages asked of Rust per fetch; one crossing carries up to this many. */
 const MAX_BATCH = 2000
@@ -42,18 +43,26 @@ export class Consumer {
   private readonly failures = new Map<string, number>()
 
   constructor(private readonly ctx: ClientContext, private readonly config: ConsumerConfig) {
+    if (config !== undefined && config !== null && !check.isPlainObject(config)) throw check.invalid('consumer', 'must be an object { groupId, ... }')
     if (!config || typeof config.groupId !== 'string' || config.groupId.length === 0) {
       throw new KafkaJSNonRetriableError('Consumer groupId must be a non-empty string.', { field: 'groupId' })
     }
+    check.retry(config.retry, 'retry')
+    if (config.partitionAssigners !== undefined) check.array(config.partitionAssigners, 'partitionAssigners')
     const common = ctx.commonSync()
     if (common) this.nativeConsumer = this.create(common)
   }
 
   private create(common: Record<string, unknown>): NativeConsumer {
     const { retry, partitionAssigners, ...rest } = this.config
-    const assigners = (partitionAssigners ?? [])
-      .map((a: any) => (typeof a === 'function' ? a.assignerName ?? a.name : a))
-      .filter((n: unknown): n is string => typeof n === 'string' && ['roundrobin', 'range', 'cooperative-sticky'].includes(n))
+    const known = ['roundrobin', 'range', 'cooperative-sticky']
+    // kafkajs assigners are functions librdkafka cannot run: known names map to librdkafka's own,
+    // others (NestJS's reply-partition assigner) fall back to the default. A string is ours.
+    const assigners = (partitionAssigners ?? []).map((a: any, i: number) => {
+      if (typeof a === 'function') return a.assignerName ?? a.name
+      if (typeof a === 'string' && known.includes(a)) return a
+      throw check.invalid(`partitionAssigners[${i}]`, `must be an assigner function or one of ${known.join(', ')}`)
+    }).filter((n: unknown): n is string => typeof n === 'string' && known.includes(n))
     const options = { ...rest, partitionAssigners: assigners, retry: retry ? { ...retry, restartOnFailure: undefined } : undefined }
     return callSync(() => new native.NativeConsumer(common, options, this.ctx.nativeLog))
   }
@@ -70,6 +79,8 @@ export class Consumer {
   /** kafkajs `subscribe({ topics | topic, fromBeginning })`; a RegExp subscribes by pattern. */
   async subscribe(subscription: ConsumerSubscribeTopics | ConsumerSubscribeTopic): Promise<void> {
     if (this.running) throw new KafkaJSNonRetriableError('Cannot subscribe to topic while consumer is running')
+    check.options(subscription, 'subscription', false)
+    check.bool(subscription.fromBeginning, 'fromBeginning')
     const list = 'topics' in subscription && subscription.topics ? subscription.topics : 'topic' in subscription ? [subscription.topic] : []
     if (!Array.isArray(list) || list.length === 0) {
       throw new KafkaJSNonRetriableError('Invalid subscription: expected `topics` (an array) or `topic`', { field: 'topics' })
@@ -88,6 +99,11 @@ export class Consumer {
    */
   async run(config: ConsumerRunConfig = {}): Promise<void> {
     if (this.running) return
+    check.options(config, 'run')
+    check.fn(config.eachMessage, 'eachMessage')
+    check.fn(config.eachBatch, 'eachBatch')
+    check.num(config.partitionsConsumedConcurrently, 'partitionsConsumedConcurrently')
+    check.bool(config.eachBatchAutoResolve, 'eachBatchAutoResolve')
     if (!config.eachMessage && !config.eachBatch) {
       throw new KafkaJSNonRetriableError('Consumer#run requires an eachMessage or eachBatch handler', { field: 'eachMessage' })
     }
@@ -298,6 +314,8 @@ export class Consumer {
   async stop(): Promise<void> {
     if (!this.running && !this.loopDone) return
     this.running = false
+    // A run() still waiting for its first assignment settles now rather than at its 30 s bound.
+    this.onJoin?.()
     this.nativeConsumer?.wake()
     await this.loopDone
     this.loopDone = null
@@ -316,30 +334,37 @@ export class Consumer {
 
   /** Commits the given offsets (the next offset to read, as kafkajs) and waits for the broker. */
   async commitOffsets(offsets: TopicPartitionOffsetAndMetadata[]): Promise<void> {
-    const list = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) }))
+    const list = check.topicPartitionOffsets(offsets, 'offsets')
     await call(() => this.requireRunning().commit(list))
   }
 
   /** Moves the next fetch of a partition; applied on assignment if it is not assigned yet. */
-  seek({ topic, partition, offset }: { topic: string; partition: number; offset: string }): void {
+  seek(target: { topic: string; partition: number; offset: string }): void {
+    check.options(target, 'seek', false)
+    const sought = {
+      topic: check.str(target.topic, 'seek.topic'),
+      partition: check.partition(target.partition, 'seek.partition'),
+      offset: check.offset(target.offset, 'seek.offset'),
+    }
     const nc = this.requireRunning()
-    const target = { topic, partition, offset: String(offset) }
-    const key = keyOf(topic, partition)
+    const key = keyOf(sought.topic, sought.partition)
     this.sought.add(key)
     try {
-      callSync(() => nc.seek(target))
+      callSync(() => nc.seek(sought))
     } catch (e: any) {
       if (e?.field) throw e
-      this.pendingSeeks.set(key, target)
+      this.pendingSeeks.set(key, sought)
     }
   }
 
   pause(topics: { topic: string; partitions?: number[] }[]): void {
-    this.syncPaused(() => this.nativeConsumer?.pause(topics))
+    const list = check.topicPartitionList(topics, 'topics')
+    this.syncPaused(() => this.nativeConsumer?.pause(list))
   }
 
   resume(topics: { topic: string; partitions?: number[] }[]): void {
-    this.syncPaused(() => this.nativeConsumer?.resume(topics))
+    const list = check.topicPartitionList(topics, 'topics')
+    this.syncPaused(() => this.nativeConsumer?.resume(list))
   }
 
   paused(): TopicPartitions[] {

@@ -7,6 +7,7 @@ import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { native } from './native'
 import type { ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicOffsets } from './types'
+import * as check from './validate'
 
 const events = {
   CONNECT: 'producer.connect',
@@ -16,7 +17,10 @@ const events = {
   REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
 } as const
 
-function sendOptions(acks?: number, compression?: number) {
+function sendOptions(acks?: number, compression?: number, timeout?: number) {
+  check.num(acks, 'acks')
+  check.num(compression, 'compression')
+  check.num(timeout, 'timeout')
   if (acks === undefined && !compression) return undefined
   return { acks, compression: compression || undefined }
 }
@@ -75,6 +79,8 @@ export class Producer {
   private transacting = false
 
   constructor(private readonly ctx: ClientContext, private readonly config: ProducerConfig) {
+    check.fn(config.createPartitioner, 'createPartitioner')
+    check.retry(config.retry, 'retry')
     const common = ctx.commonSync()
     // Static brokers: bad options fail here, as kafkajs's constructor-time checks do.
     if (common) this.nativeProducer = this.create(common)
@@ -114,19 +120,19 @@ export class Producer {
   }
 
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
-    if (!record || typeof record !== 'object') throw new KafkaJSNonRetriableError('send() expects { topic, messages }', { field: 'record' })
+    if (!check.isPlainObject(record)) throw new KafkaJSNonRetriableError('send() expects { topic, messages }', { field: 'record' })
     const p = this.client()
     const { topics, counts, data } = callSync(() => packSend([record]))
-    return call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression)))
+    return call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression, record.timeout)))
   }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     const p = this.client()
-    if (!batch || !Array.isArray(batch.topicMessages)) {
+    if (!check.isPlainObject(batch) || !Array.isArray(batch.topicMessages)) {
       throw new KafkaJSNonRetriableError('sendBatch() expects { topicMessages: [{ topic, messages }] }', { field: 'topicMessages' })
     }
     const { topics, counts, data } = callSync(() => packSend(batch.topicMessages!))
-    return call(() => p.send(topics, counts, data, sendOptions(batch.acks, batch.compression)))
+    return call(() => p.send(topics, counts, data, sendOptions(batch.acks, batch.compression, batch.timeout)))
   }
 
   /** Begins a transaction; requires `transactionalId`. One at a time per producer. */
