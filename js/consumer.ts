@@ -85,11 +85,10 @@ export class Consumer {
     if (!Array.isArray(list) || list.length === 0) {
       throw new KafkaJSNonRetriableError('Invalid subscription: expected `topics` (an array) or `topic`', { field: 'topics' })
     }
-    for (const t of list) {
-      if (t instanceof RegExp) this.topics.push(t.source.startsWith('^') ? t.source : `^${t.source}`)
-      else if (typeof t === 'string' && t.length > 0) this.topics.push(t)
-      else throw new KafkaJSNonRetriableError(`Invalid topic ${String(t)}: expected a non-empty string or a RegExp`, { field: 'topics' })
-    }
+    list.forEach((t, i) => {
+      if (!(t instanceof RegExp) && (typeof t !== 'string' || t.length === 0)) throw check.invalid(`topics[${i}]`, 'must be a non-empty string or a RegExp')
+    })
+    for (const t of list) this.topics.push(t instanceof RegExp ? (t.source.startsWith('^') ? t.source : `^${t.source}`) : t)
     if (subscription.fromBeginning) this.fromBeginning = true
   }
 

@@ -120,7 +120,7 @@ export class Producer {
   }
 
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
-    if (!check.isPlainObject(record)) throw new KafkaJSNonRetriableError('send() expects { topic, messages }', { field: 'record' })
+    if (!check.isPlainObject(record)) throw check.invalid('record', 'send() expects { topic, messages }')
     const p = this.client()
     const { topics, counts, data } = callSync(() => packSend([record]))
     return call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression, record.timeout)))
