@@ -34,5 +34,6 @@ export function resolveCluster(config?: ClusterConfig): KafkaConfig & { dlqTopic
   }
   merged.dlqTopic = config?.dlqTopic ?? fromEnv?.dlqTopic ?? (process.env.KAFKA_DLQ_TOPIC || undefined)
   if (merged.logLevel === undefined) merged.logLevel = 2
-  return merged
+  // The event classes keep this object: their inspect/JSON forms must not show its credentials.
+  return hideSecrets(merged)
 }
