@@ -37,3 +37,9 @@ export function resolveCluster(config?: ClusterConfig): KafkaConfig & { dlqTopic
   // The event classes keep this object: their inspect/JSON forms must not show its credentials.
   return hideSecrets(merged)
 }
+
+/** The part of a resolved cluster config that `new Kafka()` takes (event-layer keys removed). */
+export function kafkaConfigOf(cluster: ClusterConfig & { domainTopics?: unknown }): KafkaConfig {
+  const { dlqTopic: _d, domainTopics: _t, ...config } = cluster
+  return config as KafkaConfig
+}
