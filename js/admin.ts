@@ -6,6 +6,7 @@ import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { native } from './native'
 import type { GroupDescription, GroupOverview, ITopicConfig, ITopicMetadata, PartitionOffset } from './types'
+import * as check from './validate'
 
 const events = {
   CONNECT: 'admin.connect',
@@ -49,17 +50,32 @@ export class Admin {
   }
 
   /** Resolves `true` if every topic was created, `false` if one already existed. */
-  async createTopics({ topics, validateOnly = false }: { topics: ITopicConfig[]; validateOnly?: boolean; waitForLeaders?: boolean; timeout?: number }): Promise<boolean> {
+  async createTopics(request: { topics: ITopicConfig[]; validateOnly?: boolean; waitForLeaders?: boolean; timeout?: number }): Promise<boolean> {
+    const { topics, validateOnly = false } = check.options(request, 'createTopics', false)
     if (!Array.isArray(topics) || topics.length === 0) throw new KafkaJSNonRetriableError('Invalid topics array: must list at least one topic', { field: 'topics' })
+    check.bool(validateOnly, 'validateOnly')
+    topics.forEach((t, i) => {
+      if (!check.isPlainObject(t)) throw check.invalid(`topics[${i}]`, 'must be an object { topic, numPartitions?, ... }')
+      check.int(t.numPartitions, `topics[${i}].numPartitions`)
+      check.int(t.replicationFactor, `topics[${i}].replicationFactor`)
+      if (t.configEntries !== undefined) check.array(t.configEntries, `topics[${i}].configEntries`)
+    })
     const a = this.client()
     return call(() => a.createTopics(topics.map((t) => ({ ...t, replicaAssignment: undefined })), validateOnly))
   }
 
-  async deleteTopics({ topics }: { topics: string[]; timeout?: number }): Promise<void> {
+  async deleteTopics(request: { topics: string[]; timeout?: number }): Promise<void> {
+    const topics = check.strings(check.options(request, 'deleteTopics', false).topics, 'topics')
     await call(() => this.client().deleteTopics(topics))
   }
 
-  async createPartitions({ topicPartitions }: { topicPartitions: { topic: string; count: number }[]; validateOnly?: boolean; timeout?: number }): Promise<boolean> {
+  async createPartitions(request: { topicPartitions: { topic: string; count: number }[]; validateOnly?: boolean; timeout?: number }): Promise<boolean> {
+    const { topicPartitions } = check.options(request, 'createPartitions', false)
+    check.array(topicPartitions, 'topicPartitions').forEach((t, i) => {
+      if (!check.isPlainObject(t)) throw check.invalid(`topicPartitions[${i}]`, 'must be an object { topic, count }')
+      check.str(t.topic, `topicPartitions[${i}].topic`)
+      check.int(t.count, `topicPartitions[${i}].count`, true)
+    })
     return call(() => this.client().createPartitions(topicPartitions))
   }
 
@@ -68,26 +84,38 @@ export class Admin {
     return meta.topics.map((t) => t.name)
   }
 
-  async fetchTopicMetadata({ topics }: { topics?: string[] } = {}): Promise<{ topics: ITopicMetadata[] }> {
+  async fetchTopicMetadata(request?: { topics?: string[] }): Promise<{ topics: ITopicMetadata[] }> {
+    const { topics } = check.options(request, 'fetchTopicMetadata')
+    if (topics !== undefined) check.strings(topics, 'topics')
     return call(() => this.client().fetchTopicMetadata(topics)) as Promise<{ topics: ITopicMetadata[] }>
   }
 
   async fetchTopicOffsets(topic: string): Promise<(PartitionOffset & { high: string; low: string })[]> {
+    check.str(topic, 'topic')
     return call(() => this.client().fetchTopicOffsets(topic))
   }
 
   /** Committed offsets of a group (`-1` where none), grouped by topic as kafkajs 2 returns them. */
-  async fetchOffsets({ groupId, topics, topic }: { groupId: string; topics?: string[]; topic?: string; resolveOffsets?: boolean }): Promise<{ topic: string; partitions: (PartitionOffset & { metadata: string | null })[] }[]> {
-    const names = topics ?? (topic ? [topic] : [])
-    if (!groupId) throw new KafkaJSNonRetriableError('Invalid groupId', { field: 'groupId' })
+  async fetchOffsets(request: { groupId: string; topics?: string[]; topic?: string; resolveOffsets?: boolean }): Promise<{ topic: string; partitions: (PartitionOffset & { metadata: string | null })[] }[]> {
+    const { groupId, topics, topic } = check.options(request, 'fetchOffsets', false)
+    check.str(groupId, 'groupId')
+    const names = topics !== undefined ? check.strings(topics, 'topics') : topic !== undefined ? [check.str(topic, 'topic')] : []
     return call(() => this.client().fetchOffsets(groupId, names))
   }
 
-  async setOffsets({ groupId, topic, partitions }: { groupId: string; topic: string; partitions: { partition: number; offset: string }[] }): Promise<void> {
-    await call(() => this.client().setOffsets(groupId, topic, partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) }))))
+  async setOffsets(request: { groupId: string; topic: string; partitions: { partition: number; offset: string }[] }): Promise<void> {
+    const { groupId, topic, partitions } = check.options(request, 'setOffsets', false)
+    check.str(groupId, 'groupId')
+    check.str(topic, 'topic')
+    const list = check.topicPartitionOffsets(check.array(partitions, 'partitions').map((p) => (check.isPlainObject(p) ? { ...p, topic } : p)), 'partitions')
+    await call(() => this.client().setOffsets(groupId, topic, list.map((p) => ({ partition: p.partition, offset: p.offset }))))
   }
 
-  async resetOffsets({ groupId, topic, earliest = false }: { groupId: string; topic: string; earliest?: boolean }): Promise<void> {
+  async resetOffsets(request: { groupId: string; topic: string; earliest?: boolean }): Promise<void> {
+    const { groupId, topic, earliest = false } = check.options(request, 'resetOffsets', false)
+    check.str(groupId, 'groupId')
+    check.str(topic, 'topic')
+    check.bool(earliest, 'earliest')
     await call(() => this.client().resetOffsets(groupId, topic, earliest))
   }
 
@@ -97,6 +125,7 @@ export class Admin {
   }
 
   async describeGroups(groupIds: string[]): Promise<{ groups: GroupDescription[] }> {
+    check.strings(groupIds, 'groupIds')
     const out = (await call(() => this.client().describeGroups(groupIds))) as { groups: any[] }
     for (const g of out.groups) {
       for (const m of g.members) {
@@ -108,6 +137,7 @@ export class Admin {
   }
 
   async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    check.strings(groupIds, 'groupIds')
     return call(() => this.client().deleteGroups(groupIds))
   }
 

@@ -5,6 +5,7 @@
  * round-robin, with one warning naming it.
  */
 import type { Logger } from './logger'
+import * as check from './validate'
 
 const strategies = ['roundrobin', 'range', 'cooperative-sticky']
 /** The names kafkajs's own assigners report, for users passing kafkajs's `PartitionAssigners`. */
@@ -26,9 +27,10 @@ function nameOf(create: (config: object) => { name?: unknown }, groupId: string,
 export function assignmentStrategies(assigners: unknown[] | undefined, groupId: string, logger: Logger): string[] {
   const out: string[] = []
   const custom: string[] = []
-  for (const a of assigners ?? []) {
+  if (assigners !== undefined && !Array.isArray(assigners)) throw check.invalid('partitionAssigners', 'must be an array of assigners')
+  for (const [i, a] of (assigners ?? []).entries()) {
     if (typeof a === 'string' && strategies.includes(a)) { out.push(a); continue }
-    if (typeof a !== 'function') { custom.push(String(a)); continue }
+    if (typeof a !== 'function') throw check.invalid(`partitionAssigners[${i}]`, `must be an assigner function or one of ${strategies.join(', ')}`)
     const own = (a as { assignerName?: string }).assignerName
     if (own && strategies.includes(own)) { out.push(own); continue }
     const name = nameOf(a as (config: object) => { name?: unknown }, groupId, logger)

@@ -17,6 +17,7 @@ import type {
   ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, EachBatchPayload, KafkaMessage,
   TopicPartitionOffsetAndMetadata, TopicPartitions,
 } from './types'
+import * as check from './validate'
 
 /** Messages asked of Rust per fetch; one crossing carries up to this many. */
 const MAX_BATCH = 2000
@@ -43,9 +44,12 @@ export class Consumer {
   private readonly failures = new Map<string, number>()
 
   constructor(private readonly ctx: ClientContext, private readonly config: ConsumerConfig) {
+    if (config !== undefined && config !== null && !check.isPlainObject(config)) throw check.invalid('consumer', 'must be an object { groupId, ... }')
     if (!config || typeof config.groupId !== 'string' || config.groupId.length === 0) {
       throw new KafkaJSNonRetriableError('Consumer groupId must be a non-empty string.', { field: 'groupId' })
     }
+    check.retry(config.retry, 'retry')
+    if (config.partitionAssigners !== undefined) check.array(config.partitionAssigners, 'partitionAssigners')
     const common = ctx.commonSync()
     if (common) this.nativeConsumer = this.create(common)
   }
@@ -69,15 +73,16 @@ export class Consumer {
   /** kafkajs `subscribe({ topics | topic, fromBeginning })`; a RegExp subscribes by pattern. */
   async subscribe(subscription: ConsumerSubscribeTopics | ConsumerSubscribeTopic): Promise<void> {
     if (this.running) throw new KafkaJSNonRetriableError('Cannot subscribe to topic while consumer is running')
+    check.options(subscription, 'subscription', false)
+    check.bool(subscription.fromBeginning, 'fromBeginning')
     const list = 'topics' in subscription && subscription.topics ? subscription.topics : 'topic' in subscription ? [subscription.topic] : []
     if (!Array.isArray(list) || list.length === 0) {
       throw new KafkaJSNonRetriableError('Invalid subscription: expected `topics` (an array) or `topic`', { field: 'topics' })
     }
-    for (const t of list) {
-      if (t instanceof RegExp) this.topics.push(t.source.startsWith('^') ? t.source : `^${t.source}`)
-      else if (typeof t === 'string' && t.length > 0) this.topics.push(t)
-      else throw new KafkaJSNonRetriableError(`Invalid topic ${String(t)}: expected a non-empty string or a RegExp`, { field: 'topics' })
-    }
+    list.forEach((t, i) => {
+      if (!(t instanceof RegExp) && (typeof t !== 'string' || t.length === 0)) throw check.invalid(`topics[${i}]`, 'must be a non-empty string or a RegExp')
+    })
+    for (const t of list) this.topics.push(t instanceof RegExp ? (t.source.startsWith('^') ? t.source : `^${t.source}`) : t)
     if (subscription.fromBeginning) this.fromBeginning = true
   }
 
@@ -87,6 +92,11 @@ export class Consumer {
    */
   async run(config: ConsumerRunConfig = {}): Promise<void> {
     if (this.running) return
+    check.options(config, 'run')
+    check.fn(config.eachMessage, 'eachMessage')
+    check.fn(config.eachBatch, 'eachBatch')
+    check.num(config.partitionsConsumedConcurrently, 'partitionsConsumedConcurrently')
+    check.bool(config.eachBatchAutoResolve, 'eachBatchAutoResolve')
     if (!config.eachMessage && !config.eachBatch) {
       throw new KafkaJSNonRetriableError('Consumer#run requires an eachMessage or eachBatch handler', { field: 'eachMessage' })
     }
@@ -297,6 +307,8 @@ export class Consumer {
   async stop(): Promise<void> {
     if (!this.running && !this.loopDone) return
     this.running = false
+    // A run() still waiting for its first assignment settles now rather than at its 30 s bound.
+    this.onJoin?.()
     this.nativeConsumer?.wake()
     await this.loopDone
     this.loopDone = null
@@ -315,30 +327,37 @@ export class Consumer {
 
   /** Commits the given offsets (the next offset to read, as kafkajs) and waits for the broker. */
   async commitOffsets(offsets: TopicPartitionOffsetAndMetadata[]): Promise<void> {
-    const list = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) }))
+    const list = check.topicPartitionOffsets(offsets, 'offsets')
     await call(() => this.requireRunning().commit(list))
   }
 
   /** Moves the next fetch of a partition; applied on assignment if it is not assigned yet. */
-  seek({ topic, partition, offset }: { topic: string; partition: number; offset: string }): void {
+  seek(target: { topic: string; partition: number; offset: string }): void {
+    check.options(target, 'seek', false)
+    const sought = {
+      topic: check.str(target.topic, 'seek.topic'),
+      partition: check.partition(target.partition, 'seek.partition'),
+      offset: check.offset(target.offset, 'seek.offset'),
+    }
     const nc = this.requireRunning()
-    const target = { topic, partition, offset: String(offset) }
-    const key = keyOf(topic, partition)
+    const key = keyOf(sought.topic, sought.partition)
     this.sought.add(key)
     try {
-      callSync(() => nc.seek(target))
+      callSync(() => nc.seek(sought))
     } catch (e: any) {
       if (e?.field) throw e
-      this.pendingSeeks.set(key, target)
+      this.pendingSeeks.set(key, sought)
     }
   }
 
   pause(topics: { topic: string; partitions?: number[] }[]): void {
-    this.syncPaused(() => this.nativeConsumer?.pause(topics))
+    const list = check.topicPartitionList(topics, 'topics')
+    this.syncPaused(() => this.nativeConsumer?.pause(list))
   }
 
   resume(topics: { topic: string; partitions?: number[] }[]): void {
-    this.syncPaused(() => this.nativeConsumer?.resume(topics))
+    const list = check.topicPartitionList(topics, 'topics')
+    this.syncPaused(() => this.nativeConsumer?.resume(list))
   }
 
   paused(): TopicPartitions[] {

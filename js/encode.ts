@@ -76,7 +76,11 @@ export function packSend(topicMessages: TopicMessages[], choose?: Chooser): Pack
   const counts: number[] = []
   const checked: Checked[] = []
   let total = 0
-  for (const { topic, messages } of topicMessages) {
+  for (let t = 0; t < topicMessages.length; t++) {
+    if (!topicMessages[t] || typeof topicMessages[t] !== 'object') {
+      throw new KafkaJSNonRetriableError(`Invalid topicMessages[${t}]: must be an object { topic, messages }`, { field: `topicMessages[${t}]` })
+    }
+    const { topic, messages } = topicMessages[t]
     if (typeof topic !== 'string' || topic.length === 0) {
       throw new KafkaJSNonRetriableError(`Invalid topic: expected a non-empty string, got ${JSON.stringify(topic) ?? typeof topic}`, { field: 'topic' })
     }

@@ -3,10 +3,11 @@ import { inspect } from 'util'
 import { Admin } from './admin'
 import { Consumer } from './consumer'
 import { logLevel } from './enums'
-import { KafkaJSNonRetriableError } from './errors'
+import { KafkaJSConnectionError, KafkaJSNonRetriableError } from './errors'
 import { createLogger, defaultLogCreator, Logger, nativeLogSink } from './logger'
 import { Producer } from './producer'
 import type { ConsumerConfig, KafkaConfig, ProducerConfig } from './types'
+import * as check from './validate'
 
 /** What each client needs from its `Kafka`: kept off the instance so nothing secret is inspectable. */
 export interface ClientContext {
@@ -25,8 +26,14 @@ function pem(v: unknown): unknown {
   return v
 }
 
-/** Reduces a kafkajs config to the JSON the native config translation reads. */
+/**
+ * Reduces a kafkajs config to the JSON the native config translation reads. Keys the facade does
+ * not consume are forwarded (functions as a marker) so that Rust, the one place that knows every
+ * option, can name an unknown or mistyped one.
+ */
 function toNative(config: KafkaConfig, brokers: unknown): Record<string, unknown> {
+  const { logCreator: _lc, socketFactory: _sf, brokers: _b, ssl: _ssl, sasl: _sasl, retry: _r, ...others } = config as KafkaConfig & Record<string, unknown>
+  const rest = Object.fromEntries(Object.entries(others).map(([k, v]) => [k, ['function', 'bigint', 'symbol'].includes(typeof v) ? `[${typeof v}]` : v]))
   const ssl = config.ssl && typeof config.ssl === 'object'
     ? { ca: pem(config.ssl.ca), cert: pem(config.ssl.cert), key: pem(config.ssl.key), passphrase: config.ssl.passphrase, rejectUnauthorized: config.ssl.rejectUnauthorized }
     : config.ssl
@@ -34,6 +41,7 @@ function toNative(config: KafkaConfig, brokers: unknown): Record<string, unknown
     ? { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password, oauthbearerConfig: config.sasl.oauthbearerConfig }
     : undefined
   return {
+    ...rest,
     brokers, clientId: config.clientId, ssl, sasl,
     connectionTimeout: config.connectionTimeout, requestTimeout: config.requestTimeout,
     logLevel: config.logLevel ?? logLevel.INFO, retry: config.retry ? { ...config.retry, restartOnFailure: undefined } : undefined,
@@ -63,6 +71,9 @@ export class Kafka {
     if (!Array.isArray(brokers) && typeof brokers !== 'function') {
       throw new KafkaJSNonRetriableError('Invalid option `brokers`: must be an array of "host:port" strings or a function returning one', { field: 'brokers' })
     }
+    check.fn(config.logCreator, 'logCreator')
+    check.retry(config.retry, 'retry')
+    if (config.sasl !== undefined && config.sasl !== null) check.options(config.sasl, 'sasl')
     const level = config.logLevel ?? logLevel.INFO
     const logger = createLogger(level, config.logCreator ?? defaultLogCreator)
     const staticCommon = Array.isArray(brokers) ? toNative(config, brokers) : null
@@ -70,7 +81,13 @@ export class Kafka {
       commonSync: () => staticCommon,
       common: async () => {
         if (staticCommon) return staticCommon
-        const list = await (brokers as () => string[] | Promise<string[]>)()
+        let list: unknown
+        try {
+          list = await (brokers as () => string[] | Promise<string[]>)()
+        } catch (cause) {
+          // Retriable: a discovery call may fail for a moment; its own error stays in `cause`.
+          throw new KafkaJSConnectionError('The `brokers` function failed (see `cause`)', { field: 'brokers', cause: cause as Error })
+        }
         return toNative(config, list)
       },
       logger,
@@ -80,16 +97,18 @@ export class Kafka {
     })
   }
 
-  producer(config: ProducerConfig = {}): Producer {
-    return new Producer(contextOf(this), config)
+  producer(config?: ProducerConfig): Producer {
+    return new Producer(contextOf(this), check.options(config, 'producer'))
   }
 
   consumer(config: ConsumerConfig): Consumer {
     return new Consumer(contextOf(this), config)
   }
 
-  admin(config: { retry?: KafkaConfig['retry'] } = {}): Admin {
-    return new Admin(contextOf(this), config)
+  admin(config?: { retry?: KafkaConfig['retry'] }): Admin {
+    const options = check.options(config, 'admin')
+    check.retry(options.retry, 'admin.retry')
+    return new Admin(contextOf(this), options)
   }
 
   logger(): Logger {

@@ -8,6 +8,7 @@ import type { ClientContext } from './kafka'
 import { native } from './native'
 import { adminMetadataSource, isNativePartitioner, JsPartitioning, type MetadataSource } from './partitioning'
 import type { ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicMessages, TopicOffsets } from './types'
+import * as check from './validate'
 
 type Pack = (topicMessages: TopicMessages[]) => PackedSend | Promise<PackedSend>
 
@@ -24,7 +25,10 @@ const events = {
   REQUEST_QUEUE_SIZE: 'producer.network.request_queue_size',
 } as const
 
-function sendOptions(acks?: number, compression?: number) {
+function sendOptions(acks?: number, compression?: number, timeout?: number) {
+  check.num(acks, 'acks')
+  check.num(compression, 'compression')
+  check.num(timeout, 'timeout')
   if (acks === undefined && !compression) return undefined
   return { acks, compression: compression || undefined }
 }
@@ -83,6 +87,8 @@ export class Producer {
   private readonly partitioning: JsPartitioning | null
 
   constructor(private readonly ctx: ClientContext, private readonly config: ProducerConfig) {
+    check.fn(config.createPartitioner, 'createPartitioner')
+    check.retry(config.retry, 'retry')
     const create = config?.createPartitioner
     this.partitioning = isNativePartitioner(create) ? null : new JsPartitioning(create!, this.metadataSource(), config.metadataMaxAge ?? 300_000)
     const common = ctx.commonSync()
@@ -160,17 +166,17 @@ export class Producer {
   }
 
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
-    if (!record || typeof record !== 'object') throw new KafkaJSNonRetriableError('send() expects { topic, messages }', { field: 'record' })
+    if (!check.isPlainObject(record)) throw check.invalid('record', 'send() expects { topic, messages }')
     const p = this.client()
-    return withPacked(this.pack([record]), ({ topics, counts, data }) => call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression))))
+    return withPacked(this.pack([record]), ({ topics, counts, data }) => call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression, record.timeout))))
   }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     const p = this.client()
-    if (!batch || !Array.isArray(batch.topicMessages)) {
+    if (!check.isPlainObject(batch) || !Array.isArray(batch.topicMessages)) {
       throw new KafkaJSNonRetriableError('sendBatch() expects { topicMessages: [{ topic, messages }] }', { field: 'topicMessages' })
     }
-    return withPacked(this.pack(batch.topicMessages!), ({ topics, counts, data }) => call(() => p.send(topics, counts, data, sendOptions(batch.acks, batch.compression))))
+    return withPacked(this.pack(batch.topicMessages!), ({ topics, counts, data }) => call(() => p.send(topics, counts, data, sendOptions(batch.acks, batch.compression, batch.timeout))))
   }
 
   /** Begins a transaction; requires `transactionalId`. One at a time per producer. */

@@ -1,6 +1,7 @@
 /** Cluster configuration for the event layer: explicit, or from `KAFKA_*` variables. */
 import { callSync } from '../errors'
 import { native } from '../native'
+import { hideSecrets } from '../redact'
 import type { KafkaConfig } from '../types'
 
 export type ClusterConfig = Partial<KafkaConfig> & { dlqTopic?: string }
@@ -18,7 +19,10 @@ export interface EnvConfig {
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, defaultClientId?: string): EnvConfig {
   const vars: Record<string, string> = {}
   for (const [k, v] of Object.entries(env)) if (k.startsWith('KAFKA_') && v !== undefined) vars[k] = v
-  return callSync(() => native.configFromEnv(vars, defaultClientId)) as EnvConfig
+  const config = callSync(() => native.configFromEnv(vars, defaultClientId)) as EnvConfig
+  // Both levels: the `sasl` object is often passed on by reference (into a Kafka config).
+  if (config.sasl) hideSecrets(config.sasl)
+  return hideSecrets(config)
 }
 
 /** Explicit settings win; what is missing comes from the environment. */
@@ -30,5 +34,12 @@ export function resolveCluster(config?: ClusterConfig): KafkaConfig & { dlqTopic
   }
   merged.dlqTopic = config?.dlqTopic ?? fromEnv?.dlqTopic ?? (process.env.KAFKA_DLQ_TOPIC || undefined)
   if (merged.logLevel === undefined) merged.logLevel = 2
-  return merged
+  // The event classes keep this object: their inspect/JSON forms must not show its credentials.
+  return hideSecrets(merged)
+}
+
+/** The part of a resolved cluster config that `new Kafka()` takes (event-layer keys removed). */
+export function kafkaConfigOf(cluster: ClusterConfig & { domainTopics?: unknown }): KafkaConfig {
+  const { dlqTopic: _d, domainTopics: _t, ...config } = cluster
+  return config as KafkaConfig
 }

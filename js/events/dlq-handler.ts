@@ -9,7 +9,7 @@ import { native } from '../native'
 import type { Consumer } from '../consumer'
 import type { Producer } from '../producer'
 import type { IHeaders, KafkaMessage } from '../types'
-import { resolveCluster, type ClusterConfig } from './config'
+import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 import { MANUAL_REVIEW_TOPIC, QUARANTINE_TOPIC } from './topic-manager'
 import { readDeadLetters, replayDeadLetters, type DeadLetterRecord, type ReplayOptions } from './dlq-tools'
 
@@ -47,7 +47,7 @@ export class DLQHandler {
   private readonly opts: Required<Omit<DLQHandlerOptions, 'dlqTopics'>> & { dlqTopics?: string[] }
 
   constructor(clusterConfig: ClusterConfig | undefined, options: DLQHandlerOptions = {}) {
-    this.kafka = new Kafka(resolveCluster(clusterConfig))
+    this.kafka = new Kafka(kafkaConfigOf(resolveCluster(clusterConfig)))
     this.opts = {
       maxReprocessAttempts: options.maxReprocessAttempts ?? 3,
       reprocessDelayMs: options.reprocessDelayMs ?? 60_000,

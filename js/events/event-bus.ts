@@ -7,7 +7,7 @@ import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
 import type { ConsumerConfig, KafkaMessage, RecordMetadata } from '../types'
-import { resolveCluster, type ClusterConfig } from './config'
+import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 import { createEvent, parseDomainEvent, type DomainEvent, type EventMetadata } from './envelope'
 import { EventConsumer, type HandlerContext, type RetryPolicyConfig } from './event-consumer'
 import { EventProducer } from './event-producer'
@@ -143,7 +143,7 @@ export class EventBus {
       if (!p.includes('*') || (routed.length > 0 && !p.split('.')[0].includes('*'))) continue
       // A wildcard over unmapped event types: the existing topics it matches, minus internal ones.
       if (!existing) {
-        const admin = new Kafka(this.cluster).admin()
+        const admin = new Kafka(kafkaConfigOf(this.cluster)).admin()
         await admin.connect()
         existing = await admin.listTopics()
         await admin.disconnect()

@@ -6,7 +6,7 @@
 import type { Consumer } from '../consumer'
 import { Kafka } from '../kafka'
 import type { CircuitBreakerConfig, ConsumerConfig, DeadLetterConfig, EachBatchPayload, KafkaMessage } from '../types'
-import { resolveCluster, type ClusterConfig } from './config'
+import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 import { CorrelationTracker } from './correlation'
 import { parseDomainEvent, type DomainEvent } from './envelope'
 
@@ -65,7 +65,7 @@ export class EventConsumer {
 
   constructor(clusterConfig: ClusterConfig | undefined, protected readonly group: ConsumerGroupConfig) {
     const cluster = resolveCluster(clusterConfig)
-    this.kafka = new Kafka(cluster)
+    this.kafka = new Kafka(kafkaConfigOf(cluster))
     const { topics, fromBeginning, dlqTopic, circuitBreaker: _c, retry, ...consumerConfig } = group
     this.consumer = this.kafka.consumer({ ...consumerConfig, retry: retry ? { retries: retry.retries, initialRetryTime: retry.initialRetryTime } : undefined })
     for (const t of topics ?? []) this.topics.add(t)

@@ -4,7 +4,7 @@ import { Kafka } from '../kafka'
 import type { Producer } from '../producer'
 import { native } from '../native'
 import type { IHeaders, Message, ProducerConfig, RecordMetadata, TopicMessages } from '../types'
-import { resolveCluster, type ClusterConfig } from './config'
+import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 import { CorrelationTracker } from './correlation'
 import type { DomainEvent, EventMessage } from './envelope'
 
@@ -40,7 +40,7 @@ export class EventProducer {
 
   constructor(clusterConfig?: ClusterConfig, private readonly options: ProducerOptions = {}) {
     const cluster = resolveCluster(clusterConfig)
-    this.kafka = new Kafka(cluster)
+    this.kafka = new Kafka(kafkaConfigOf(cluster))
     const { enableIdempotence, source: _s, domainTopics, ...rest } = options
     this.producer = this.kafka.producer({ ...rest, idempotent: enableIdempotence ?? rest.idempotent })
     this.router = new native.EventRouter({ domainTopics, env: process.env as Record<string, string> })

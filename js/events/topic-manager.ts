@@ -1,7 +1,7 @@
 /** Seed 002's `TopicManager`: topics with partitions and config, per organization, and DLQ names. */
 import { Kafka } from '../kafka'
 import type { ITopicConfig } from '../types'
-import { resolveCluster, type ClusterConfig } from './config'
+import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 
 export const QUARANTINE_TOPIC = 'quarantine.queue'
 export const MANUAL_REVIEW_TOPIC = 'manual.review.queue'
@@ -10,7 +10,7 @@ export class TopicManager {
   private readonly kafka: Kafka
 
   constructor(clusterConfig?: ClusterConfig) {
-    this.kafka = new Kafka(resolveCluster(clusterConfig))
+    this.kafka = new Kafka(kafkaConfigOf(resolveCluster(clusterConfig)))
   }
 
   /** Creates the topics that do not exist yet; resolves to the names created. */

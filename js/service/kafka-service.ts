@@ -3,6 +3,7 @@
  * `send`, `publishEvent`, `subscribe` (one consumer per group, its subscription extended by later
  * calls), health, and the dev/disabled modes. Configuration from `KAFKA_*` by default.
  */
+import { inspect } from 'util'
 import type { Consumer } from '../consumer'
 import { Kafka } from '../kafka'
 import type { Producer } from '../producer'
@@ -247,6 +248,15 @@ export class KafkaService {
     this.producerConnected = false
     this.producer = null
     this.kafka = null
+  }
+
+  /** What `util.inspect` and `JSON.stringify` show: state only, never the (credential-bearing) settings. */
+  toJSON(): object {
+    return { enabled: this.settings.enabled, dev: this.dev, connected: this.producerConnected, groups: [...this.groups.keys()] }
+  }
+
+  [inspect.custom](): string {
+    return `KafkaService ${inspect(this.toJSON())}`
   }
 }
 

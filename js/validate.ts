@@ -1,0 +1,101 @@
+/**
+ * JavaScript-type checks of public arguments, so a wrong type is a kafkajs error naming the
+ * argument instead of a TypeError or an N-API conversion message. Values are never echoed (they
+ * may be secrets); value rules (ranges, librdkafka names) stay in Rust's `src/config.rs`.
+ */
+import { KafkaJSNonRetriableError } from './errors'
+
+/** The error every check throws: `Invalid <field>: <problem>`, with `field` set. */
+export function invalid(field: string, problem: string): KafkaJSNonRetriableError {
+  return new KafkaJSNonRetriableError(`Invalid ${field}: ${problem}`, { field, code: 'ERR_INVALID_ARGUMENT' })
+}
+
+const given = (v: unknown) => v !== undefined && v !== null
+
+export function isPlainObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v)
+}
+
+/** An options object; `undefined` passes as `{}` when `optional`. */
+export function options<T>(v: T | undefined, field: string, optional = true): T {
+  if (v === undefined && optional) return {} as T
+  if (!isPlainObject(v)) throw invalid(field, 'must be an object')
+  return v
+}
+
+export function fn(v: unknown, field: string): void {
+  if (given(v) && typeof v !== 'function') throw invalid(field, 'must be a function')
+}
+
+export function bool(v: unknown, field: string): void {
+  if (given(v) && typeof v !== 'boolean') throw invalid(field, 'must be a boolean')
+}
+
+export function num(v: unknown, field: string): void {
+  if (given(v) && (typeof v !== 'number' || !Number.isFinite(v))) throw invalid(field, 'must be a number')
+}
+
+/** A required non-empty string. */
+export function str(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw invalid(field, 'must be a non-empty string')
+  return v
+}
+
+/** A required partition number. */
+export function partition(v: unknown, field: string): number {
+  if (!Number.isInteger(v) || (v as number) < 0) throw invalid(field, 'must be a non-negative integer')
+  return v as number
+}
+
+/** An integer (optional unless `required`), range checks left to Rust. */
+export function int(v: unknown, field: string, required = false): void {
+  if (!given(v) && !required) return
+  if (!Number.isInteger(v)) throw invalid(field, 'must be an integer')
+}
+
+/** kafkajs offsets are decimal strings; integral numbers and bigints are accepted too. */
+export function offset(v: unknown, field: string): string {
+  if (typeof v === 'string' && v.length > 0) return v
+  if ((typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint') return String(v)
+  throw invalid(field, 'must be an offset (a decimal string)')
+}
+
+export function array<T = unknown>(v: unknown, field: string): T[] {
+  if (!Array.isArray(v)) throw invalid(field, 'must be an array')
+  return v as T[]
+}
+
+export function strings(v: unknown, field: string): string[] {
+  const list = array(v, field)
+  list.forEach((s, i) => str(s, `${field}[${i}]`))
+  return list as string[]
+}
+
+/** `[{ topic, partitions? }]`, as `pause()` / `resume()` take. */
+export function topicPartitionList(v: unknown, field: string): { topic: string; partitions?: number[] }[] {
+  return array(v, field).map((t, i) => {
+    const at = `${field}[${i}]`
+    if (!isPlainObject(t)) throw invalid(at, 'must be an object { topic, partitions? }')
+    str(t.topic, `${at}.topic`)
+    if (given(t.partitions)) array(t.partitions, `${at}.partitions`).forEach((p, j) => partition(p, `${at}.partitions[${j}]`))
+    return { topic: t.topic as string, partitions: given(t.partitions) ? (t.partitions as number[]) : undefined }
+  })
+}
+
+/** `[{ topic, partition, offset }]`, as `commitOffsets()` / `setOffsets()` take. */
+export function topicPartitionOffsets(v: unknown, field: string): { topic: string; partition: number; offset: string }[] {
+  return array(v, field).map((o, i) => {
+    const at = `${field}[${i}]`
+    if (!isPlainObject(o)) throw invalid(at, 'must be an object { topic, partition, offset }')
+    return { topic: str(o.topic, `${at}.topic`), partition: partition(o.partition, `${at}.partition`), offset: offset(o.offset, `${at}.offset`) }
+  })
+}
+
+/** kafkajs `retry` options: an object of numbers and an optional `restartOnFailure` function. */
+export function retry(v: unknown, field: string): void {
+  if (!given(v)) return
+  options(v, field)
+  const r = v as Record<string, unknown>
+  for (const k of ['maxRetryTime', 'initialRetryTime', 'factor', 'multiplier', 'retries']) num(r[k], `${field}.${k}`)
+  fn(r.restartOnFailure, `${field}.restartOnFailure`)
+}
