@@ -38,6 +38,8 @@ export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown
       ...cluster, enabled: settings.enabled, devFallback: settings.options.devFallback,
       log: (line) => this.logger.log(line),
     })
+    // Sets the mode up (a disabled service records sends from the start); connects nothing.
+    this.service.init()
     this.router = new native.EventRouter({ domainTopics: settings.options.domainTopics, env: process.env as Record<string, string> })
   }
 
