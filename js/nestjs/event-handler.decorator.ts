@@ -27,7 +27,7 @@ export interface EventHandlerContext {
   partition: number
   offset: string
   key: string | null
-  /** The event's name (header `event-name`/`event-type`, else `event_name`/`type` of the value). */
+  /** The event's name: header `event-name`, else the value's `event_name`/`type`, else header `event-type`. */
   eventName: string
   /** `correlation-id` header, else the event's `correlation_id`/`metadata.correlationId`. */
   correlationId: string | undefined

@@ -17,7 +17,7 @@ export interface ConsumedMessage {
   data: any
   headers: Record<string, string>
   key: string | null
-  /** Header `event-name`/`event-type`, else the value's `event_name`/`type`. */
+  /** Header `event-name`, else the value's `event_name`/`type`, else header `event-type`. */
   eventName: string | undefined
   /** Indexes into the subscription's `eventNames` that this event matches. */
   matched: number[]
@@ -37,7 +37,8 @@ function decode(message: KafkaMessage): { data: any; headers: Record<string, str
     try { data = JSON.parse(raw) } catch { data = raw }
   }
   const fromValue = data && typeof data === 'object' ? (data.event_name ?? data.type) : undefined
-  const eventName = headers['event-name'] ?? headers['event-type'] ?? (typeof fromValue === 'string' ? fromValue : undefined)
+  // `event-type` last: a plain JSON send of the service facade labels its records `message`.
+  const eventName = headers['event-name'] ?? (typeof fromValue === 'string' ? fromValue : undefined) ?? headers['event-type']
   return { data, headers, eventName: eventName || undefined }
 }
 

@@ -26,6 +26,13 @@ export interface ProducerStatus {
   brokers: string[]
 }
 
+/** A value carrying its event name (`event_name`, or `type`) is labelled with it, for consumers that route by header. */
+function nameHeaders(message: unknown): Record<string, string> {
+  const m = message as { event_name?: unknown; type?: unknown } | null
+  const name = m && typeof m === 'object' ? (typeof m.event_name === 'string' ? m.event_name : m.type) : undefined
+  return typeof name === 'string' && name !== '' ? { 'event-name': name, 'event-type': name } : {}
+}
+
 @Injectable()
 export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('KafkaProducerService')
@@ -59,7 +66,7 @@ export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown
 
   /** JSON `message` to `topic`; in dev/disabled mode recorded in `devSink` and logged, resolving `[]`. */
   async send(topic: string, message: unknown, key?: string, headers?: Record<string, string>): Promise<RecordMetadata[]> {
-    return this.service.send(topic, [message], key, headers)
+    return this.service.send(topic, [message], key, { ...nameHeaders(message), ...headers })
   }
 
   /** Several records to one topic in one call (librdkafka batches them). */
