@@ -249,3 +249,11 @@ test('app.close() lets an in-flight handler finish (its own send included), comm
     cluster.close()
   }
 })
+
+test("NestJS stays optional: require('ferrokafka') loads no @nestjs package, require('ferrokafka/nestjs') does", () => {
+  const { execFileSync } = require('child_process')
+  const loaded = (entry) => execFileSync(process.execPath, ['-e',
+    `require(${JSON.stringify(entry)}); console.log(Object.keys(require.cache).filter((f) => f.includes('/@nestjs/')).length)`], { encoding: 'utf8', cwd: __dirname }).trim()
+  expect(loaded('..')).toBe('0')
+  expect(Number(loaded('../nestjs'))).toBeGreaterThan(0)
+})

@@ -12,6 +12,7 @@ export interface ProbeResult {
   error?: string
 }
 
+/** Bounded broker reachability check shared by the health indicator's checks (internal). */
 export class BrokerProbe {
   private readonly kafka: Kafka
   private inFlight: Promise<ProbeResult> | null = null

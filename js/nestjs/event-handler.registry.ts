@@ -22,6 +22,10 @@ export interface RegisteredHandler {
   topics: string[]
 }
 
+/**
+ * Discovers `@EventHandler` methods at application bootstrap and starts their consumer groups
+ * through `KafkaConsumerService` (nothing starts when Kafka is disabled).
+ */
 @Injectable()
 export class EventHandlerRegistry implements OnApplicationBootstrap {
   private readonly logger = new Logger('EventHandlerRegistry')

@@ -42,6 +42,7 @@ function decode(message: KafkaMessage): { data: any; headers: Record<string, str
   return { data, headers, eventName: eventName || undefined }
 }
 
+/** The consumer behind one `KafkaConsumerService` group (internal). */
 export class GroupConsumer extends EventConsumer {
   running = false
   /** Records no pattern matched: committed and counted, never an error. */

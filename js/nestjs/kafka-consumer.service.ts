@@ -31,6 +31,10 @@ export interface ConsumerStatus {
   groups: Record<string, { running: boolean; topics: string[] }>
 }
 
+/**
+ * Injectable consumer groups of `KafkaModule` (the `@EventHandler` registry uses it too): one
+ * consumer per group with retries and a dead-letter topic; every group drains on shutdown.
+ */
 @Injectable()
 export class KafkaConsumerService implements OnModuleDestroy {
   private readonly logger = new Logger('KafkaConsumerService')
@@ -105,6 +109,7 @@ export class KafkaConsumerService implements OnModuleDestroy {
     await this.disconnectAll()
   }
 
+  /** The groups and whether each is running, for health reports. */
   getStatus(): ConsumerStatus {
     const groups: ConsumerStatus['groups'] = {}
     for (const [id, c] of this.consumers) groups[id] = { running: c.running, topics: [...c.topicList] }

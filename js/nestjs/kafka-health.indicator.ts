@@ -35,6 +35,7 @@ function healthCheckError(message: string, causes: KafkaHealthResult): Error {
   return new (terminusError ?? KafkaHealthCheckError)(message, causes)
 }
 
+/** Terminus health indicator for `KafkaModule`'s producer and consumer groups, with a live broker check. */
 @Injectable()
 export class KafkaHealthIndicator {
   private readonly probe: BrokerProbe

@@ -33,6 +33,10 @@ function nameHeaders(message: unknown): Record<string, string> {
   return typeof name === 'string' && name !== '' ? { 'event-name': name, 'event-type': name } : {}
 }
 
+/**
+ * Injectable producer of `KafkaModule`: JSON values, seed 001's `sendEvent`, and the dev sink
+ * when Kafka is disabled. Connects on module init, flushes on application shutdown.
+ */
 @Injectable()
 export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('KafkaProducerService')
@@ -99,10 +103,12 @@ export class KafkaProducerService implements OnModuleInit, OnApplicationShutdown
     return this.service.devSink
   }
 
+  /** True once the producer connected (never while disabled). */
   isProducerConnected(): boolean {
     return this.service.isConnected
   }
 
+  /** Enabled/connected/dev state and the bootstrap brokers, for health reports. */
   getStatus(): ProducerStatus {
     const brokers = Array.isArray(this.settings.cluster.brokers) ? this.settings.cluster.brokers : []
     return { enabled: this.settings.enabled, connected: this.service.isConnected, dev: this.service.devMode || !this.settings.enabled, brokers }
