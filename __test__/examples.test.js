@@ -36,6 +36,24 @@ test('seed-000: producer, consumer, event bus, validation, batch, transaction an
   expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-000: all 7 examples ran')
 })
 
+test('seed-001: a NestJS app on ferrokafka/nestjs: @EventHandler patterns, topic mapping, terminus /health, DLQ, best practices, KAFKA_ENABLED=false', () => {
+  const r = run('seed-001')
+  expect(r.error).toBeUndefined()
+  expect(r.signal).toBeNull()
+  expect(r.status).toBe(0)
+  expect(stepLines(r.stdout)).toEqual([
+    '[1] quick start: OrdersEventHandler (group orders-creation-handler) received order.created for ORD-1 from fsm.projects',
+    "[2] patterns: order.created -> order.created; order.* -> order.cancelled,order.created,order.status_changed,order.updated; *.status_changed -> order.status_changed; * -> 4 events; one service's created/updated/cancelled handlers ran 1/1/1 time(s)",
+    '[3] topic mapping: custom.event from my-custom-topic; projects.service_order.created from fsm.projects',
+    '[4] health: GET /health -> 200 ok, kafka up (14 consumer groups)',
+    expect.stringMatching(/^\[5\] error handling: INV-9 dead-lettered after 4 attempts \(fsm\.billing\[\d\]@0, group billing-invoice-rejections, error "Processing failed", correlation corr-inv-9\); INV-10 handled manually, not dead-lettered$/),
+    '[6] best practices: the repeated contract was processed then skipped; the follow-up event kept correlation id corr-ct-1',
+    '[7] testing: KAFKA_ENABLED=false connected nothing, recorded 1 send to test.event; the mocked handler was called with orderId 123',
+  ])
+  expect(r.stdout).toMatch(/^Received order\.created event \| order: ORD-1 /m)
+  expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-001: all 7 examples ran')
+})
+
 test('seed-002: EventProducer, EventConsumer and DLQHandler examples', () => {
   const r = run('seed-002')
   expect(r.error).toBeUndefined()

@@ -13,5 +13,9 @@ function esm(target, cjs) {
 
 fs.writeFileSync(path.join(root, 'testing.js'), "// Generated: the `ferrokafka/testing` subpath.\nmodule.exports = require('./dist/testing.js')\n")
 fs.writeFileSync(path.join(root, 'testing.d.ts'), "export * from './dist/testing'\n")
+// `ferrokafka/nestjs` is its own entry so that `require('ferrokafka')` never loads @nestjs/*.
+fs.writeFileSync(path.join(root, 'nestjs.js'), "// Generated: the `ferrokafka/nestjs` subpath.\nmodule.exports = require('./dist/nestjs/index.js')\n")
+fs.writeFileSync(path.join(root, 'nestjs.d.ts'), "export * from './dist/nestjs'\n")
 esm('index.mjs', 'index.js')
 esm('testing.mjs', 'testing.js')
+esm('nestjs.mjs', 'nestjs.js')

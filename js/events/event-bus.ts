@@ -6,7 +6,7 @@
 import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
-import type { ConsumerConfig, KafkaMessage, RecordMetadata } from '../types'
+import type { ConsumerConfig, KafkaConfig, KafkaMessage, RecordMetadata } from '../types'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 import { createEvent, parseDomainEvent, type DomainEvent, type EventMetadata } from './envelope'
 import { EventConsumer, type HandlerContext, type RetryPolicyConfig } from './event-consumer'
@@ -134,24 +134,7 @@ export class EventBus {
   }
 
   private async topicsFor(patterns: string[]): Promise<string[]> {
-    const topics = new Set<string>()
-    let existing: string[] | null = null
-    for (const p of patterns) {
-      const routed = this.router.topicsForPattern(p)
-      for (const t of routed) topics.add(t)
-      // A name or a mapped domain is fully routed; a wildcard may also match unmapped types.
-      if (!p.includes('*') || (routed.length > 0 && !p.split('.')[0].includes('*'))) continue
-      // A wildcard over unmapped event types: the existing topics it matches, minus internal ones.
-      if (!existing) {
-        const admin = new Kafka(kafkaConfigOf(this.cluster)).admin()
-        await admin.connect()
-        existing = await admin.listTopics()
-        await admin.disconnect()
-      }
-      for (const t of existing) if (!INTERNAL.test(t) && native.eventMatches(p, t)) topics.add(t)
-    }
-    if (topics.size === 0) throw new EventValidationError(`No topic carries events matching ${JSON.stringify(patterns)}: pass options.topics`)
-    return [...topics]
+    return topicsForPatterns(kafkaConfigOf(this.cluster), this.router, patterns)
   }
 
   /** Stops fetching, lets in-flight handlers finish, commits, flushes and disconnects. */
@@ -160,6 +143,30 @@ export class EventBus {
     if (this.started) await this.producer.disconnect()
     this.started = false
   }
+}
+
+/**
+ * The topics that carry events matching `patterns`: a name or a mapped domain is routed by
+ * `router`; a wildcard over unmapped event types adds the existing topics it matches (internal
+ * `dlq.*`/`__*`/quarantine topics excluded). Throws when nothing carries them.
+ */
+export async function topicsForPatterns(cluster: KafkaConfig, router: InstanceType<typeof native.EventRouter>, patterns: string[]): Promise<string[]> {
+  const topics = new Set<string>()
+  let existing: string[] | null = null
+  for (const p of patterns) {
+    const routed = router.topicsForPattern(p)
+    for (const t of routed) topics.add(t)
+    // A name or a mapped domain is fully routed; a wildcard may also match unmapped types.
+    if (!p.includes('*') || (routed.length > 0 && !p.split('.')[0].includes('*'))) continue
+    if (!existing) {
+      const admin = new Kafka(cluster).admin()
+      await admin.connect()
+      try { existing = await admin.listTopics() } finally { await admin.disconnect() }
+    }
+    for (const t of existing) if (!INTERNAL.test(t) && native.eventMatches(p, t)) topics.add(t)
+  }
+  if (topics.size === 0) throw new EventValidationError(`No topic carries events matching ${JSON.stringify(patterns)}: pass options.topics`)
+  return [...topics]
 }
 
 /** Seed 000's `initializeEventBus(config?)`: configuration from `KAFKA_*` by default. */

@@ -64,7 +64,7 @@ export class KafkaService {
   private dev = false
   private lastError?: string
   /** Every send made in dev/disabled mode, for tests to inspect. */
-  readonly devSink: { topic: string; value: unknown; key?: string }[] = []
+  readonly devSink: { topic: string; value: unknown; key?: string; headers?: Record<string, string> }[] = []
 
   constructor(private readonly options: KafkaServiceOptions = {}) {
     this.settings = this.resolve()
@@ -111,6 +111,11 @@ export class KafkaService {
     return this.producerConnected
   }
 
+  /** True while sends are only recorded and logged (disabled, or `devFallback` took over). */
+  get devMode(): boolean {
+    return this.dev
+  }
+
   async connectProducer(): Promise<this> {
     this.init()
     if (this.dev || this.producerConnected) return this
@@ -144,12 +149,15 @@ export class KafkaService {
     return g
   }
 
-  /** Seed 003: JSON values; an array sends one record per element. */
-  async send(topic: string, payload: unknown, key?: string): Promise<RecordMetadata[]> {
+  /**
+   * Seed 003: JSON values; an array sends one record per element. `headers` are added to the
+   * `event-type`/`correlation-id`/`content-type` ones (and win over them).
+   */
+  async send(topic: string, payload: unknown, key?: string, headers?: Record<string, string>): Promise<RecordMetadata[]> {
     const items = Array.isArray(payload) ? payload : [payload]
     if (this.dev) {
       for (const value of items) {
-        this.devSink.push({ topic, value, key })
+        this.devSink.push(headers ? { topic, value, key, headers } : { topic, value, key })
         this.devLog(`[DEV] Would send to ${topic}: ${JSON.stringify(value)}`)
       }
       return []
@@ -163,7 +171,7 @@ export class KafkaService {
       messages: items.map((value: any) => ({
         key: key ?? null,
         value: JSON.stringify(value),
-        headers: eventHeaders(String(value?.type ?? 'message'), value?.correlationId ?? value?.metadata?.correlationId ?? correlationId),
+        headers: { ...eventHeaders(String(value?.type ?? 'message'), value?.correlationId ?? value?.metadata?.correlationId ?? correlationId), ...headers },
       })),
     })
   }

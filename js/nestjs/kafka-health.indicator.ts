@@ -1,0 +1,96 @@
+/**
+ * Seed 001's `KafkaHealthIndicator` for `@nestjs/terminus` 10 and 11: results shaped
+ * `{ [key]: { status: 'up' | 'down', ... } }`, and a `HealthCheckError` thrown when down.
+ * Terminus is loaded only if installed and only when a check fails.
+ */
+import { kafkaConfigOf } from '../events/config'
+import { Inject, Injectable } from '@nestjs/common'
+import { BrokerProbe } from './broker-probe'
+import { KafkaConsumerService } from './kafka-consumer.service'
+import { KafkaProducerService } from './kafka-producer.service'
+import { KAFKA_SETTINGS, type KafkaSettings } from './options'
+
+/** One indicator's result, as terminus's `HealthIndicatorResult`. */
+export type KafkaHealthResult = Record<string, { status: 'up' | 'down'; [detail: string]: unknown }>
+
+/**
+ * Thrown when Kafka is down if `@nestjs/terminus` is not installed; terminus's executor
+ * recognises it by `isHealthCheckError` and reports `causes`, as it does its own class.
+ */
+export class KafkaHealthCheckError extends Error {
+  readonly isHealthCheckError = true
+  constructor(message: string, readonly causes: KafkaHealthResult) {
+    super(message)
+    this.name = 'HealthCheckError'
+  }
+}
+
+type ErrorClass = new (message: string, causes: KafkaHealthResult) => Error
+let terminusError: ErrorClass | null | undefined
+
+function healthCheckError(message: string, causes: KafkaHealthResult): Error {
+  if (terminusError === undefined) {
+    // Optional peer: its own class makes `instanceof HealthCheckError` hold in user code.
+    try { terminusError = require('@nestjs/terminus').HealthCheckError ?? null } catch { terminusError = null }
+  }
+  return new (terminusError ?? KafkaHealthCheckError)(message, causes)
+}
+
+/** Terminus health indicator for `KafkaModule`'s producer and consumer groups, with a live broker check. */
+@Injectable()
+export class KafkaHealthIndicator {
+  private readonly probe: BrokerProbe
+
+  constructor(
+    private readonly producer: KafkaProducerService,
+    private readonly consumers: KafkaConsumerService,
+    @Inject(KAFKA_SETTINGS) private readonly settings: KafkaSettings,
+  ) {
+    this.probe = new BrokerProbe(kafkaConfigOf(settings.cluster), settings.options.healthCheckTimeoutMs ?? 3000)
+  }
+
+  /** Producer connected and a broker answering; up without a check when disabled or in dev fallback. */
+  async isProducerHealthy(key = 'kafka_producer'): Promise<KafkaHealthResult> {
+    const details = await this.producerDetails()
+    return this.result(key, details.healthy, details.info, 'Kafka producer health check failed')
+  }
+
+  /** Every group running and a broker answering; up when disabled. */
+  async isConsumerHealthy(key = 'kafka_consumer'): Promise<KafkaHealthResult> {
+    const details = await this.consumerDetails()
+    return this.result(key, details.healthy, details.info, 'Kafka consumer health check failed')
+  }
+
+  /** Both of the above, under one key. */
+  async isHealthy(key = 'kafka'): Promise<KafkaHealthResult> {
+    const [p, c] = await Promise.all([this.producerDetails(), this.consumerDetails()])
+    return this.result(key, p.healthy && c.healthy, { producer: p.info, consumer: c.info }, 'Kafka health check failed')
+  }
+
+  private result(key: string, healthy: boolean, info: Record<string, unknown>, message: string): KafkaHealthResult {
+    const result: KafkaHealthResult = { [key]: { status: healthy ? 'up' : 'down', ...info } }
+    if (!healthy) throw healthCheckError(message, result)
+    return result
+  }
+
+  private async brokers(): Promise<{ brokersReachable?: boolean; error?: string }> {
+    const r = await this.probe.check()
+    return r.reachable ? { brokersReachable: true } : { brokersReachable: false, error: r.error }
+  }
+
+  private async producerDetails(): Promise<{ healthy: boolean; info: Record<string, unknown> }> {
+    const status = this.producer.getStatus()
+    if (status.dev) return { healthy: true, info: { ...status } }
+    const probe = status.connected ? await this.brokers() : {}
+    return { healthy: status.connected && probe.brokersReachable === true, info: { ...status, ...probe } }
+  }
+
+  private async consumerDetails(): Promise<{ healthy: boolean; info: Record<string, unknown> }> {
+    const status = this.consumers.getStatus()
+    const info = { enabled: status.enabled, totalConsumers: status.totalConsumers, groups: status.groups }
+    if (!status.enabled) return { healthy: true, info }
+    const running = Object.values(status.groups).every((g) => g.running)
+    const probe = await this.brokers()
+    return { healthy: running && probe.brokersReachable === true, info: { ...info, ...probe } }
+  }
+}
