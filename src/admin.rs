@@ -117,6 +117,7 @@ impl NativeAdmin {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| FerroError::config("topics[].topic", "must be a non-empty string"))?;
+      crate::config::topic_name("topics[].topic", name)?;
       let partitions = num(t, "numPartitions", 1).max(1) as i32;
       let replication = num(t, "replicationFactor", 1).max(1) as i32;
       match crate::mock::create_topic_if_mock(&self.bootstrap, name, partitions, replication) {

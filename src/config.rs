@@ -63,6 +63,15 @@ impl<'a> Options<'a> {
     }
   }
 
+  /// A finite number (kafkajs's fractional settings: `multiplier`, `jitter`).
+  pub fn number(&self, key: &str) -> Result<Option<f64>> {
+    match self.raw(key) {
+      None => Ok(None),
+      Some(Value::Number(n)) => Ok(n.as_f64()),
+      Some(_) => Err(FerroError::config(self.field(key), "must be a number")),
+    }
+  }
+
   pub fn child(&self, key: &str) -> Result<Options<'a>> {
     let path: &'a str = Box::leak(self.field(key).into_boxed_str());
     match self.raw(key) {
@@ -74,10 +83,32 @@ impl<'a> Options<'a> {
 
 const I32_MAX: u64 = i32::MAX as u64;
 
+/// Kafka's rule for topic names, checked before a request so a bad name fails at once (a broker
+/// that auto-creates topics would otherwise leave a subscriber waiting for a topic never made).
+pub fn topic_name(field: &str, name: &str) -> Result<()> {
+  let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+  let problem = if name.is_empty() {
+    "must be a non-empty string"
+  } else if name.len() > 249 {
+    "must be at most 249 characters long"
+  } else if name == "." || name == ".." {
+    "must not be \".\" or \"..\""
+  } else if !name.chars().all(legal) {
+    "may contain only ASCII letters, digits, '.', '_' and '-'"
+  } else {
+    return Ok(());
+  };
+  Err(FerroError::config(field, problem))
+}
+
 /// Builds the connection part shared by producers, consumers and admin clients.
 pub fn client_config(common: &Value) -> Result<ClientConfig> {
   let opts = Options::new("", common)?;
   let mut cfg = ClientConfig::new();
+  // Accepted for kafkajs compatibility without effect, but still type-checked.
+  for ignored in ["authenticationTimeout", "reauthenticationThreshold"] {
+    opts.integer(ignored, I32_MAX)?;
+  }
   let brokers = match opts.raw("brokers") {
     Some(Value::Array(list)) if !list.is_empty() => list
       .iter()
@@ -246,6 +277,7 @@ pub fn producer_config(common: &Value, producer: &Value) -> Result<ClientConfig>
   let mut cfg = client_config(common)?;
   let opts = Options::new("producer", producer)?;
   let transactional_id = opts.string("transactionalId")?;
+  opts.integer("metadataMaxAge", I32_MAX)?;
   let idempotent = opts.boolean("idempotent")?.unwrap_or(true) || transactional_id.is_some();
   let acks = match opts.raw("acks") {
     None => -1,
@@ -308,6 +340,8 @@ pub fn compression_codec(value: &Value, field: &str) -> Result<&'static str> {
 pub fn consumer_config(common: &Value, consumer: &Value, from_beginning: bool) -> Result<ClientConfig> {
   let mut cfg = client_config(common)?;
   let opts = Options::new("consumer", consumer)?;
+  opts.integer("maxInFlightRequests", I32_MAX)?;
+  opts.integer("metadataMaxAge", I32_MAX)?;
   let group = opts.string("groupId")?.filter(|g| !g.is_empty());
   let group = group.ok_or_else(|| FerroError::config("consumer.groupId", "must be a non-empty string"))?;
   cfg.set("group.id", group);

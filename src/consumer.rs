@@ -204,6 +204,9 @@ impl NativeConsumer {
     if topics.is_empty() {
       return Err(FerroError::config("topics", "subscribe to at least one topic before run()").into());
     }
+    for topic in topics.iter().filter(|t| !t.starts_with('^')) {
+      config::topic_name("topics", topic)?;
+    }
     let run_opts = Options::new("run", &run)?;
     let auto_commit = run_opts.boolean("autoCommit")?.unwrap_or(true);
     let interval = run_opts.integer("autoCommitInterval", i32::MAX as u64)?;

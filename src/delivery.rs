@@ -309,6 +309,9 @@ pub(crate) fn produce<'e>(
   counts: Vec<u32>,
   data: BufferSlice<'_>,
 ) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
+  for topic in &topics {
+    crate::config::topic_name("topic", topic)?;
+  }
   let (tx, rx) = oneshot::channel();
   let state = SendState::new(tx);
   let waiting = match enqueue(&producer, &state, &topics, &counts, &data) {

@@ -129,8 +129,8 @@ impl DeadLetterPolicy {
       retries: dl.integer("maxRetries", 1_000)?.unwrap_or(3) as u32,
       initial_ms: dl.integer("initialRetryTimeMs", 3_600_000)?.unwrap_or(100) as f64,
       max_ms: dl.integer("maxRetryTimeMs", 3_600_000)?.unwrap_or(30_000) as f64,
-      multiplier: dl.raw("multiplier").and_then(Value::as_f64).unwrap_or(2.0),
-      factor: dl.raw("jitter").and_then(Value::as_f64).unwrap_or(0.2),
+      multiplier: dl.number("multiplier")?.unwrap_or(2.0),
+      factor: dl.number("jitter")?.unwrap_or(0.2),
     };
     let cb = run.child("circuitBreaker")?;
     let breaker = match cb.integer("failureThreshold", 1_000_000)? {

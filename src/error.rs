@@ -84,7 +84,15 @@ impl FerroError {
         e.message = e.message.replace("Invalid option `rdkafka.", "Invalid librdkafka property `");
         e
       }
-      KafkaError::ClientCreation(msg) => FerroError::config("rdkafka", msg),
+      KafkaError::ClientCreation(msg) => {
+        // librdkafka names its own property; the user set the kafkajs `ssl` option it came from.
+        let field = [("ssl.ca.pem", "ssl.ca"), ("ssl.certificate.pem", "ssl.cert"), ("ssl.key.pem", "ssl.key")]
+          .iter()
+          .find(|(prop, _)| msg.contains(prop))
+          .map(|(_, field)| *field)
+          .unwrap_or("rdkafka");
+        FerroError::config(field, msg)
+      }
       other => FerroError::kafka(&format!("create {}", kind), &other),
     }
   }
