@@ -58,6 +58,7 @@ export class GroupProgress {
 
   constructor(readonly groupId: string) {}
 
+  /** A handler started on a record: progress, and the record a stall report names. */
   started(topic: string, partition: number, offset: string): void {
     this.lastProgressAt = Date.now()
     this.inFlight = { topic, partition, offset, startedAt: this.lastProgressAt }

@@ -65,7 +65,7 @@ export abstract class KafkaServiceOps extends EventEmitter {
   private admin: Promise<Admin> | null = null
   private probe: BrokerProbe | null = null
   private watchdog: NodeJS.Timeout | null = null
-  private checking = false
+  private checking: Promise<void> | null = null
 
   /** The cluster config of the service's clients, with errors captured and a broker probe made for it. */
   protected observed(cluster: KafkaConfig): KafkaConfig {
@@ -102,8 +102,7 @@ export abstract class KafkaServiceOps extends EventEmitter {
     if (this.watchdog || timeout <= 0) return
     this.watchdog = setInterval(() => {
       if (this.checking) return
-      this.checking = true
-      this.checkStalls(timeout).finally(() => { this.checking = false })
+      this.checking = this.checkStalls(timeout).finally(() => { this.checking = null })
     }, Math.min(Math.max(Math.floor(timeout / 4), 50), 15_000))
     this.watchdog.unref()
   }
@@ -129,7 +128,10 @@ export abstract class KafkaServiceOps extends EventEmitter {
       const admin = this.kafka!.admin()
       this.admin = admin.connect().then(() => admin)
       // A broker outage at first use must not poison every later lag read.
-      this.admin.catch(() => { this.admin = null })
+      this.admin.catch(() => {
+        this.admin = null
+        admin.disconnect().catch(() => undefined)
+      })
     }
     return this.admin
   }
@@ -249,6 +251,8 @@ export abstract class KafkaServiceOps extends EventEmitter {
   protected async closeOps(): Promise<void> {
     if (this.watchdog) clearInterval(this.watchdog)
     this.watchdog = null
+    // A check still reading lag would otherwise open a lag reader after it was closed.
+    await this.checking
     const admin = this.admin
     this.admin = null
     if (admin) await admin.then((a) => a.disconnect(), () => undefined)
