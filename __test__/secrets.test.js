@@ -146,7 +146,7 @@ test('env: configFromEnv and KafkaService keep KAFKA_SASL_PASSWORD out of every 
   for (const [name, s] of [['fallback', fallback], ['strict', strict]]) {
     record(`KafkaService ${name}`, s)
     record(`KafkaService ${name} healthCheck()`, await s.healthCheck())
-    record(`KafkaService ${name} isHealthy()`, String(s.isHealthy()))
+    record(`KafkaService ${name} isHealthy()`, String(await s.isHealthy()))
   }
   expect(devLines.length).toBeGreaterThan(0)
   for (const l of devLines) record('KafkaService dev log', l)

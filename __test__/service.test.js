@@ -88,7 +88,7 @@ test('disabled (enabled: false / KAFKA_ENABLED=false): no connection, sends reco
   await s.subscribe('x', 'g', async () => {})
   const h = await s.healthCheck()
   expect(h).toMatchObject({ connected: false, enabled: false, dev: true, consumers: {} })
-  expect(s.isHealthy()).toBe(true)
+  expect(await s.isHealthy()).toBe(true)
   await s.disconnect()
 })
 

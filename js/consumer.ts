@@ -18,6 +18,7 @@ import type {
   TopicPartitionOffsetAndMetadata, TopicPartitions,
 } from './types'
 import * as check from './validate'
+import { readNativeStats, type LibrdkafkaStats } from './service/metrics'
 
 /** Messages asked of Rust per fetch; one crossing carries up to this many. */
 const MAX_BATCH = 2000
@@ -417,6 +418,14 @@ export class Consumer {
 
   logger() {
     return this.ctx.logger
+  }
+
+  /**
+   * ferrokafka: librdkafka's latest statistics (broker round-trip times, queue depths), parsed;
+   * null until the native binding collects them (`statistics.interval.ms`).
+   */
+  statistics(): LibrdkafkaStats | null {
+    return readNativeStats(this.nativeConsumer)
   }
 
   [inspect.custom](): string {

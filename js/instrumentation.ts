@@ -1,5 +1,9 @@
-/** kafkajs-style instrumentation events: `client.on(event, listener)` returns a remover. */
+/**
+ * kafkajs-style instrumentation events: `client.on(event, listener)` returns a remover. Every
+ * event is also published on `diagnostics_channel` as `ferrokafka:<event name>` (see diagnostics.ts).
+ */
 import { EventEmitter } from 'events'
+import { CHANNEL_PREFIX, channelFor } from './diagnostics'
 
 export interface InstrumentationEvent<T = unknown> {
   id: number
@@ -28,7 +32,12 @@ export class Instrumentation {
   }
 
   emit(eventName: string, payload: unknown = {}): void {
-    if (this.emitter.listenerCount(eventName) === 0) return
-    this.emitter.emit(eventName, { id: nextId++, type: eventName, timestamp: Date.now(), payload })
+    const channel = channelFor(CHANNEL_PREFIX + eventName)
+    const listened = this.emitter.listenerCount(eventName) > 0
+    // The common case (nobody observes) allocates nothing.
+    if (!listened && !channel.hasSubscribers) return
+    const event = { id: nextId++, type: eventName, timestamp: Date.now(), payload }
+    if (listened) this.emitter.emit(eventName, event)
+    if (channel.hasSubscribers) channel.publish(event)
   }
 }

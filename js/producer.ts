@@ -9,6 +9,7 @@ import { native } from './native'
 import { adminMetadataSource, isNativePartitioner, JsPartitioning, type MetadataSource } from './partitioning'
 import type { ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicMessages, TopicOffsets } from './types'
 import * as check from './validate'
+import { readNativeStats, type LibrdkafkaStats } from './service/metrics'
 
 type Pack = (topicMessages: TopicMessages[]) => PackedSend | Promise<PackedSend>
 
@@ -207,6 +208,14 @@ export class Producer {
 
   logger() {
     return this.ctx.logger
+  }
+
+  /**
+   * ferrokafka: librdkafka's latest statistics (broker round-trip times, queue depths), parsed;
+   * null until the native binding collects them (`statistics.interval.ms`).
+   */
+  statistics(): LibrdkafkaStats | null {
+    return readNativeStats(this.nativeProducer)
   }
 
   [inspect.custom](): string {

@@ -5,7 +5,8 @@
  */
 import { kafkaConfigOf } from '../events/config'
 import { Inject, Injectable } from '@nestjs/common'
-import { BrokerProbe } from './broker-probe'
+import { BrokerProbe } from '../service/broker-probe'
+import { consumerHealth, producerHealth, type HealthDetails } from '../service/health'
 import { KafkaConsumerService } from './kafka-consumer.service'
 import { KafkaProducerService } from './kafka-producer.service'
 import { KAFKA_SETTINGS, type KafkaSettings } from './options'
@@ -73,24 +74,12 @@ export class KafkaHealthIndicator {
     return result
   }
 
-  private async brokers(): Promise<{ brokersReachable?: boolean; error?: string }> {
-    const r = await this.probe.check()
-    return r.reachable ? { brokersReachable: true } : { brokersReachable: false, error: r.error }
+  private producerDetails(): Promise<HealthDetails> {
+    return producerHealth(this.producer.getStatus(), () => this.probe.check())
   }
 
-  private async producerDetails(): Promise<{ healthy: boolean; info: Record<string, unknown> }> {
-    const status = this.producer.getStatus()
-    if (status.dev) return { healthy: true, info: { ...status } }
-    const probe = status.connected ? await this.brokers() : {}
-    return { healthy: status.connected && probe.brokersReachable === true, info: { ...status, ...probe } }
-  }
-
-  private async consumerDetails(): Promise<{ healthy: boolean; info: Record<string, unknown> }> {
+  private consumerDetails(): Promise<HealthDetails> {
     const status = this.consumers.getStatus()
-    const info = { enabled: status.enabled, totalConsumers: status.totalConsumers, groups: status.groups }
-    if (!status.enabled) return { healthy: true, info }
-    const running = Object.values(status.groups).every((g) => g.running)
-    const probe = await this.brokers()
-    return { healthy: running && probe.brokersReachable === true, info: { ...info, ...probe } }
+    return consumerHealth({ enabled: status.enabled, totalConsumers: status.totalConsumers, groups: status.groups }, () => this.probe.check())
   }
 }

@@ -1,12 +1,14 @@
 /**
  * The service facade of seeds 003 and 004: `kafkaService` / `getKafkaService()` with JSON
  * `send`, `publishEvent`, `subscribe` (one consumer per group, its subscription extended by later
- * calls), health, and the dev/disabled modes. Configuration from `KAFKA_*` by default.
+ * calls), health, metrics, shutdown hooks, and the dev/disabled modes. Configuration from
+ * `KAFKA_*` by default.
  */
 import { inspect } from 'util'
-import type { Consumer } from '../consumer'
+import { publish, serviceChannels } from '../diagnostics'
 import { Kafka } from '../kafka'
-import type { Producer } from '../producer'
+import { GroupProgress } from './group-monitor'
+import { KafkaServiceOps, type ServiceGroup } from './service-ops'
 import type { ConsumerConfig, KafkaConfig, RecordMetadata } from '../types'
 import { configFromEnv } from '../events/config'
 import { CorrelationTracker } from '../events/correlation'
@@ -36,37 +38,34 @@ export interface KafkaServiceOptions extends Partial<KafkaConfig> {
    * 1000 (a group whose subscription grows rebalances within the session timeout).
    */
   consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>
+  /**
+   * A group with records waiting on its assigned partitions and no handler started or finished
+   * for this long is stalled: a `stalled` event, and `isConsumerHealthy()` false until it moves
+   * again (default 60000 ms; 0 disables the check).
+   */
+  stallTimeoutMs?: number
+  /** How long a health check waits for a broker to answer (default 3000 ms). */
+  healthCheckTimeoutMs?: number
 }
 
-interface Group {
-  consumer: Consumer
+interface Group extends ServiceGroup {
   handlers: Map<string, ServiceHandler[]>
-  running: boolean
-  restarting: Promise<void> | null
 }
 
-export interface KafkaHealth {
-  connected: boolean
-  enabled: boolean
-  dev: boolean
-  producer: boolean
-  consumers: Record<string, { running: boolean; topics: string[] }>
-  brokers: string[]
-  lastError?: string
-}
+const bytesOf = (v: Buffer | string | null | undefined) => (v === null || v === undefined ? 0 : Buffer.byteLength(v))
 
-export class KafkaService {
-  private kafka: Kafka | null = null
-  private producer: Producer | null = null
-  private producerConnected = false
-  private readonly groups = new Map<string, Group>()
-  private settings: KafkaServiceOptions & { brokers: string[]; clientId: string; enabled: boolean }
-  private dev = false
-  private lastError?: string
+/**
+ * Seeds 003 and 004's Kafka service. Health, metrics, lag, the `stalled`/`recovered` events
+ * and shutdown hooks come from {@link KafkaServiceOps}.
+ */
+export class KafkaService extends KafkaServiceOps {
+  protected declare readonly groups: Map<string, Group>
+  protected settings: KafkaServiceOptions & { brokers: string[]; clientId: string; enabled: boolean }
   /** Every send made in dev/disabled mode, for tests to inspect. */
   readonly devSink: { topic: string; value: unknown; key?: string; headers?: Record<string, string> }[] = []
 
   constructor(private readonly options: KafkaServiceOptions = {}) {
+    super()
     this.settings = this.resolve()
   }
 
@@ -93,8 +92,8 @@ export class KafkaService {
       this.settings = this.resolve()
       this.dev = !this.settings.enabled
       if (this.settings.enabled) {
-        const { enabled: _e, devFallback: _d, log: _l, consumer: _c, ...config } = this.settings
-        this.kafka = new Kafka({ logLevel: 1, ...config } as KafkaConfig)
+        const { enabled: _e, devFallback: _d, log: _l, consumer: _c, stallTimeoutMs: _s, healthCheckTimeoutMs: _h, ...config } = this.settings
+        this.kafka = new Kafka(this.observed({ logLevel: 1, ...config } as KafkaConfig))
       }
     }
     return this
@@ -124,7 +123,7 @@ export class KafkaService {
       await this.producer.connect()
       this.producerConnected = true
     } catch (e: any) {
-      this.lastError = e?.message
+      this.recordError('producer', e)
       if (!this.settings.devFallback) throw e
       this.dev = true
       this.devLog(`[DEV] Kafka unreachable (${e?.message}); nothing will be delivered, sends are only logged`)
@@ -143,7 +142,14 @@ export class KafkaService {
   private group(groupId: string): Group {
     let g = this.groups.get(groupId)
     if (!g) {
-      g = { consumer: this.kafka!.consumer({ sessionTimeout: 10_000, heartbeatInterval: 1_000, ...this.options.consumer, groupId }), handlers: new Map(), running: false, restarting: null }
+      const consumer = this.kafka!.consumer({ sessionTimeout: 10_000, heartbeatInterval: 1_000, ...this.options.consumer, groupId })
+      const progress = new GroupProgress(groupId)
+      consumer.on(consumer.events.DEAD_LETTER, ({ payload }) => {
+        progress.deadLettered++
+        publish(serviceChannels.DEAD_LETTER, () => ({ ...payload, groupId }))
+      })
+      consumer.on(consumer.events.CRASH, ({ payload }) => this.recordError(`consumer:${groupId}`, payload.error))
+      g = { consumer, handlers: new Map(), running: false, restarting: null, progress }
       this.groups.set(groupId, g)
     }
     return g
@@ -166,14 +172,31 @@ export class KafkaService {
       throw new KafkaJSNonRetriableError('Kafka producer is not connected: call connectProducer() (or initialize()) first')
     }
     const correlationId = CorrelationTracker.getCorrelationId()
-    return this.producer.send({
-      topic,
-      messages: items.map((value: any) => ({
-        key: key ?? null,
-        value: JSON.stringify(value),
-        headers: { ...eventHeaders(String(value?.type ?? 'message'), value?.correlationId ?? value?.metadata?.correlationId ?? correlationId), ...headers },
-      })),
-    })
+    const messages = items.map((value: any) => ({
+      key: key ?? null,
+      value: JSON.stringify(value),
+      headers: { ...eventHeaders(String(value?.type ?? 'message'), value?.correlationId ?? value?.metadata?.correlationId ?? correlationId), ...headers },
+    }))
+    const bytes = messages.reduce((n, m) => n + bytesOf(m.key) + bytesOf(m.value), 0)
+    const c = this.counters
+    const started = Date.now()
+    c.sendsInFlight++
+    c.messagesInFlight += messages.length
+    try {
+      const out = await this.producer.send({ topic, messages })
+      c.messages += messages.length
+      c.bytes += bytes
+      publish(serviceChannels.SEND, () => ({ topic, messages: messages.length, bytes, durationMs: Date.now() - started }))
+      return out
+    } catch (e) {
+      c.errors++
+      this.recordError('send', e)
+      publish(serviceChannels.SEND, () => ({ topic, messages: messages.length, bytes, durationMs: Date.now() - started, error: e }))
+      throw e
+    } finally {
+      c.sendsInFlight--
+      c.messagesInFlight -= messages.length
+    }
   }
 
   /** Seed 004: `publishEvent(topic, event, key)`. */
@@ -208,7 +231,7 @@ export class KafkaService {
   }
 
   /** Starts a group's consumer, or extends its running subscription in place. */
-  private async start(_groupId: string, g: Group): Promise<void> {
+  private async start(groupId: string, g: Group): Promise<void> {
     if (g.running) {
       await g.consumer.addTopics([...g.handlers.keys()])
       return
@@ -222,12 +245,30 @@ export class KafkaService {
         let value: unknown
         try { value = JSON.parse(raw) } catch { value = raw }
         const context = { topic, partition, offset: message.offset, headers, key: message.key?.toString() ?? null }
-        await CorrelationTracker.run(headers['correlation-id'], async () => {
-          for (const h of g.handlers.get(topic) ?? []) await h(value, context)
-        })
+        const bytes = bytesOf(message.key) + bytesOf(message.value)
+        const started = Date.now()
+        g.progress.started(topic, partition, message.offset)
+        let error: unknown
+        try {
+          await CorrelationTracker.run(headers['correlation-id'], async () => {
+            for (const h of g.handlers.get(topic) ?? []) await h(value, context)
+          })
+        } catch (e) {
+          error = e
+          throw e
+        } finally {
+          const recovered = g.progress.finished(topic, partition, message.offset, bytes, error === undefined)
+          publish(serviceChannels.CONSUME, () => ({ groupId, topic, partition, offset: message.offset, bytes, durationMs: Date.now() - started, ...(error === undefined ? {} : { error }) }))
+          if (recovered) {
+            publish(serviceChannels.RECOVERED, () => recovered)
+            this.emit('recovered', recovered)
+          }
+        }
       },
     })
     g.running = true
+    g.progress.lastProgressAt = Date.now()
+    this.startWatchdog()
   }
 
   /** Seed 004: a group name scoped to this client (`<clientId>-<name>`). */
@@ -235,21 +276,9 @@ export class KafkaService {
     return `${this.settings.clientId}-${name}`
   }
 
-  async healthCheck(): Promise<KafkaHealth> {
-    const consumers: KafkaHealth['consumers'] = {}
-    for (const [id, g] of this.groups) consumers[id] = { running: g.running, topics: [...g.handlers.keys()] }
-    return {
-      connected: this.producerConnected, enabled: this.settings.enabled, dev: this.dev, producer: this.producerConnected,
-      consumers, brokers: this.settings.brokers, ...(this.lastError ? { lastError: this.lastError } : {}),
-    }
-  }
-
-  isHealthy(): boolean {
-    return this.dev ? !this.settings.enabled || !!this.settings.devFallback : this.producerConnected && [...this.groups.values()].every((g) => g.running || g.handlers.size === 0)
-  }
-
   /** Stops consumers (in-flight handlers finish, offsets commit), flushes and disconnects. */
   async disconnect(): Promise<void> {
+    await this.closeOps()
     await Promise.all([...this.groups.values()].map((g) => g.consumer.disconnect()))
     this.groups.clear()
     if (this.producer) await this.producer.disconnect()

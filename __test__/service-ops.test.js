@@ -1,0 +1,299 @@
+// Operating a KafkaService on MockCluster: health transitions (all brokers down and back), stall
+// detection, metrics and their Prometheus text, diagnostics_channel events, and shutdown hooks
+// in a child process receiving SIGTERM mid-stream.
+const path = require('path')
+const { spawn } = require('child_process')
+const { once } = require('events')
+const dc = require('diagnostics_channel')
+const { KafkaService, MockCluster, DLQHandler, renderPrometheus, serviceChannels, logLevel } = require('..')
+const { unique, startCluster, within, deferred, inbox, adminOf, consumeUntil } = require('./helpers')
+
+let cluster, kafka
+beforeAll(() => ({ cluster, kafka } = startCluster(1)))
+afterAll(() => cluster.close())
+
+const service = (brokers, extra = {}) => new KafkaService({
+  brokers, clientId: 'ops', logLevel: logLevel.NOTHING, consumer: { sessionTimeout: 6000, heartbeatInterval: 500 }, ...extra,
+})
+
+/** Subscribes to diagnostics channels for the duration of `fn`, collecting what they publish. */
+async function observing(names, fn) {
+  const seen = Object.fromEntries(names.map((n) => [n, inbox()]))
+  const subs = names.map((n) => [n, (message) => seen[n].push(message)])
+  for (const [n, f] of subs) dc.subscribe(n, f)
+  try {
+    return await fn(seen)
+  } finally {
+    for (const [n, f] of subs) dc.unsubscribe(n, f)
+  }
+}
+
+/** Parses Prometheus text exposition, failing on any line that is not HELP, TYPE or a sample. */
+function parsePrometheus(text) {
+  const families = new Map()
+  const samples = []
+  expect(text.endsWith('\n')).toBe(true)
+  for (const line of text.slice(0, -1).split('\n')) {
+    let m
+    if ((m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line))) {
+      expect(families.has(m[1])).toBe(false) // one block per family
+      families.set(m[1], { help: m[2] })
+    } else if ((m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$/.exec(line))) {
+      expect(families.get(m[1])).toEqual({ help: expect.any(String) })
+      families.get(m[1]).type = m[2]
+    } else if ((m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line))) {
+      const [, name, rawLabels = '', value] = m
+      const labels = {}
+      const rest = rawLabels.replace(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)",?/g, (_, k, v) => {
+        labels[k] = v.replace(/\\(["\\n])/g, (_x, c) => (c === 'n' ? '\n' : c))
+        return ''
+      })
+      expect([line, rest]).toEqual([line, '']) // every label well-formed and escaped
+      const family = families.get(name)
+      expect([name, family && family.type]).toEqual([name, expect.stringMatching(/counter|gauge/)])
+      if (family.type === 'counter') expect(name).toMatch(/_total$/)
+      samples.push({ name, labels, value: Number(value) })
+    } else {
+      throw new Error(`not Prometheus text: ${JSON.stringify(line)}`)
+    }
+  }
+  const value = (name, labels = {}) => {
+    const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === String(v)))
+    expect([name, labels, found.length]).toEqual([name, labels, 1])
+    return found[0].value
+  }
+  return { families, samples, value }
+}
+
+test('health: every broker down -> unhealthy with a last error -> brokers back -> healthy again', async () => {
+  const own = new MockCluster({ brokers: 3 })
+  const topic = unique('health')
+  own.createTopic(topic, 2, 3)
+  const s = service(own.brokers, { healthCheckTimeoutMs: 1500 })
+  const down = () => [1, 2, 3].forEach((id) => own.brokerDown(id))
+  const up = () => [1, 2, 3].forEach((id) => own.brokerUp(id))
+  try {
+    await s.initialize()
+    await s.subscribe(topic, unique('g'), async () => {})
+    expect([await s.isProducerHealthy(), await s.isConsumerHealthy(), await s.isHealthy()]).toEqual([true, true, true])
+    expect(s.lastError).toBeUndefined()
+    const before = Date.now()
+    down()
+    expect([await s.isProducerHealthy(), await s.isConsumerHealthy(), await s.isHealthy()]).toEqual([false, false, false])
+    const details = await s.producerHealth()
+    expect(details).toEqual({ healthy: false, info: expect.objectContaining({ connected: true, brokersReachable: false, error: expect.any(String) }) })
+    expect(s.lastError).toEqual({ source: expect.any(String), message: expect.any(String), at: expect.any(String) })
+    expect(Date.parse(s.lastError.at)).toBeGreaterThanOrEqual(before - 1)
+    expect((await s.healthCheck()).lastError).toEqual(s.lastError)
+    up()
+    expect([await s.isProducerHealthy(), await s.isConsumerHealthy(), await s.isHealthy()]).toEqual([true, true, true])
+    // Healthy means usable: a send after the outage is acknowledged.
+    await within(30_000, s.send(topic, { after: 'outage' }), 'a send after the brokers came back')
+  } finally {
+    up()
+    await s.disconnect()
+    own.close()
+  }
+}, 60_000)
+
+test('stall: a blocked handler with records waiting is reported, makes the consumer unhealthy, and recovers', async () => {
+  const topic = unique('stall')
+  cluster.createTopic(topic, 1, 1)
+  const groupId = unique('g')
+  const s = service(cluster.brokers, { stallTimeoutMs: 800 })
+  const gate = deferred()
+  const handled = inbox()
+  try {
+    await s.initialize()
+    await s.subscribe(topic, groupId, async (value) => {
+      if (value.n === 0) await gate.promise
+      handled.push(value.n)
+    })
+    await observing([serviceChannels.STALLED, serviceChannels.RECOVERED], async (seen) => {
+      const stalled = once(s, 'stalled')
+      await s.send(topic, [{ n: 0 }, { n: 1 }])
+      const [report] = await within(20_000, stalled, 'the stalled event')
+      expect(report).toMatchObject({ groupId, inFlight: { topic, partition: 0, offset: '0' }, lagging: [{ topic, partition: 0, assigned: true, lag: 2 }] })
+      expect(report.stalledForMs).toBeGreaterThanOrEqual(800)
+      expect(await seen[serviceChannels.STALLED].waitFor(() => true)).toBe(report)
+      expect(await s.isConsumerHealthy()).toBe(false)
+      expect(await s.isProducerHealthy()).toBe(true)
+      expect((await s.healthCheck()).consumers[groupId]).toMatchObject({ running: true, stalled: true })
+      expect(parsePrometheus(await s.metricsText()).value('ferrokafka_consumer_stalled', { group: groupId })).toBe(1)
+
+      const recovered = once(s, 'recovered')
+      gate.resolve()
+      const [back] = await within(20_000, recovered, 'the recovered event')
+      expect(back).toEqual({ groupId, stalledForMs: expect.any(Number) })
+      expect(await seen[serviceChannels.RECOVERED].waitFor(() => true)).toBe(back)
+      await handled.waitFor((n) => n === 1)
+      expect(await s.isConsumerHealthy()).toBe(true)
+      expect((await s.consumerLag())[groupId]).toEqual([expect.objectContaining({ partition: 0, lag: 0, position: '2' })])
+    })
+  } finally {
+    gate.resolve()
+    await s.disconnect()
+  }
+}, 60_000)
+
+test('metrics: records and bytes produced and consumed, send errors, lag, stats sources; valid Prometheus text', async () => {
+  const topic = unique('metrics')
+  cluster.createTopic(topic, 2, 1)
+  // Quotes and backslashes are legal in a group id and must come out escaped.
+  const groupId = `${unique('g')}"q\\`
+  const s = service(cluster.brokers, { stallTimeoutMs: 0 })
+  const dlq = new DLQHandler({ brokers: cluster.brokers, logLevel: logLevel.NOTHING })
+  s.addStatsSource('dlq_handler', () => dlq.stats())
+  const handled = inbox()
+  try {
+    await s.initialize()
+    await s.subscribe(topic, groupId, async (value) => handled.push(value))
+    await s.send(topic, [{ id: 1 }, { id: 2, pad: 'x'.repeat(100) }], 'k1')
+    await s.send(topic, { id: 3 })
+    const bytes = Buffer.byteLength('k1') * 2 + Buffer.byteLength(JSON.stringify({ id: 1 })) + Buffer.byteLength(JSON.stringify({ id: 2, pad: 'x'.repeat(100) })) + Buffer.byteLength(JSON.stringify({ id: 3 }))
+    await expect(s.send('', { id: 4 })).rejects.toThrow()
+    await handled.waitFor(() => handled.seen.length === 3)
+
+    const m = await s.metrics()
+    expect(m.producer).toEqual({ connected: true, messages: 3, bytes, errors: 1, sendsInFlight: 0, messagesInFlight: 0 })
+    expect(m.consumers).toEqual([{ groupId, running: true, stalled: false, messages: 3, bytes, errors: 0, deadLettered: 0, lag: expect.any(Array) }])
+    expect(m.consumers[0].lag.map((p) => [p.partition, p.lag, p.assigned]).sort()).toEqual([[0, 0, true], [1, 0, true]])
+    expect(m.consumers[0].lag.reduce((n, p) => n + Number(p.high), 0)).toBe(3)
+    expect(m.stats).toEqual({ dlq_handler: { received: 0, reprocessed: 0, sentToReview: 0, quarantined: 0, failed: 0 } })
+    expect(m.lastError).toMatchObject({ source: 'send' })
+
+    const prom = parsePrometheus(await s.metricsText())
+    expect(prom.value('ferrokafka_producer_messages_total', { client_id: 'ops' })).toBe(3)
+    expect(prom.value('ferrokafka_producer_bytes_total')).toBe(bytes)
+    expect(prom.value('ferrokafka_producer_send_errors_total')).toBe(1)
+    expect(prom.value('ferrokafka_producer_messages_in_flight')).toBe(0)
+    expect(prom.value('ferrokafka_consumer_messages_total', { group: groupId })).toBe(3)
+    expect(prom.value('ferrokafka_consumer_bytes_total', { group: groupId })).toBe(bytes)
+    expect(prom.value('ferrokafka_consumer_lag', { group: groupId, topic, partition: 1 })).toBe(0)
+    expect(prom.value('ferrokafka_dlq_handler_sent_to_review_total')).toBe(0)
+    expect(prom.families.get('ferrokafka_consumer_lag').type).toBe('gauge')
+  } finally {
+    await s.disconnect()
+  }
+}, 60_000)
+
+test('renderPrometheus: librdkafka statistics merged in; newlines and quotes escaped; partial snapshots', () => {
+  const text = renderPrometheus({
+    clientId: 'a\nb',
+    stats: { event_bus: { published: 2, handled: 1, unmatched: 0 } },
+    // The shape of librdkafka's statistics JSON (statistics.interval.ms), as the native binding will hand it over.
+    native: { producer: { name: 'rdkafka#producer-1', msg_cnt: 4, msg_size: 400, txmsgs: 10, brokers: { 'localhost:9092/1': { nodename: 'localhost:9092', state: 'UP', outbuf_msg_cnt: 1, rtt: { p50: 1500, p99: 25000 } } } } },
+  })
+  const prom = parsePrometheus(text)
+  expect(prom.value('ferrokafka_event_bus_published_total', { client_id: 'a\nb' })).toBe(2)
+  expect(text).toContain('client_id="a\\nb"')
+  expect(prom.value('ferrokafka_librdkafka_queue_messages', { client: 'producer' })).toBe(4)
+  expect(prom.value('ferrokafka_librdkafka_tx_messages_total')).toBe(10)
+  expect(prom.value('ferrokafka_broker_up', { broker: 'localhost:9092' })).toBe(1)
+  expect(prom.value('ferrokafka_broker_rtt_seconds', { quantile: '0.99' })).toBeCloseTo(0.025)
+  expect(renderPrometheus({})).toBe('')
+})
+
+test('diagnostics_channel: client instrumentation events and service events, published only to subscribers', async () => {
+  const topic = unique('dc')
+  cluster.createTopic(topic, 1, 1)
+  const groupId = unique('g')
+  const names = ['ferrokafka:producer.connect', 'ferrokafka:consumer.group_join', 'ferrokafka:consumer.end_batch_process', 'ferrokafka:admin.connect',
+    serviceChannels.SEND, serviceChannels.CONSUME, serviceChannels.ERROR]
+  const s = service(cluster.brokers, { stallTimeoutMs: 0 })
+  try {
+    await observing(names, async (seen) => {
+      await s.initialize()
+      const connect = await seen['ferrokafka:producer.connect'].waitFor(() => true)
+      expect(connect).toEqual({ id: expect.any(Number), type: 'producer.connect', timestamp: expect.any(Number), payload: {} })
+      await s.subscribe(topic, groupId, async () => {})
+      expect((await seen['ferrokafka:consumer.group_join'].waitFor(() => true)).payload).toMatchObject({ groupId })
+      await s.send(topic, { hello: 1 })
+      expect(await seen[serviceChannels.SEND].waitFor(() => true)).toEqual({ topic, messages: 1, bytes: Buffer.byteLength('{"hello":1}'), durationMs: expect.any(Number) })
+      expect(await seen[serviceChannels.CONSUME].waitFor(() => true)).toMatchObject({ groupId, topic, partition: 0, offset: '0', bytes: 11 })
+      expect((await seen['ferrokafka:consumer.end_batch_process'].waitFor(() => true)).payload).toMatchObject({ topic, partition: 0, batchSize: 1 })
+      await expect(s.send('', {})).rejects.toThrow()
+      expect(await seen[serviceChannels.ERROR].waitFor((e) => e.source === 'send')).toEqual({ source: 'send', message: expect.any(String), name: expect.any(String), at: expect.any(String) })
+      // Plain clients publish too, with no `on(...)` listener attached.
+      await adminOf(kafka, async () => {})
+      expect((await seen['ferrokafka:admin.connect'].waitFor(() => true)).type).toBe('admin.connect')
+    })
+    expect(dc.hasSubscribers('ferrokafka:producer.connect')).toBe(false)
+  } finally {
+    await s.disconnect()
+  }
+}, 60_000)
+
+/** Runs the shutdown fixture; resolves its handle once it printed `ready`. */
+async function startChild(topic, groupId, mode = 'exit') {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'shutdown-child.js'), cluster.brokers.join(','), topic, groupId, mode], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines = inbox()
+  let buffer = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => {
+    buffer += d
+    const parts = buffer.split('\n')
+    buffer = parts.pop()
+    for (const l of parts) lines.push(l)
+  })
+  child.stderr.on('data', (d) => { stderr += d })
+  const exited = once(child, 'exit')
+  await within(30_000, Promise.race([lines.waitFor((l) => l === 'ready', 30_000), exited.then(() => { throw new Error(`child exited early: ${stderr}`) })]), 'the child to start')
+  return { child, lines, exited, stderr: () => stderr }
+}
+
+test('shutdown hooks: SIGTERM mid-stream -> handlers finish, offsets commit, the process exits; a second member loses nothing', async () => {
+  const topic = unique('shutdown')
+  cluster.createTopic(topic, 2, 1)
+  const groupId = unique('g')
+  const total = 60
+  const { child, lines, exited, stderr } = await startChild(topic, groupId)
+  await sendAll(topic, total)
+  await lines.waitFor(() => lines.seen.filter((l) => l.startsWith('handled')).length >= 5, 30_000, 'five records handled by the child')
+  const signalled = Date.now()
+  child.kill('SIGTERM')
+  const [code, signal] = await within(15_000, exited, 'the child to exit')
+  const tookMs = Date.now() - signalled
+  expect([code, signal, stderr()]).toEqual([null, 'SIGTERM', '']) // the re-raised signal ended it
+  expect(tookMs).toBeLessThan(8000)
+  expect(lines.seen).toContain('shutdown SIGTERM')
+  const first = lines.seen.filter((l) => l.startsWith('handled')).map((l) => l.split(' ').slice(1).map(Number))
+  expect(first.length).toBeLessThan(total) // it really was mid-stream
+
+  // The committed offsets are exactly the boundary of what the first run handled.
+  const committed = await adminOf(kafka, (a) => a.fetchOffsets({ groupId, topics: [topic] }))
+  for (const p of [0, 1]) {
+    const handledHere = first.filter(([q]) => q === p).map(([, o]) => o)
+    const expected = handledHere.length ? String(Math.max(...handledHere) + 1) : '-1'
+    expect([p, committed[0].partitions.find((x) => x.partition === p).offset]).toEqual([p, expected])
+  }
+  const second = await consumeUntil(kafka, {
+    topics: [topic], groupId, config: { sessionTimeout: 6000, heartbeatInterval: 500 }, fromBeginning: true,
+    done: (seen) => seen.length + first.length >= total,
+  })
+  const key = ([p, o]) => `${p}:${o}`
+  const all = [...first.map(key), ...second.map((r) => `${r.partition}:${r.message.offset}`)]
+  expect(new Set(all).size).toBe(total) // every record handled once, by one of the two runs
+  expect(all.length).toBe(total)
+}, 90_000)
+
+test('shutdown hooks with exit: false: the clients close and the process ends on its own (nothing kept alive)', async () => {
+  const topic = unique('shutdown-noexit')
+  cluster.createTopic(topic, 1, 1)
+  const { child, lines, exited } = await startChild(topic, unique('g'), 'no-exit')
+  child.kill('SIGTERM')
+  const [code, signal] = await within(15_000, exited, 'the child to exit on its own')
+  expect([code, signal]).toEqual([0, null])
+  expect(lines.seen).toContain('shutdown SIGTERM')
+}, 60_000)
+
+/** Produces `n` small records, spread over the topic's partitions by key. */
+async function sendAll(topic, n) {
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    await producer.send({ topic, messages: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) })
+  } finally {
+    await producer.disconnect()
+  }
+}
