@@ -297,3 +297,31 @@ async function sendAll(topic, n) {
     await producer.disconnect()
   }
 }
+
+test('librdkafka statistics reach producer.statistics() and the Prometheus text', async () => {
+  const own = new (require('..').MockCluster)({ brokers: 1 })
+  const { renderPrometheus } = require('..')
+  const kafka = new (require('..').Kafka)({ brokers: own.brokers, logLevel: 0, rdkafka: { 'statistics.interval.ms': 200 } })
+  const topic = require('./helpers').unique('stats')
+  own.createTopic(topic, 1, 1)
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    let stats = null
+    // librdkafka reports on its own timer; each send is a real round trip, not a sleep.
+    for (let i = 0; i < 100 && !(stats && stats.txmsgs > 0); i++) {
+      await producer.send({ topic, messages: [{ value: String(i) }] })
+      await new Promise((r) => setTimeout(r, 50)) // paces the sends; the stats timer is librdkafka's
+      stats = producer.statistics()
+    }
+    expect(stats).not.toBeNull()
+    expect(stats.type).toBe('producer')
+    expect(stats.txmsgs).toBeGreaterThan(0)
+    expect(Object.keys(stats.brokers).length).toBeGreaterThan(0)
+    const text = renderPrometheus({ native: { producer: stats } })
+    expect(text).toMatch(/ferrokafka_broker_rtt_seconds/)
+  } finally {
+    await producer.disconnect()
+    own.close()
+  }
+})

@@ -277,6 +277,13 @@ impl NativeConsumer {
     Ok(batch)
   }
 
+  /// librdkafka's latest statistics JSON (set `rdkafka: { 'statistics.interval.ms': n }`), or
+  /// null before the first report or before `start`.
+  #[napi]
+  pub fn stats(&self) -> Option<String> {
+    self.inner.client().ok().and_then(|c| c.context().stats.get())
+  }
+
   /// Makes a pending `fetch` return at once (used by `stop()` and by new events).
   #[napi]
   pub fn wake(&self) {

@@ -42,6 +42,7 @@ pub struct ConsumerCtx {
   /// Start offsets fixed when a topic was added to a running subscription: records produced
   /// after that call are delivered even though the assignment comes later.
   pub pinned: Mutex<std::collections::HashMap<(String, i32), i64>>,
+  pub stats: crate::logging::LatestStats,
 }
 
 impl ConsumerCtx {
@@ -55,6 +56,7 @@ impl ConsumerCtx {
       rebalance_started: Mutex::new(None),
       from_beginning,
       pinned: Mutex::new(Default::default()),
+      stats: Default::default(),
     }
   }
 
@@ -113,6 +115,10 @@ impl ClientContext for ConsumerCtx {
     self.log.emit(1, "ERROR", &format!("{}: {}", error, reason));
     let err = crate::error::FerroError::kafka("consumer", &error);
     self.push(if fatal { "FATAL" } else { "ERROR" }, err.to_json());
+  }
+
+  fn stats_raw(&self, statistics: &[u8]) {
+    self.stats.set(statistics);
   }
 }
 

@@ -61,3 +61,18 @@ pub fn kafkajs_level(level: RDKafkaLogLevel) -> u32 {
     RDKafkaLogLevel::Debug => 5,
   }
 }
+
+/// The latest librdkafka statistics JSON of a client (`statistics.interval.ms`), kept as text:
+/// it is only parsed when someone reads the metrics.
+#[derive(Default)]
+pub struct LatestStats(std::sync::Mutex<Option<String>>);
+
+impl LatestStats {
+  pub fn set(&self, raw: &[u8]) {
+    *self.0.lock().unwrap() = Some(String::from_utf8_lossy(raw).into_owned());
+  }
+
+  pub fn get(&self) -> Option<String> {
+    self.0.lock().unwrap().clone()
+  }
+}

@@ -22,6 +22,7 @@ use std::time::Duration;
 /// librdkafka callbacks for a producer: logs and client-level errors go to the JS logger.
 pub struct ProducerCtx {
   pub log: LogSink,
+  pub stats: crate::logging::LatestStats,
 }
 
 impl ClientContext for ProducerCtx {
@@ -30,6 +31,9 @@ impl ClientContext for ProducerCtx {
   }
   fn error(&self, error: KafkaError, reason: &str) {
     self.log.emit(1, "ERROR", &format!("{}: {}", error, reason));
+  }
+  fn stats_raw(&self, statistics: &[u8]) {
+    self.stats.set(statistics);
   }
 }
 
@@ -80,7 +84,7 @@ pub struct NativeProducer {
 
 pub(crate) fn create_raw(cfg: rdkafka::ClientConfig, log: Option<LogFn>, level: u32) -> Result<RawProducer> {
   cfg
-    .create_with_context(ProducerCtx { log: LogSink::new(log, level) })
+    .create_with_context(ProducerCtx { log: LogSink::new(log, level), stats: Default::default() })
     .map_err(|e| FerroError::creation("producer", e))
 }
 
@@ -178,6 +182,13 @@ impl NativeProducer {
   ) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
     let producer = self.inner.client_for(&options)?;
     produce(env, producer, topics, counts, data)
+  }
+
+  /// librdkafka's latest statistics JSON (set `rdkafka: { 'statistics.interval.ms': n }`), or
+  /// null before the first report or when not connected.
+  #[napi]
+  pub fn stats(&self) -> Option<String> {
+    self.inner.client().ok().and_then(|p| p.context().stats.get())
   }
 
   /// Waits for every queued record to be delivered or to fail.
