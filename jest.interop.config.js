@@ -9,4 +9,6 @@ module.exports = {
   globalTeardown: '<rootDir>/__test__/interop/global-teardown.js',
   testTimeout: 60000,
   maxWorkers: 1,
+  // Every case by name, so the ones skipped on tansu show with their reason.
+  verbose: true,
 }

@@ -1,5 +1,6 @@
 // A few raw Kafka requests, written byte by byte, to look at tansu without the client under test:
-// Metadata (is the broker ready?) and Fetch (which codec did a stored batch arrive with?).
+// Metadata (is the broker ready?), Fetch (how are batches stored?), ListOffsets and ApiVersions
+// (the limits the interop suites' skips cite).
 const net = require('net')
 
 let correlation = 0
@@ -92,4 +93,24 @@ async function fetchBatchHeaders(port, topic, partition, offset = 0) {
   return batches
 }
 
-module.exports = { request, metadataBrokers, fetchBatchHeaders }
+/** ApiVersions v0; resolves with the set of API keys the broker answers. */
+async function apiKeys(port) {
+  const r = await request(port, 18, 0, Buffer.alloc(0))
+  const keys = new Set()
+  for (let i = 0, n = r.readInt32BE(2); i < n; i++) keys.add(r.readInt16BE(6 + i * 6))
+  return keys
+}
+
+/** ListOffsets v1 of one partition at `timestamp` (-1 latest, -2 earliest); resolves with the offset as a string. */
+async function listOffset(port, topic, partition, timestamp = -1) {
+  const body = Buffer.concat([int(32, -1), int(32, 1), str(topic), int(32, 1), int(32, partition), int(64, timestamp)])
+  const r = await request(port, 2, 1, body)
+  let o = 4 // topic count
+  o += 2 + r.readInt16BE(o) // topic name
+  o += 4 + 4 // partition count, partition id
+  const errorCode = r.readInt16BE(o)
+  if (errorCode !== 0) throw new Error(`ListOffsets: error code ${errorCode}`)
+  return String(r.readBigInt64BE(o + 2 + 8))
+}
+
+module.exports = { request, metadataBrokers, fetchBatchHeaders, apiKeys, listOffset }
