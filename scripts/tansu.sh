@@ -2,7 +2,7 @@
 # Ensures a tansu 0.6.0 broker binary and prints its path on stdout (progress goes to stderr).
 #
 # Order: $FERROKAFKA_TANSU if set, else the cached build, else one `cargo install` into the cache
-# (about 10 minutes on 2 cores; the cache lives in the home directory, so a fresh clone on the same
+# (10-15 minutes on 2 cores; the cache lives in the home directory, so a fresh clone on the same
 # machine reuses it). The build enables tansu's `dynostore` feature because a default-featured
 # tansu 0.6.0 has no storage engine at all: `--storage-engine memory://` then fails at start with
 # FeatureNotEnabled { feature: "dynostore" }.
@@ -42,7 +42,7 @@ if [ -x "$bin" ]; then
 fi
 
 log=$root.install.log
-echo "tansu: building tansu $version (features: $features) into $root — about 10 minutes, once per machine" >&2
+echo "tansu: building tansu $version (features: $features) into $root — 10-15 minutes, once per machine" >&2
 echo "tansu: cargo output goes to $log" >&2
 start=$(date +%s)
 # Prints a line every minute so a CI log shows the build is alive, not hung.
