@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test command: build, type-check, run every Jest suite, print one summary line.
+# The whole test command: build, type-check, run every Jest suite (MockCluster, then the interop
+# suites against tansu), print one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,18 +25,40 @@ suite "tsc --noEmit --strict (type tests and examples)" npx tsc --noEmit --stric
 # The same program must also be valid against kafkajs's own typings: it proves the test is fair.
 suite "tsc --noEmit --strict against kafkajs's typings" npx tsc --noEmit --strict -p __test__/types/tsconfig.kafkajs.json
 
-results=$(mktemp)
-npx jest --ci --json --outputFile="$results" "$@"
-jest_rc=$?
-read -r jp jf js < <(node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))
-  const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length
-  console.log(r.numPassedTests, r.numFailedTests + broken, r.numPendingTests)
-' "$results" 2>/dev/null || echo "0 1 0")
-rm -f "$results"
-if [ "$jest_rc" -ne 0 ] && [ "$jf" -eq 0 ]; then jf=1; fi
-passed=$((passed + jp))
-failed=$((failed + jf))
+skipped=0
+# Runs Jest with --json and adds its test counts to the totals; a suite that broke before any
+# test ran (or a Jest that failed without a report, e.g. a global setup error) counts as a failure.
+jest_counted() { # name, jest args...
+  local name=$1; shift
+  echo "==> $name"
+  local results jest_rc jp jf js
+  results=$(mktemp)
+  npx jest --ci --json --outputFile="$results" "$@"
+  jest_rc=$?
+  read -r jp jf js < <(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))
+    const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length
+    console.log(r.numPassedTests, r.numFailedTests + broken, r.numPendingTests)
+  ' "$results" 2>/dev/null || echo "0 1 0")
+  rm -f "$results"
+  if [ "$jest_rc" -ne 0 ] && [ "$jf" -eq 0 ]; then jf=1; fi
+  echo "$name: ${jp} passed, ${jf} failed, ${js} skipped"
+  passed=$((passed + jp))
+  failed=$((failed + jf))
+  skipped=$((skipped + js))
+}
 
-echo "${passed} passed, ${failed} failed, ${js:-0} skipped"
+jest_counted "Jest suites (MockCluster)" "$@"
+# The interop suites run against tansu, built once into ~/.cache/ferrokafka by scripts/tansu.sh
+# (10-15 minutes the first time on a machine). No tansu is a failure, never a pass.
+echo "==> tansu broker binary (scripts/tansu.sh)"
+if tansu_bin=$(bash scripts/tansu.sh); then
+  echo "tansu: $tansu_bin"
+  FERROKAFKA_TANSU=$tansu_bin jest_counted "Jest interop suites (tansu broker)" -c jest.interop.config.js
+else
+  echo "FAILED: tansu could not be obtained, so the interop suites did not run"
+  failed=$((failed + 1))
+fi
+
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 [ "$failed" -eq 0 ]
