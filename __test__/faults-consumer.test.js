@@ -1,8 +1,7 @@
 // Fault suite, consumer side (RELIABILITY.md, cases 5-7): kills, group changes and coordinator
 // faults on MockCluster, each case printing its figures before asserting them.
 const path = require('path')
-const { spawn } = require('child_process')
-const { unique, startCluster, within, deferred, adminOf } = require('./helpers')
+const { unique, startCluster, within, deferred, adminOf, spawnLines } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
@@ -41,22 +40,11 @@ function random(seed) {
 
 /** Runs the kill-consumer child; calls `onRecord(partition, offset)` per printed line. */
 function consumerChild(topic, groupId, onRecord) {
-  const proc = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'kill-consumer.js'), cluster.bootstrapServers, topic, groupId], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const script = path.join(__dirname, 'fixtures', 'kill-consumer.js')
+  return spawnLines(script, [cluster.bootstrapServers, topic, groupId], (line) => {
+    const m = /^(\d+) (\d+)$/.exec(line)
+    if (m) onRecord(Number(m[1]), Number(m[2]))
   })
-  let buffer = ''
-  proc.stdout.on('data', (chunk) => {
-    buffer += chunk
-    const lines = buffer.split('\n')
-    buffer = lines.pop()
-    for (const line of lines) {
-      const m = /^(\d+) (\d+)$/.exec(line)
-      if (m) onRecord(Number(m[1]), Number(m[2]))
-    }
-  })
-  // 'close' comes after every byte of stdout was read, so no line printed before the kill is missed.
-  const closed = new Promise((resolve) => proc.on('close', (code, signal) => resolve(signal ?? code)))
-  return { proc, closed }
 }
 
 test('5. a consumer SIGKILLed at 20 random points while consuming 10,000 records, restarted each time', async () => {
@@ -234,14 +222,10 @@ test('7. OffsetCommit and JoinGroup errors and a moved coordinator: the group re
   const resumeAt = await committed(groupId, topic)
   const before = new Map([...handled].map(([p, m]) => [p, new Map(m)]))
   const firstOffset = new Map()
-  handled.onRecord = null
   const second = await member('second', topic, groupId, handled, violations)
   const origin = new Map()
   try {
-    const rest = deferred()
-    handled.onRecord = () => { if (distinctHandled(handled) >= total) rest.resolve() }
-    handled.onRecord()
-    await within(90_000, rest.promise, 'the rest after the restart')
+    await reach(handled, total, 'the rest after the restart')
   } finally {
     await second.consumer.disconnect()
   }

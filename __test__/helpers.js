@@ -105,4 +105,23 @@ async function sendWith(kafka, topic, messages) {
   }
 }
 
-module.exports = { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith }
+/**
+ * Runs `node script ...args` and calls `onLine` for each line it prints. `closed` resolves with
+ * the signal or exit code after every byte of stdout was read, so no line printed before a kill
+ * is missed.
+ */
+function spawnLines(script, args, onLine, env = process.env) {
+  const { spawn } = require('child_process')
+  const proc = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  let buffer = ''
+  proc.stdout.on('data', (chunk) => {
+    buffer += chunk
+    const lines = buffer.split('\n')
+    buffer = lines.pop()
+    lines.forEach((line) => onLine(line))
+  })
+  const closed = new Promise((resolve) => proc.on('close', (code, signal) => resolve(signal ?? code)))
+  return { proc, closed }
+}
+
+module.exports = { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, spawnLines }
