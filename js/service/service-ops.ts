@@ -158,9 +158,12 @@ export abstract class KafkaServiceOps extends EventEmitter {
     }
   }
 
-  private consumerStates(): KafkaHealth['consumers'] {
+  /** Every group; with `subscribedOnly`, those a `subscribe` gave handlers (a bare `connectConsumer` group has nothing to run). */
+  private consumerStates(subscribedOnly = false): KafkaHealth['consumers'] {
     const consumers: KafkaHealth['consumers'] = {}
-    for (const [id, g] of this.groups) if (g.handlers.size) consumers[id] = { running: g.running, stalled: g.progress.stalled !== null, topics: [...g.handlers.keys()] }
+    for (const [id, g] of this.groups) {
+      if (!subscribedOnly || g.handlers.size) consumers[id] = { running: g.running, stalled: g.progress.stalled !== null, topics: [...g.handlers.keys()] }
+    }
     return consumers
   }
 
@@ -178,7 +181,7 @@ export abstract class KafkaServiceOps extends EventEmitter {
 
   /** The consumer rule with what it was based on (shared with the NestJS health indicator). */
   consumerHealth(): Promise<HealthDetails> {
-    return consumerHealth({ enabled: this.settings.enabled, dev: this.dev, groups: this.consumerStates() }, () => this.probeBrokers())
+    return consumerHealth({ enabled: this.settings.enabled, dev: this.dev, groups: this.consumerStates(true) }, () => this.probeBrokers())
   }
 
   /** Connected and a broker answering within `healthCheckTimeoutMs`; true when disabled or in dev mode. */
