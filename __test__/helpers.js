@@ -124,4 +124,24 @@ function spawnLines(script, args, onLine, env = process.env) {
   return { proc, closed }
 }
 
-module.exports = { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, spawnLines }
+const binary = Buffer.from([0x00, 0xff, 0x80, 0x7f, 0x0a])
+/** Records covering string and binary keys, null keys and values, repeated and binary headers, set timestamps. */
+const sampleRecords = (tag) => [
+  { key: `${tag}-string`, value: 'plain text ✓', headers: { 'content-type': 'text/plain', trace: Buffer.from('abc') }, timestamp: '1700000000001' },
+  { key: binary, value: binary, headers: { bin: binary, many: ['one', 'two'] }, timestamp: '1700000000002' },
+  { key: null, value: `${tag}-keyless`, timestamp: '1700000000003' },
+  { key: `${tag}-tombstone`, value: null, timestamp: '1700000000004' },
+  { key: `${tag}-json`, value: JSON.stringify({ n: 1, s: 'é' }), headers: { empty: '' }, timestamp: '1700000000005' },
+]
+
+const asBuffer = (v) => (v === null || v === undefined ? null : Buffer.from(v))
+/** What a consumer must hand back for a produced record, in kafkajs's types. */
+function expectedRecord(r) {
+  const headers = {}
+  for (const [k, v] of Object.entries(r.headers ?? {})) headers[k] = Array.isArray(v) ? v.map(asBuffer) : asBuffer(v)
+  return { key: asBuffer(r.key), value: asBuffer(r.value), headers, timestamp: r.timestamp }
+}
+
+module.exports = {
+  unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, spawnLines, sampleRecords, expectedRecord,
+}

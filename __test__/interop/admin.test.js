@@ -1,20 +1,12 @@
 // The Admin contract against tansu: topics created through CreateTopics, listed, described, their
 // offsets after producing, and deleted; group offsets, listing, describing and deleting groups.
 const { KafkaJSError } = require('../..')
-const { unique, deferred, within } = require('../helpers')
+const { unique, deferred, within, adminOf } = require('../helpers')
 const { tansuKafka, produce, figure, skipOnTansu } = require('./env')
 
 const kafka = tansuKafka('interop-admin')
 
-async function withAdmin(fn) {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    return await fn(admin)
-  } finally {
-    await admin.disconnect()
-  }
-}
+const withAdmin = (fn) => adminOf(kafka, fn)
 
 const byPartition = (offsets) => [...offsets].sort((a, b) => a.partition - b.partition)
 

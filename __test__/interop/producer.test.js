@@ -4,30 +4,15 @@
 // tansu 0.6.0 has no EndTxn, so transactions cannot commit: those cases are skipped by name.
 const { Partitioners: KafkaJSPartitioners } = require('kafkajs')
 const { CompressionTypes, KafkaJSNonRetriableError } = require('../..')
-const { unique, consumeUntil } = require('../helpers')
+const { unique, consumeUntil, sampleRecords, expectedRecord } = require('../helpers')
 const { tansuKafka, tansuBrokers, createTopic, produce, skipOnTansu, figure } = require('./env')
 const { fetchBatchHeaders } = require('./wire')
 
 const kafka = tansuKafka('interop-producer')
 const port = () => Number(tansuBrokers()[0].split(':')[1])
 
-const binary = Buffer.from([0x00, 0xff, 0x80, 0x7f, 0x0a])
-/** String and binary keys, null keys and values, repeated and binary headers, set timestamps. */
-const records = (tag) => [
-  { key: `${tag}-string`, value: 'plain text ✓', headers: { 'content-type': 'text/plain', trace: Buffer.from('abc') }, timestamp: '1700000000001' },
-  { key: binary, value: binary, headers: { bin: binary, many: ['one', 'two'] }, timestamp: '1700000000002' },
-  { key: null, value: `${tag}-keyless`, timestamp: '1700000000003' },
-  { key: `${tag}-tombstone`, value: null, timestamp: '1700000000004' },
-  { key: `${tag}-json`, value: JSON.stringify({ n: 1, s: 'é' }), headers: { empty: '' }, timestamp: '1700000000005' },
-]
-
-const asBuffer = (v) => (v === null || v === undefined ? null : Buffer.from(v))
-/** What a consumer must hand back for a produced record. */
-function expected(r) {
-  const headers = {}
-  for (const [k, v] of Object.entries(r.headers ?? {})) headers[k] = Array.isArray(v) ? v.map(asBuffer) : asBuffer(v)
-  return { key: asBuffer(r.key), value: asBuffer(r.value), headers, timestamp: r.timestamp }
-}
+const records = sampleRecords
+const expected = expectedRecord
 const received = ({ message: m }) => ({ key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp })
 const consumeAll = (topics, count) => consumeUntil(kafka, { topics, done: (seen) => seen.length >= count, timeoutMs: 30000 })
 
