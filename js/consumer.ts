@@ -6,7 +6,7 @@
 import { inspect } from 'util'
 import type { ConsumerEvent, FetchedBatch, NativeConsumer, PartitionBatch, TopicPartitionOffset } from '../binding'
 import { Batch } from './batch'
-import { call, callSync, KafkaJSNonRetriableError } from './errors'
+import { call, callSync, errorOf, KafkaJSNonRetriableError, type NativeErrorInfo } from './errors'
 import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { buildMessages } from './messages'
@@ -41,6 +41,8 @@ export class Consumer {
   private pendingSeeks = new Map<string, TopicPartitionOffset>()
   private generation = 0
   private runConfig: ConsumerRunConfig = {}
+  /** A fatal librdkafka error seen in the last fetch: the loop restarts the client. */
+  private fatal: Error | null = null
   /** Failures so far of the message at each position, for the event layer's `attempt`. */
   private readonly failures = new Map<string, number>()
 
@@ -104,11 +106,7 @@ export class Consumer {
     if (!this.nativeConsumer) await this.connect()
     const nc = this.nativeConsumer!
     this.runConfig = config
-    callSync(() => nc.start(this.topics, this.fromBeginning, {
-      autoCommit: config.autoCommit, autoCommitInterval: config.autoCommitInterval ?? undefined,
-      autoCommitThreshold: config.autoCommitThreshold ?? undefined,
-      deadLetter: config.deadLetter, circuitBreaker: config.circuitBreaker,
-    }))
+    this.start(nc)
     this.running = true
     const joined = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 30_000)
@@ -119,9 +117,46 @@ export class Consumer {
     await joined
   }
 
-  private async loop(nc: NativeConsumer): Promise<void> {
+  private start(nc: NativeConsumer): void {
+    const config = this.runConfig
+    callSync(() => nc.start(this.topics, this.fromBeginning, {
+      autoCommit: config.autoCommit, autoCommitInterval: config.autoCommitInterval ?? undefined,
+      autoCommitThreshold: config.autoCommitThreshold ?? undefined,
+      deadLetter: config.deadLetter, circuitBreaker: config.circuitBreaker,
+    }))
+  }
+
+  /**
+   * After a fatal librdkafka error: CRASH, then (unless `retry.restartOnFailure` says no) a new
+   * client rejoins the group after `retry.initialRetryTime`, as kafkajs restarts a crashed
+   * consumer. Nothing past the last stored offset was committed, so nothing is lost.
+   */
+  private async recover(nc: NativeConsumer, error: Error): Promise<NativeConsumer | null> {
+    this.fatal = null
+    const retry = this.config.retry ?? this.ctx.retry
+    let restart = true
+    if (retry?.restartOnFailure) restart = await retry.restartOnFailure(error).catch(() => false)
+    this.ctx.logger.error(`Consumer crashed: ${error.message}`, { groupId: this.groupId, restart })
+    this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
+    await call(() => nc.close()).catch(() => undefined)
+    this.nativeConsumer = null
+    if (restart) await new Promise((r) => setTimeout(r, retry?.initialRetryTime ?? 300))
+    if (!restart || !this.running) {
+      this.running = false
+      return null
+    }
+    const fresh = this.create(await this.ctx.common())
+    this.nativeConsumer = fresh
+    this.generation++
+    this.start(fresh)
+    return fresh
+  }
+
+  private async loop(first: NativeConsumer): Promise<void> {
     const concurrency = Math.max(1, this.runConfig.partitionsConsumedConcurrently ?? 1)
-    while (this.running) {
+    let current: NativeConsumer | null = first
+    while (this.running && current) {
+      const nc: NativeConsumer = current
       this.instrumentation.emit(events.FETCH_START, {})
       const started = Date.now()
       let b: FetchedBatch
@@ -132,6 +167,10 @@ export class Consumer {
         throw e
       }
       if (b.events.length) this.handleEvents(b.events, nc)
+      if (this.fatal) {
+        current = await this.recover(nc, this.fatal)
+        continue
+      }
       if (!this.running || b.partitions.length === 0) continue
       this.instrumentation.emit(events.FETCH, { numberOfBatches: b.partitions.length, duration: Date.now() - started })
       const stored: TopicPartitionOffset[] = []
@@ -294,9 +333,8 @@ export class Consumer {
           this.instrumentation.emit(events.CIRCUIT_CLOSED, payload)
           break
         case 'FATAL':
-          this.instrumentation.emit(events.CRASH, { error: payload, groupId: this.groupId, restart: false })
-          this.ctx.logger.error(`Consumer crashed: ${payload.message}`, { groupId: this.groupId })
-          this.running = false
+          // The librdkafka handle is unusable now: the loop replaces it (see `recover`).
+          this.fatal = errorOf(payload as NativeErrorInfo)
           break
         default:
           this.ctx.logger.warn(String(payload.message ?? ev.kind), { groupId: this.groupId, code: payload.code })

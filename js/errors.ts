@@ -187,12 +187,20 @@ export function fromNative(err: unknown): unknown {
   // realm of a Jest or vm sandbox.
   const message = (err as { message?: unknown } | null)?.message
   if (typeof message !== 'string' || !message.startsWith(MARKER)) return err
-  let info: { name: string; message: string; code: string; retriable: boolean; field?: string | null }
+  let info: NativeErrorInfo
   try {
     info = JSON.parse(message.slice(MARKER.length))
   } catch {
     return err
   }
+  return errorOf(info)
+}
+
+/** What the native side reports about an error (thrown, or carried by an event). */
+export interface NativeErrorInfo { name: string; message: string; code: string; retriable: boolean; field?: string | null }
+
+/** The kafkajs error class instance for a native error description. */
+export function errorOf(info: NativeErrorInfo): KafkaJSError {
   const Cls = byName[info.name] ?? KafkaJSError
   const out = new Cls(info.message, { retriable: info.retriable, code: info.code, field: info.field ?? undefined })
   if (info.name === 'KafkaJSProtocolError') (out as KafkaJSProtocolError).type = info.code

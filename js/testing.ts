@@ -8,8 +8,9 @@
  * // ... cluster.close()
  * ```
  */
-import type { MockClusterOptions } from '../binding'
-import { callSync, fromNative } from './errors'
+import type { MockClusterOptions, NativeConsumer } from '../binding'
+import type { Consumer } from './consumer'
+import { callSync, fromNative, KafkaJSNonRetriableError } from './errors'
 import { native } from './native'
 
 export class MockCluster extends native.MockCluster {
@@ -39,4 +40,20 @@ for (const name of Object.getOwnPropertyNames(native.MockCluster.prototype)) {
     writable: true,
     configurable: true,
   })
+}
+
+/**
+ * Fault injection: raises a fatal librdkafka error (FENCED_INSTANCE_ID, what a fenced static
+ * member gets) inside a running consumer. The consumer emits CRASH and, unless
+ * `retry.restartOnFailure` resolves false, restarts with a new client as kafkajs does.
+ *
+ * ```ts
+ * consumer.on(consumer.events.CRASH, (e) => console.log(e.payload.restart)) // true
+ * failConsumer(consumer, 'test: fenced')
+ * ```
+ */
+export function failConsumer(consumer: Consumer, reason = 'injected fatal error'): void {
+  const nc = (consumer as unknown as { nativeConsumer: NativeConsumer | null }).nativeConsumer
+  if (!nc) throw new KafkaJSNonRetriableError('failConsumer: the consumer is not running', { field: 'consumer' })
+  callSync(() => nc.injectFatalError(reason))
 }

@@ -67,6 +67,7 @@ pub(crate) struct ConsumerInner {
   /// Partitions in a short retry backoff: their fetched messages are dropped until the instant,
   /// then the partition is rewound (a librdkafka resume takes about a second to fetch again).
   pub(crate) holds: Mutex<HashMap<Tp, std::time::Instant>>,
+  pub(crate) idle: crate::consumer_idle::Idle,
 }
 
 /// When stored offsets are committed, from kafkajs's `run()` options.
@@ -192,6 +193,7 @@ impl NativeConsumer {
         next_offsets: Mutex::new(HashMap::new()),
         holds: Mutex::new(HashMap::new()),
         barriers: Mutex::new(HashMap::new()),
+        idle: Default::default(),
         resolved_since_commit: AtomicU64::new(0),
       }),
     })
@@ -237,7 +239,10 @@ impl NativeConsumer {
     let consumer: RawConsumer = created.map_err(|e| FerroError::creation("consumer", e))?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names).during("subscribe")?;
-    *self.inner.consumer.write().unwrap() = Some(Arc::new(consumer));
+    let consumer = Arc::new(consumer);
+    *self.inner.idle.lock().unwrap() = Default::default();
+    crate::consumer_idle::spawn_keeper(&self.inner, &consumer, crate::consumer_idle::poll_bound(&cfg));
+    *self.inner.consumer.write().unwrap() = Some(consumer);
     Ok(())
   }
 
@@ -246,6 +251,7 @@ impl NativeConsumer {
   pub async fn fetch(&self, max_messages: u32, max_wait_ms: u32) -> napi::Result<FetchedBatch> {
     let consumer = self.inner.client()?;
     let ctx = consumer.context();
+    self.inner.fetch_started(&consumer);
     let mut builder = BatchBuilder::with_capacity(64 * 1024);
     {
       let mut stream = consumer.stream();
@@ -260,7 +266,7 @@ impl NativeConsumer {
         match item {
           Ok(m) if !holds.is_empty() && holds.keys().any(|(t, p)| *p == m.partition() && t == m.topic()) => {}
           Ok(m) => builder.push(&m),
-          Err(e) => ctx.push("ERROR", FerroError::kafka("fetch", &e).to_json()),
+          Err(e) => report_fetch_error(&consumer, &e),
         }
         if builder.count >= max_messages as usize {
           break;
@@ -274,6 +280,7 @@ impl NativeConsumer {
       let last = batch.meta[(p.start + p.count - 1) as usize * crate::consumer_batch::ROW];
       self.inner.set_next((p.topic.clone(), p.partition), last as i64 + 1);
     }
+    self.inner.fetch_ended();
     Ok(batch)
   }
 
@@ -391,6 +398,12 @@ impl NativeConsumer {
     self.inner.log.lock().unwrap().take();
     if let Some(c) = consumer {
       c.context().wake.notify_waiters();
+      if c.client().fatal_error().is_some() {
+        // librdkafka's destroy of a client that hit a fatal error can block for good waiting on
+        // its group handler; nothing is left to commit, so it is let go on a thread of its own.
+        let _ = std::thread::Builder::new().name("ferrokafka-fatal-drop".into()).spawn(move || drop(c));
+        return Ok(());
+      }
       let auto_commit = self.inner.commit.read().unwrap().auto_commit;
       blocking(move || {
         if auto_commit {
@@ -417,6 +430,13 @@ pub(crate) fn store_next(
   let mut tpl = TopicPartitionList::with_capacity(1);
   tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
   consumer.store_offsets(&tpl)
+}
+
+/// A consumption error for the facade; FATAL when librdkafka has declared the client unusable
+/// (its error code is then the underlying one, e.g. FENCED_INSTANCE_ID, not `Fatal`).
+pub(crate) fn report_fetch_error(consumer: &RawConsumer, e: &rdkafka::error::KafkaError) {
+  let kind = if consumer.client().fatal_error().is_some() { "FATAL" } else { "ERROR" };
+  consumer.context().push(kind, FerroError::kafka("fetch", e).to_json());
 }
 
 pub(crate) fn tokio_spawn<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {

@@ -10,6 +10,7 @@ pub mod consumer;
 pub mod consumer_batch;
 pub mod consumer_context;
 pub mod consumer_flow;
+pub mod consumer_idle;
 pub mod delivery;
 pub mod dlq;
 pub mod env_config;

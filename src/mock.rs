@@ -6,10 +6,12 @@
 //! is queued to the cluster's own thread. The mock has no CreateTopics API, so in-process
 //! clusters are registered by bootstrap address and `admin.createTopics` routes to them.
 
+use crate::consumer::NativeConsumer;
 use crate::error::{FerroError, Result};
 use napi_derive::napi;
 use once_cell::sync::Lazy;
 use rdkafka::bindings as rd;
+use rdkafka::consumer::Consumer;
 use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::ClientConfig;
 use std::collections::HashMap;
@@ -238,5 +240,26 @@ impl MockCluster {
 impl Drop for MockCluster {
   fn drop(&mut self) {
     self.close();
+  }
+}
+
+#[napi]
+impl NativeConsumer {
+  /// Raises a fatal error inside this consumer's librdkafka client (`rd_kafka_test_fatal_error`,
+  /// as a fenced static member would get): the client is unusable afterwards, so the facade's
+  /// crash-and-restart path runs. For fault-injection tests only (`failConsumer` in
+  /// `ferrokafka/testing`).
+  #[napi]
+  pub fn inject_fatal_error(&self, reason: String) -> napi::Result<()> {
+    let consumer = self.inner.client()?;
+    let reason = CString::new(reason).map_err(|_| FerroError::config("reason", "must not contain NUL"))?;
+    unsafe {
+      rd::rd_kafka_test_fatal_error(
+        consumer.client().native_ptr(),
+        rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID,
+        reason.as_ptr(),
+      )
+    };
+    Ok(())
   }
 }

@@ -1,0 +1,132 @@
+// A consumer that stops making progress is never silent, and one that is merely slow is never
+// evicted: a handler running past the session timeout and librdkafka's max.poll.interval.ms
+// costs no rebalance and no redelivery (kafkajs#1527, #1396); a fatal librdkafka error surfaces
+// as CRASH and the consumer restarts per `retry` (kafkajs#1431, confluent-kafka-javascript#476).
+const { Kafka, KafkaJSError, logLevel } = require('..')
+const { MockCluster, failConsumer } = require('../testing')
+const { unique, deferred, within, nextEvent, sendWith } = require('./helpers')
+
+const SHORT_SESSION = { sessionTimeout: 6000, heartbeatInterval: 500 }
+const POLL_BOUND_MS = 7000
+
+let cluster
+beforeAll(() => { cluster = new MockCluster({ brokers: 1 }) })
+afterAll(() => cluster.close())
+
+const kafkaWith = (extra = {}) => new Kafka({ clientId: 'liveness', brokers: cluster.brokers, logLevel: logLevel.NOTHING, ...extra })
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+test('a handler running past the session timeout and max.poll.interval.ms causes no rebalance and no redelivery', async () => {
+  const topic = unique('slow')
+  cluster.createTopic(topic, 2, 1)
+  const kafka = kafkaWith({ rdkafka: { 'max.poll.interval.ms': POLL_BOUND_MS } })
+  const records = Array.from({ length: 6 }, (_, n) => ({ partition: n % 2, value: String(n) }))
+  await sendWith(kafka, topic, records)
+
+  const consumer = kafka.consumer({ groupId: unique('slow-group'), ...SHORT_SESSION })
+  const seen = { joins: 0, rebalances: 0, crashes: 0 }
+  consumer.on(consumer.events.GROUP_JOIN, () => seen.joins++)
+  consumer.on(consumer.events.REBALANCING, () => seen.rebalances++)
+  consumer.on(consumer.events.CRASH, () => seen.crashes++)
+  const handled = []
+  const all = deferred()
+  // The workload itself is slow (twice the session timeout, past the poll bound): not a sync.
+  const slowMs = 2 * SHORT_SESSION.sessionTimeout + 1000
+  let first = true
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (first) {
+          first = false
+          await pause(slowMs)
+        }
+        handled.push(message.value.toString())
+        if (handled.length >= records.length) all.resolve()
+      },
+    })
+    await within(slowMs + 30_000, all.promise, 'every record handled')
+  } finally {
+    await consumer.disconnect()
+  }
+  console.log(`slow handler: ${slowMs} ms (session ${SHORT_SESSION.sessionTimeout} ms, poll bound ${POLL_BOUND_MS} ms); joins ${seen.joins}, rebalances ${seen.rebalances}, handled ${handled.length}`)
+  expect(seen).toEqual({ joins: 1, rebalances: 0, crashes: 0 })
+  expect([...handled].sort()).toEqual(records.map((r) => r.value).sort())
+}, 60_000)
+
+async function produceNumbered(kafka, topic, from, count) {
+  await sendWith(kafka, topic, Array.from({ length: count }, (_, i) => ({ key: `k${(from + i) % 17}`, value: String(from + i) })))
+}
+
+test('a fatal librdkafka error surfaces as CRASH { error, groupId, restart: true } and the consumer restarts with nothing lost', async () => {
+  const topic = unique('fatal')
+  cluster.createTopic(topic, 3, 1)
+  const kafka = kafkaWith()
+  await produceNumbered(kafka, topic, 0, 200)
+  const groupId = unique('fatal-group')
+  const consumer = kafka.consumer({ groupId, ...SHORT_SESSION, retry: { initialRetryTime: 100 } })
+  const handled = new Map()
+  let joins = 0
+  consumer.on(consumer.events.GROUP_JOIN, () => joins++)
+  const half = deferred()
+  const every = deferred()
+  const total = 400
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const n = Number(message.value.toString())
+        handled.set(n, (handled.get(n) ?? 0) + 1)
+        if (handled.size >= 100) half.resolve()
+        if (handled.size >= total) every.resolve()
+      },
+    })
+    await within(20_000, half.promise, 'the first 100 records')
+    const crash = nextEvent(consumer, consumer.events.CRASH)
+    failConsumer(consumer, 'test: fenced by a newer instance')
+    const { payload } = await within(20_000, crash, 'CRASH')
+    expect(payload.groupId).toBe(groupId)
+    expect(payload.restart).toBe(true)
+    expect(payload.error).toBeInstanceOf(KafkaJSError)
+    expect(payload.error.message).toMatch(/fenced/i)
+    await produceNumbered(kafka, topic, 200, 200)
+    await within(40_000, every.promise, 'every record after the restart')
+  } finally {
+    await consumer.disconnect()
+  }
+  const missing = Array.from({ length: total }, (_, n) => n).filter((n) => !handled.has(n))
+  const duplicates = [...handled.values()].filter((c) => c > 1).length
+  console.log(`fatal error: ${total} records, handled ${handled.size}, duplicates ${duplicates} (the uncommitted window), missing ${missing.length}, joins ${joins}`)
+  expect(missing).toEqual([])
+  expect(joins).toBeGreaterThanOrEqual(2)
+}, 90_000)
+
+test('restartOnFailure resolving false: CRASH says restart: false and the consumer stays stopped', async () => {
+  const topic = unique('fatal-stop')
+  cluster.createTopic(topic, 1, 1)
+  const kafka = kafkaWith()
+  await produceNumbered(kafka, topic, 0, 5)
+  const asked = []
+  const consumer = kafka.consumer({
+    groupId: unique('fatal-stop-group'), ...SHORT_SESSION,
+    retry: { initialRetryTime: 100, restartOnFailure: async (e) => { asked.push(e.message); return false } },
+  })
+  const got = []
+  const five = deferred()
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message.value.toString()); if (got.length === 5) five.resolve() } })
+    await within(20_000, five.promise, 'the first records')
+    const crash = nextEvent(consumer, consumer.events.CRASH)
+    failConsumer(consumer, 'test: fatal')
+    const { payload } = await within(20_000, crash, 'CRASH')
+    expect(payload.restart).toBe(false)
+    expect(asked).toHaveLength(1)
+  } finally {
+    await within(10_000, consumer.disconnect(), 'disconnect after a crash')
+  }
+  expect(got).toEqual(['0', '1', '2', '3', '4'])
+}, 60_000)
