@@ -27,9 +27,10 @@ function placePackage(dir) {
 /**
  * `fixtures/<fixture>` installed into `os.tmpdir()/ferrokafka-<prefix>-<hash of its
  * package.json>` (reused while the manifest is unchanged), with this package under each name of
- * `as` and the fixture's other files copied in afresh. Returns the directory.
+ * `as`, and the fixture's other files and the `shared` files of fixtures/ copied in afresh.
+ * Returns the directory.
  */
-function installedFixture(fixture, { prefix, as = ['ferrokafka'] }) {
+function installedFixture(fixture, { prefix, as = ['ferrokafka'], shared = [] }) {
   const source = path.join(__dirname, 'fixtures', fixture)
   const manifest = fs.readFileSync(path.join(source, 'package.json'))
   const hash = crypto.createHash('sha256').update(manifest).digest('hex').slice(0, 12)
@@ -45,6 +46,7 @@ function installedFixture(fixture, { prefix, as = ['ferrokafka'] }) {
   }
   for (const name of as) placePackage(path.join(dir, 'node_modules', name))
   for (const file of fs.readdirSync(source).filter((f) => f !== 'package.json')) fs.cpSync(path.join(source, file), path.join(dir, file), { recursive: true })
+  for (const file of shared) fs.copyFileSync(path.join(__dirname, 'fixtures', file), path.join(dir, file))
   return dir
 }
 
