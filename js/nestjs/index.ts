@@ -1,6 +1,8 @@
 /**
  * `ferrokafka/nestjs`: seed 001's NestJS module. Needs `@nestjs/common` and `@nestjs/core`
- * (10 or 11) and `reflect-metadata`; `@nestjs/terminus` only for health endpoints.
+ * (10, 11 or 12) and `reflect-metadata`; `@nestjs/terminus` (10, 11 or 12) only for health
+ * endpoints. NestJS 12 is ESM-only: this CommonJS module loads it with `require()`, which needs
+ * Node 20.19+ or 22.12+.
  *
  * ```ts
  * import { KafkaModule, EventHandler } from 'ferrokafka/nestjs'

@@ -1,7 +1,9 @@
 /**
- * Seed 001's `KafkaHealthIndicator` for `@nestjs/terminus` 10 and 11: results shaped
- * `{ [key]: { status: 'up' | 'down', ... } }`, and a `HealthCheckError` thrown when down.
- * Terminus is loaded only if installed and only when a check fails.
+ * Seed 001's `KafkaHealthIndicator` for `@nestjs/terminus` 10, 11 and 12: results shaped
+ * `{ [key]: { status: 'up' | 'down', ... } }`. When down it throws terminus's `HealthCheckError`
+ * (10 and 11), or returns the `down` result (12, which removed that class and reads a returned
+ * status instead: a thrown error there is a 500 without details). Terminus is loaded only if
+ * installed and only when a check fails.
  */
 import { kafkaConfigOf } from '../events/config'
 import { Inject, Injectable } from '@nestjs/common'
@@ -27,17 +29,29 @@ export class KafkaHealthCheckError extends Error {
 }
 
 type ErrorClass = new (message: string, causes: KafkaHealthResult) => Error
-let terminusError: ErrorClass | null | undefined
+/** How the installed terminus takes a `down` result: thrown as this class, or returned (`null`). */
+let downAs: ErrorClass | null | undefined
 
-function healthCheckError(message: string, causes: KafkaHealthResult): Error {
-  if (terminusError === undefined) {
-    // Optional peer: its own class makes `instanceof HealthCheckError` hold in user code.
-    try { terminusError = require('@nestjs/terminus').HealthCheckError ?? null } catch { terminusError = null }
+function terminusDownAs(): ErrorClass | null {
+  if (downAs !== undefined) return downAs
+  let major: number
+  try {
+    // The version, not the module: terminus 12 is ESM-only, which `require` cannot load on every Node.
+    major = parseInt(require('@nestjs/terminus/package.json').version, 10)
+  } catch {
+    return (downAs = KafkaHealthCheckError) // not installed
   }
-  return new (terminusError ?? KafkaHealthCheckError)(message, causes)
+  if (major >= 12) return (downAs = null)
+  // Optional peer: its own class makes `instanceof HealthCheckError` hold in user code.
+  try { downAs = require('@nestjs/terminus').HealthCheckError ?? KafkaHealthCheckError } catch { downAs = KafkaHealthCheckError }
+  return downAs!
 }
 
-/** Terminus health indicator for `KafkaModule`'s producer and consumer groups, with a live broker check. */
+/**
+ * Terminus health indicator for `KafkaModule`'s producer and consumer groups, with a live broker
+ * check. A `down` result is thrown as terminus's `HealthCheckError` (terminus 10/11;
+ * `KafkaHealthCheckError` without terminus) or returned (terminus 12), as each version expects.
+ */
 @Injectable()
 export class KafkaHealthIndicator {
   private readonly probe: BrokerProbe
@@ -70,7 +84,8 @@ export class KafkaHealthIndicator {
 
   private result(key: string, healthy: boolean, info: Record<string, unknown>, message: string): KafkaHealthResult {
     const result: KafkaHealthResult = { [key]: { status: healthy ? 'up' : 'down', ...info } }
-    if (!healthy) throw healthCheckError(message, result)
+    const thrown = healthy ? null : terminusDownAs()
+    if (thrown) throw new thrown(message, result)
     return result
   }
 
