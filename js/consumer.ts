@@ -357,7 +357,12 @@ export class Consumer {
   /** Stops, commits what was handled (with autoCommit), leaves the group and frees the client. */
   async disconnect(): Promise<void> {
     await this.stop()
-    if (this.nativeConsumer) await call(() => this.nativeConsumer!.close())
+    if (this.nativeConsumer) {
+      const nc = this.nativeConsumer
+      const last = await call(() => nc.close())
+      // Only the final commit's report matters now: the group is left.
+      this.handleEvents(last.filter((e) => e.kind === 'COMMIT_OFFSETS'), nc)
+    }
     // A fresh native consumer (and log callback) on the next connect().
     this.nativeConsumer = null
     this.pausedKeys.clear()

@@ -252,6 +252,7 @@ impl NativeConsumer {
     let consumer = self.inner.client()?;
     let ctx = consumer.context();
     self.inner.fetch_started(&consumer);
+    ctx.store_catch_up(&consumer);
     let mut builder = BatchBuilder::with_capacity(64 * 1024);
     {
       let mut stream = consumer.stream();
@@ -371,6 +372,8 @@ impl NativeConsumer {
     let tpl = tpl_of(std::slice::from_ref(&target), "seek")?;
     let offset = tpl.elements()[0].offset();
     self.inner.failures.lock().unwrap().remove(&(target.topic.clone(), target.partition));
+    // A seek back asks for records again: a rebalance must not skip them.
+    consumer.context().last_stored.lock().unwrap().remove(&(target.topic.clone(), target.partition));
     consumer.seek(&target.topic, target.partition, offset, Duration::from_secs(5)).during("seek")?;
     if let Offset::Offset(o) = offset {
       self.inner.set_next((target.topic.clone(), target.partition), o);
@@ -380,7 +383,8 @@ impl NativeConsumer {
 
   /// Leaves the group (committing stored offsets when autoCommit is on) and frees the client.
   #[napi]
-  pub async fn close(&self) -> napi::Result<()> {
+  /// Returns the events not yet delivered, among them the COMMIT_OFFSETS of the final commit.
+  pub async fn close(&self) -> napi::Result<Vec<crate::consumer_context::ConsumerEvent>> {
     // Dead-letter records in flight first: their acks move stored offsets, which close commits.
     let dlq_producer = self.inner.dlq_producer.lock().unwrap().take();
     if let Some(p) = dlq_producer {
@@ -402,20 +406,25 @@ impl NativeConsumer {
         // librdkafka's destroy of a client that hit a fatal error can block for good waiting on
         // its group handler; nothing is left to commit, so it is let go on a thread of its own.
         let _ = std::thread::Builder::new().name("ferrokafka-fatal-drop".into()).spawn(move || drop(c));
-        return Ok(());
+        return Ok(Vec::new());
       }
       let auto_commit = self.inner.commit.read().unwrap().auto_commit;
-      blocking(move || {
+      return blocking(move || {
         if auto_commit {
           let _ = c.commit_consumer_state(CommitMode::Sync);
         }
+        // Serves pending commit callbacks now (the final commit's too), so they are reported.
+        let mut stream = c.stream();
+        while stream.next().now_or_never().flatten().is_some() {}
+        drop(stream);
+        let events = c.context().take_events();
         c.unsubscribe();
         drop(c);
-        Ok(())
+        Ok(events)
       })
-      .await?;
+      .await;
     }
-    Ok(())
+    Ok(Vec::new())
   }
 }
 
@@ -429,7 +438,9 @@ pub(crate) fn store_next(
 ) -> rdkafka::error::KafkaResult<()> {
   let mut tpl = TopicPartitionList::with_capacity(1);
   tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
-  consumer.store_offsets(&tpl)
+  consumer.store_offsets(&tpl)?;
+  consumer.context().last_stored.lock().unwrap().insert((topic.to_string(), partition), next);
+  Ok(())
 }
 
 /// A consumption error for the facade; FATAL when librdkafka has declared the client unusable

@@ -43,6 +43,13 @@ pub struct ConsumerCtx {
   /// after that call are delivered even though the assignment comes later.
   pub pinned: Mutex<std::collections::HashMap<(String, i32), i64>>,
   pub stats: crate::logging::LatestStats,
+  /// The last offset stored per partition (the next one to handle). When a rebalance takes a
+  /// partition away and gives it back, the commit of what was handled may have been refused
+  /// meanwhile (a rebalancing group refuses commits); resuming here avoids redoing that work.
+  pub last_stored: Mutex<std::collections::HashMap<(String, i32), i64>>,
+  /// Offsets to store again once the assignment that resumed after them is in effect (a store
+  /// inside the rebalance callback is refused: the assignment is applied asynchronously).
+  catch_up: Mutex<Vec<((String, i32), i64)>>,
 }
 
 impl ConsumerCtx {
@@ -57,12 +64,33 @@ impl ConsumerCtx {
       from_beginning,
       pinned: Mutex::new(Default::default()),
       stats: Default::default(),
+      last_stored: Mutex::new(Default::default()),
+      catch_up: Mutex::new(Vec::new()),
     }
   }
 
   pub fn push(&self, kind: &str, payload: Value) {
     self.events.lock().unwrap().push(ConsumerEvent { kind: kind.into(), payload });
     self.wake.notify_one();
+  }
+
+  /// Stores the offsets a rebalance resumed after, so the next commit records that work; kept
+  /// until the partition is assigned, dropped when it is no longer ours.
+  pub fn store_catch_up(&self, consumer: &crate::consumer::RawConsumer) {
+    let mut pending = self.catch_up.lock().unwrap();
+    if pending.is_empty() {
+      return;
+    }
+    let assigned = consumer.assignment().unwrap_or_default();
+    pending.retain(|((topic, partition), next)| {
+      if assigned.find_partition(topic, *partition).is_none() {
+        return false;
+      }
+      let mut one = TopicPartitionList::with_capacity(1);
+      let stored = one.add_partition_offset(topic, *partition, Offset::Offset(*next)).is_ok()
+        && consumer.store_offsets(&one).is_ok();
+      !stored
+    });
   }
 
   pub fn take_events(&self) -> Vec<ConsumerEvent> {
@@ -148,6 +176,41 @@ fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut TopicPartit
   }
 }
 
+/// For partitions this member handled before and gets back: starts after what it handled when
+/// the group's commit is behind it. Returns the partitions whose commit must catch up.
+fn resume_after_handled(
+  consumer: &BaseConsumer<ConsumerCtx>,
+  tpl: &mut TopicPartitionList,
+) -> Vec<((String, i32), i64)> {
+  let stored = consumer.context().last_stored.lock().unwrap().clone();
+  let mut back = TopicPartitionList::new();
+  for e in tpl.elements() {
+    if stored.contains_key(&(e.topic().to_string(), e.partition())) {
+      back.add_partition(e.topic(), e.partition());
+    }
+  }
+  if back.count() == 0 {
+    return Vec::new();
+  }
+  let Ok(committed) = consumer.committed_offsets(back, Duration::from_secs(10)) else {
+    return Vec::new();
+  };
+  let mut caught_up = Vec::new();
+  for e in committed.elements() {
+    let key = (e.topic().to_string(), e.partition());
+    let handled = stored[&key];
+    let behind = match e.offset() {
+      Offset::Offset(c) => c < handled,
+      _ => true,
+    };
+    if behind {
+      let _ = tpl.set_partition_offset(e.topic(), e.partition(), Offset::Offset(handled));
+      caught_up.push((key, handled));
+    }
+  }
+  caught_up
+}
+
 impl ConsumerContext for ConsumerCtx {
   /// librdkafka's default strategy, plus pinning start offsets for `fromBeginning: false`.
   fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
@@ -156,6 +219,7 @@ impl ConsumerContext for ConsumerCtx {
     if assign && !self.from_beginning {
       pin_start_offsets(consumer, tpl);
     }
+    let caught_up = if assign { resume_after_handled(consumer, tpl) } else { Vec::new() };
     let rebalance = if assign {
       Rebalance::Assign(tpl)
     } else if revoke {
@@ -174,6 +238,7 @@ impl ConsumerContext for ConsumerCtx {
     if let Err(e) = result {
       self.log.emit(1, "REBALANCE", &format!("applying the assignment failed: {}", e));
     }
+    self.catch_up.lock().unwrap().extend(caught_up);
     self.post_rebalance(consumer, &rebalance);
   }
 
