@@ -318,7 +318,9 @@ export class Consumer {
         }
         case 'REBALANCING':
           this.generation++
-          this.instrumentation.emit(events.REBALANCING, { groupId: this.groupId, memberId: payload.memberId })
+          // `revoked` (ferrokafka): the partitions taken away, all of them under an eager assignor,
+          // only those moving elsewhere under cooperative-sticky.
+          this.instrumentation.emit(events.REBALANCING, { groupId: this.groupId, memberId: payload.memberId, revoked: payload.revoked ?? {} })
           break
         case 'COMMIT_OFFSETS':
           this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, groupGenerationId: this.generation })
