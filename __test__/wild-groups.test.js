@@ -150,30 +150,16 @@ test('cooperative-sticky: a joining member takes only the partitions that move; 
 
 describe("KIP-848 (groupProtocol: 'consumer' → group.protocol=consumer)", () => {
   // MockCluster (librdkafka 2.12.1) implements ConsumerGroupHeartbeat, with incremental
-  // assignment and static members. But librdkafka refuses session.timeout.ms,
-  // heartbeat.interval.ms and partition.assignment.strategy with group.protocol=consumer (they are
-  // the broker's there), and src/config.rs consumer_config always sets session.timeout.ms.
-  test('the option reaches librdkafka, which today refuses the session timeout ferrokafka always sets', async () => {
-    const consumer = kafka.consumer({ groupId: unique('g'), groupProtocol: 'consumer' })
-    try {
-      // The librdkafka consumer is created by run(), after connect() and subscribe() succeeded.
-      const error = await start(consumer, unique('kip848')).then(() => null, (e) => e)
-      expect(error).toBeInstanceOf(KafkaJSNonRetriableError)
-      expect(error.message).toMatch(/`session\.timeout\.ms` is not supported for `group\.protocol=consumer`/)
-    } finally {
-      await consumer.disconnect()
-    }
-  })
-
-  // Fails until consumer_config leaves those three properties unset under groupProtocol 'consumer';
-  // then this becomes an ordinary test.
-  test.failing('a consumer group on the KIP-848 protocol joins, consumes, and shares partitions with a second member', async () => {
+  // assignment. Session timeout, heartbeat interval and assignor are the broker's under this
+  // protocol: kafkajs's options for them are accepted and left out (librdkafka refuses them).
+  test('a consumer group on the KIP-848 protocol joins, consumes, and shares partitions with a second member', async () => {
     const topic = unique('kip848'), groupId = unique('g')
     cluster.createTopic(topic, 4, 1)
     const producer = kafka.producer()
     await producer.connect()
     await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ partition: i % 4, value: `v${i}` })) })
-    const a = kafka.consumer({ groupId, groupProtocol: 'consumer' }), b = kafka.consumer({ groupId, groupProtocol: 'consumer' })
+    const kafkajsOptions = { sessionTimeout: 6000, heartbeatInterval: 500, partitionAssigners: [PartitionAssigners.roundRobin] }
+    const a = kafka.consumer({ groupId, groupProtocol: 'consumer', ...kafkajsOptions }), b = kafka.consumer({ groupId, groupProtocol: 'consumer' })
     const seen = new Map()
     const allSeen = deferred()
     const onMessage = async ({ message }) => {

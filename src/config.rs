@@ -350,9 +350,19 @@ pub fn consumer_config(common: &Value, consumer: &Value, from_beginning: bool) -
   cfg.set("enable.auto.commit", opts.boolean("autoCommit")?.unwrap_or(true).to_string());
   cfg.set("auto.commit.interval.ms", opts.integer("autoCommitInterval", I32_MAX)?.unwrap_or(5000).to_string());
   cfg.set("auto.offset.reset", if from_beginning { "earliest" } else { "latest" });
-  cfg.set("session.timeout.ms", opts.integer("sessionTimeout", I32_MAX)?.unwrap_or(30_000).to_string());
-  if let Some(ms) = opts.integer("heartbeatInterval", I32_MAX)? {
-    cfg.set("heartbeat.interval.ms", ms.to_string());
+  let proto = opts.string("groupProtocol")?;
+  if proto.is_some_and(|p| p != "classic" && p != "consumer") {
+    return Err(FerroError::config("consumer.groupProtocol", "must be \"classic\" or \"consumer\""));
+  }
+  // KIP-848: the broker owns session, heartbeat and assignment; librdkafka refuses the settings.
+  let broker_owned = proto == Some("consumer");
+  let session = opts.integer("sessionTimeout", I32_MAX)?;
+  let heartbeat = opts.integer("heartbeatInterval", I32_MAX)?;
+  if !broker_owned {
+    cfg.set("session.timeout.ms", session.unwrap_or(30_000).to_string());
+    if let Some(ms) = heartbeat {
+      cfg.set("heartbeat.interval.ms", ms.to_string());
+    }
   }
   // kafkajs's rebalanceTimeout is how long a member may take to rejoin: librdkafka's poll bound.
   let rebalance = opts.integer("rebalanceTimeout", I32_MAX)?.unwrap_or(60_000);
@@ -379,13 +389,10 @@ pub fn consumer_config(common: &Value, consumer: &Value, from_beginning: bool) -
   if let Some(id) = opts.string("groupInstanceId")? {
     cfg.set("group.instance.id", id);
   }
-  if let Some(proto) = opts.string("groupProtocol")? {
-    if proto != "classic" && proto != "consumer" {
-      return Err(FerroError::config("consumer.groupProtocol", "must be \"classic\" or \"consumer\""));
-    }
+  if let Some(proto) = proto {
     cfg.set("group.protocol", proto);
   }
-  if let Some(Value::Array(names)) = opts.raw("partitionAssigners") {
+  if let (false, Some(Value::Array(names))) = (broker_owned, opts.raw("partitionAssigners")) {
     let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
     if !names.is_empty() {
       cfg.set("partition.assignment.strategy", names.join(","));
