@@ -2,7 +2,7 @@
 // evicted: a handler running past the session timeout and librdkafka's max.poll.interval.ms
 // costs no rebalance and no redelivery (kafkajs#1527, #1396); a fatal librdkafka error surfaces
 // as CRASH and the consumer restarts per `retry` (kafkajs#1431, confluent-kafka-javascript#476).
-const { Kafka, KafkaJSError, logLevel } = require('..')
+const { Kafka, KafkaJSError, KafkaJSNumberOfRetriesExceeded, logLevel } = require('..')
 const { MockCluster, failConsumer } = require('../testing')
 const { unique, deferred, within, nextEvent, sendWith } = require('./helpers')
 
@@ -129,4 +129,51 @@ test('restartOnFailure resolving false: CRASH says restart: false and the consum
     await within(10_000, consumer.disconnect(), 'disconnect after a crash')
   }
   expect(got).toEqual(['0', '1', '2', '3', '4'])
+}, 60_000)
+
+test('a handler out of retries: CRASH carries KafkaJSNumberOfRetriesExceeded (cause: the handler error), restartOnFailure is asked, the record is retried again', async () => {
+  const topic = unique('retries')
+  cluster.createTopic(topic, 1, 1)
+  const kafka = kafkaWith()
+  await sendWith(kafka, topic, [{ value: 'flaky' }, { value: 'next' }])
+  const asked = []
+  const consumer = kafka.consumer({
+    groupId: unique('retries-group'), ...SHORT_SESSION,
+    retry: { retries: 2, initialRetryTime: 20, restartOnFailure: async (e) => { asked.push(e); return true } },
+  })
+  const attempts = []
+  const handled = []
+  const done = deferred()
+  const commits = []
+  consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => commits.push(payload))
+  let joined
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => { joined = payload })
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    const crash = nextEvent(consumer, consumer.events.CRASH)
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const v = message.value.toString()
+        if (v === 'flaky') {
+          attempts.push(v)
+          if (attempts.length <= 3) throw new Error(`flaky failure ${attempts.length}`)
+        }
+        handled.push(v)
+        if (handled.includes('next')) done.resolve()
+      },
+    })
+    const { payload } = await within(20_000, crash, 'CRASH after the retries')
+    expect(payload.error).toBeInstanceOf(KafkaJSNumberOfRetriesExceeded)
+    expect(payload.error.cause.message).toBe('flaky failure 3')
+    expect(payload.error.retryCount).toBe(2)
+    expect(payload.restart).toBe(true)
+    expect(asked).toEqual([payload.error])
+    await within(20_000, done.promise, 'the record handled after the crash, then the next one')
+  } finally {
+    await consumer.disconnect()
+  }
+  expect(handled).toEqual(['flaky', 'next'])
+  // kafkajs's COMMIT_OFFSETS payload, the final commit of disconnect() included.
+  expect(commits.at(-1)).toMatchObject({ groupId: joined.groupId, memberId: joined.memberId, topics: [{ topic, partitions: [{ partition: 0, offset: '2' }] }] })
 }, 60_000)

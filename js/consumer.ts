@@ -6,7 +6,7 @@
 import { inspect } from 'util'
 import type { ConsumerEvent, FetchedBatch, NativeConsumer, PartitionBatch, TopicPartitionOffset } from '../binding'
 import { Batch } from './batch'
-import { call, callSync, errorOf, KafkaJSNonRetriableError, type NativeErrorInfo } from './errors'
+import { call, callSync, errorOf, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, type NativeErrorInfo } from './errors'
 import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { buildMessages } from './messages'
@@ -43,6 +43,8 @@ export class Consumer {
   private runConfig: ConsumerRunConfig = {}
   /** A fatal librdkafka error seen in the last fetch: the loop restarts the client. */
   private fatal: Error | null = null
+  /** From the last GROUP_JOIN, for COMMIT_OFFSETS (kafkajs's payload carries it). */
+  private memberId: string | null = null
   /** Failures so far of the message at each position, for the event layer's `attempt`. */
   private readonly failures = new Map<string, number>()
 
@@ -289,10 +291,14 @@ export class Consumer {
     if (decision.action === 'dead-lettered') {
       this.instrumentation.emit(events.DEAD_LETTER, { topic: p.topic, partition: p.partition, offset: message.offset, dlqTopic: decision.dlqTopic, attempts: decision.attempt, error })
     } else if (decision.action === 'crash') {
+      // As kafkajs: the retries ran out, so CRASH carries KafkaJSNumberOfRetriesExceeded with the
+      // handler's error as its cause; the retry budget then starts again on the same client.
+      const cause = typeof error?.message === 'string' ? (error as Error) : undefined
+      const crash = new KafkaJSNumberOfRetriesExceeded(cause ?? String(error), { cause, retryCount: Math.max(0, decision.attempt - 1), retryTime: decision.delayMs })
       const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
       let restart = true
-      if (restartOnFailure) restart = await restartOnFailure(error).catch(() => false)
-      this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
+      if (restartOnFailure) restart = await restartOnFailure(crash).catch(() => false)
+      this.instrumentation.emit(events.CRASH, { error: crash, groupId: this.groupId, restart })
       if (!restart) {
         this.running = false
         nc.wake()
@@ -307,6 +313,7 @@ export class Consumer {
       switch (ev.kind) {
         case 'GROUP_JOIN': {
           this.generation++
+          this.memberId = payload.memberId ?? null
           this.instrumentation.emit(events.GROUP_JOIN, { ...payload, leaderId: payload.memberId, isLeader: false })
           for (const [k, s] of this.pendingSeeks) {
             if (payload.memberAssignment?.[s.topic]?.includes(s.partition)) {
@@ -323,7 +330,7 @@ export class Consumer {
           this.instrumentation.emit(events.REBALANCING, { groupId: this.groupId, memberId: payload.memberId, revoked: payload.revoked ?? {} })
           break
         case 'COMMIT_OFFSETS':
-          this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, groupGenerationId: this.generation })
+          this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, memberId: this.memberId, groupGenerationId: this.generation })
           break
         case 'CIRCUIT_OPEN':
           this.instrumentation.emit(events.CIRCUIT_OPEN, payload)

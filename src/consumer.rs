@@ -68,6 +68,9 @@ pub(crate) struct ConsumerInner {
   /// then the partition is rewound (a librdkafka resume takes about a second to fetch again).
   pub(crate) holds: Mutex<HashMap<Tp, std::time::Instant>>,
   pub(crate) idle: crate::consumer_idle::Idle,
+  /// A requested commit is running / another one was requested meanwhile (consumer_commit.rs).
+  pub(crate) committing: std::sync::atomic::AtomicBool,
+  pub(crate) commit_again: std::sync::atomic::AtomicBool,
 }
 
 /// When stored offsets are committed, from kafkajs's `run()` options.
@@ -194,6 +197,8 @@ impl NativeConsumer {
         holds: Mutex::new(HashMap::new()),
         barriers: Mutex::new(HashMap::new()),
         idle: Default::default(),
+        committing: Default::default(),
+        commit_again: Default::default(),
         resolved_since_commit: AtomicU64::new(0),
       }),
     })
@@ -329,7 +334,7 @@ impl NativeConsumer {
     if policy.auto_commit && due && count > 0 {
       self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
       // Commits the stored offsets (never positions) of the current assignment.
-      let _ = consumer.commit_consumer_state(CommitMode::Async);
+      self.inner.commit_soon(consumer.clone());
     }
     Ok(())
   }
@@ -355,12 +360,12 @@ impl NativeConsumer {
     let tpl = offsets.map(|o| tpl_of(&o, "commitOffsets")).transpose()?;
     self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
     blocking(move || match tpl {
-      Some(tpl) => consumer.commit(&tpl, CommitMode::Sync).during("commitOffsets"),
-      None => match consumer.commit_consumer_state(CommitMode::Sync) {
-        // Nothing stored since the last commit is not a failure.
-        Err(e) if e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) => Ok(()),
-        other => other.during("commitOffsets"),
-      },
+      Some(tpl) => {
+        consumer.commit(&tpl, CommitMode::Sync).during("commitOffsets")?;
+        crate::consumer_commit::report(consumer.context(), &tpl);
+        Ok(())
+      }
+      None => crate::consumer_commit::commit_stored(&consumer).during("commitOffsets"),
     })
     .await
   }
@@ -411,7 +416,7 @@ impl NativeConsumer {
       let auto_commit = self.inner.commit.read().unwrap().auto_commit;
       return blocking(move || {
         if auto_commit {
-          let _ = c.commit_consumer_state(CommitMode::Sync);
+          let _ = crate::consumer_commit::commit_stored(&c);
         }
         // Serves pending commit callbacks now (the final commit's too), so they are reported.
         let mut stream = c.stream();

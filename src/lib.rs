@@ -6,8 +6,11 @@
 
 pub mod admin;
 pub mod config;
+#[cfg(test)]
+mod config_tests;
 pub mod consumer;
 pub mod consumer_batch;
+pub mod consumer_commit;
 pub mod consumer_context;
 pub mod consumer_flow;
 pub mod consumer_idle;
