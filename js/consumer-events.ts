@@ -1,6 +1,6 @@
 /** The consumer's instrumentation event names and its retryability convention. */
 
-/** kafkajs's `consumer.events`, plus ferrokafka's dead-letter and circuit-breaker events. */
+/** kafkajs's `consumer.events`, plus ferrokafka's dead-letter, circuit-breaker and stall events. */
 export const consumerEvents = {
   HEARTBEAT: 'consumer.heartbeat',
   COMMIT_OFFSETS: 'consumer.commit_offsets',
@@ -24,6 +24,13 @@ export const consumerEvents = {
   CIRCUIT_OPEN: 'consumer.circuit_open',
   CIRCUIT_HALF_OPEN: 'consumer.circuit_half_open',
   CIRCUIT_CLOSED: 'consumer.circuit_closed',
+  /**
+   * ferrokafka (consumer option `stallTimeout`): records wait on assigned partitions and no handler
+   * started or finished for `stallTimeout` ms; the payload is a `StallReport`.
+   */
+  STALLED: 'consumer.stalled',
+  /** ferrokafka: a stalled consumer handled a record again; the payload is a `RecoveryReport`. */
+  RECOVERED: 'consumer.recovered',
 } as const
 
 /** kafkajs-style and event-layer conventions for "do not retry this". */

@@ -19,6 +19,7 @@ import type {
 } from './types'
 import * as check from './validate'
 import { readNativeStats, type LibrdkafkaStats } from './service/metrics'
+import { ConsumerStallWatch, type ConsumerHealth } from './consumer-stall'
 
 /** Messages asked of Rust per fetch; one crossing carries up to this many. */
 const MAX_BATCH = 2000
@@ -47,6 +48,8 @@ export class Consumer {
   private memberId: string | null = null
   /** Failures so far of the message at each position, for the event layer's `attempt`. */
   private readonly failures = new Map<string, number>()
+  /** The stall watchdog, with option `stallTimeout`. */
+  private readonly stall: ConsumerStallWatch | null = null
 
   constructor(private readonly ctx: ClientContext, private readonly config: ConsumerConfig) {
     if (config !== undefined && config !== null && !check.isPlainObject(config)) throw check.invalid('consumer', 'must be an object { groupId, ... }')
@@ -55,12 +58,19 @@ export class Consumer {
     }
     check.retry(config.retry, 'retry')
     if (config.partitionAssigners !== undefined) check.array(config.partitionAssigners, 'partitionAssigners')
+    check.num(config.stallTimeout, 'stallTimeout')
+    if (config.stallTimeout && config.stallTimeout > 0) {
+      this.stall = new ConsumerStallWatch(this.groupId, config.stallTimeout, {
+        assignment: () => this.assignment(), isPaused: (key) => this.pausedKeys.has(key),
+        emit: (name, payload) => this.instrumentation.emit(name, payload), logger: ctx.logger,
+      })
+    }
     const common = ctx.commonSync()
     if (common) this.nativeConsumer = this.create(common)
   }
 
   private create(common: Record<string, unknown>): NativeConsumer {
-    const { retry, partitionAssigners, ...rest } = this.config
+    const { retry, partitionAssigners, stallTimeout: _s, ...rest } = this.config
     const assigners = assignmentStrategies(partitionAssigners, this.config.groupId, this.ctx.logger)
     const options = { ...rest, partitionAssigners: assigners, retry: retry ? { ...retry, restartOnFailure: undefined } : undefined }
     return callSync(() => new native.NativeConsumer(common, options, this.ctx.nativeLog))
@@ -115,7 +125,10 @@ export class Consumer {
       timer.unref?.()
       this.onJoin = () => { clearTimeout(timer); resolve() }
     })
-    this.loopDone = this.loop(nc).catch((e) => this.ctx.logger.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
+    this.stall?.start()
+    this.loopDone = this.loop(nc)
+      .catch((e) => this.ctx.logger.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
+      .finally(() => this.stall?.stop())
     await joined
   }
 
@@ -206,6 +219,8 @@ export class Consumer {
       offsetLagLow: batch.offsetLagLow(), batchSize: messages.length, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset(),
     }
     const started = Date.now()
+    const stall = this.stall
+    stall?.fetched(p.topic, p.partition, p.highWatermark, messages[0].offset, messages[messages.length - 1].offset)
     this.instrumentation.emit(events.START_BATCH_PROCESS, batchInfo)
     const pause = () => {
       this.pause([{ topic: p.topic, partitions: [p.partition] }])
@@ -218,11 +233,16 @@ export class Consumer {
       const each = this.runConfig.eachMessage
       for (; done < messages.length; done++) {
         if (!this.running || this.pausedKeys.has(key) || this.sought.has(key)) break
+        const offset = messages[done].offset
+        stall?.started(p.topic, p.partition, offset)
         try {
           await each({ topic: p.topic, partition: p.partition, message: messages[done], heartbeat, pause })
+          stall?.finished(p.topic, p.partition, offset, true)
         } catch (e) {
           // Dead-lettered (acknowledged by the DLQ topic): the partition goes on with the next one.
-          if (this.running && (await this.handleFailure(nc, p, messages[done], e)) === 'dead-lettered') continue
+          const deadLettered = this.running && (await this.handleFailure(nc, p, messages[done], e)) === 'dead-lettered'
+          stall?.finished(p.topic, p.partition, offset, deadLettered)
+          if (deadLettered) continue
           failure = e
           break
         }
@@ -231,7 +251,11 @@ export class Consumer {
       let resolved = -1
       const payload: EachBatchPayload = {
         batch,
-        resolveOffset: (offset: string) => { resolved = Math.max(resolved, Number(offset)) },
+        resolveOffset: (offset: string) => {
+          if (Number(offset) <= resolved) return
+          resolved = Number(offset)
+          stall?.resolved(p.topic, p.partition, offset)
+        },
         heartbeat,
         pause,
         commitOffsetsIfNecessary: async () => {
@@ -242,6 +266,7 @@ export class Consumer {
         isRunning: () => this.running,
         isStale: () => generation !== this.generation || this.sought.has(key),
       }
+      stall?.started(p.topic, p.partition, messages[0].offset)
       try {
         await this.runConfig.eachBatch!(payload)
         if (this.runConfig.eachBatchAutoResolve !== false && !payload.isStale() && !this.pausedKeys.has(key)) {
@@ -263,6 +288,7 @@ export class Consumer {
       // Pulled but not handled (a pause mid-batch): fetch them again rather than skip them.
       nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
     }
+    if (this.runConfig.eachBatch) stall?.finished(p.topic, p.partition, String(offsetAt(Math.max(done, 1) - 1)), done > 0)
     return done > 0 ? offsetAt(done - 1) + 1 : null
   }
 
@@ -314,6 +340,7 @@ export class Consumer {
         case 'GROUP_JOIN': {
           this.generation++
           this.memberId = payload.memberId ?? null
+          this.stall?.assigned(payload.memberAssignment)
           this.instrumentation.emit(events.GROUP_JOIN, { ...payload, leaderId: payload.memberId, isLeader: false })
           for (const [k, s] of this.pendingSeeks) {
             if (payload.memberAssignment?.[s.topic]?.includes(s.partition)) {
@@ -330,6 +357,7 @@ export class Consumer {
           this.instrumentation.emit(events.REBALANCING, { groupId: this.groupId, memberId: payload.memberId, revoked: payload.revoked ?? {} })
           break
         case 'COMMIT_OFFSETS':
+          this.stall?.commits(payload.topics)
           this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, memberId: this.memberId, groupGenerationId: this.generation })
           break
         case 'CIRCUIT_OPEN':
@@ -470,6 +498,16 @@ export class Consumer {
 
   logger() {
     return this.ctx.logger
+  }
+
+  /**
+   * ferrokafka: whether this consumer is running and, with option `stallTimeout`, stalled (records
+   * waiting on its assigned partitions and no handler started or finished for that long), with
+   * the stall report and when it last made progress. Reads local state only.
+   */
+  health(): ConsumerHealth {
+    const base = { groupId: this.groupId, running: this.running, topics: [...this.topics] }
+    return this.stall?.health(base) ?? { ...base, stalled: false, stallTimeout: 0, lastProgressAt: null, inFlight: null, stall: null }
   }
 
   /**

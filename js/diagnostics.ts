@@ -5,7 +5,7 @@
  * Channel names are `ferrokafka:<event>`:
  * - every kafkajs instrumentation event of a producer, consumer or admin client, under its kafkajs
  *   name: `ferrokafka:producer.connect`, `ferrokafka:consumer.end_batch_process`,
- *   `ferrokafka:consumer.crash`, `ferrokafka:admin.disconnect`, ... The message is the event as
+ *   `ferrokafka:consumer.crash`, `ferrokafka:consumer.stalled`, `ferrokafka:admin.disconnect`, ... The message is the event as
  *   `client.on(...)` listeners get it: `{ id, type, timestamp, payload }`;
  * - the service facade's own events (see {@link serviceChannels}): `ferrokafka:service.send`,
  *   `ferrokafka:service.consume`, `ferrokafka:service.dead_letter`, `ferrokafka:service.error`,

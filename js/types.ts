@@ -142,6 +142,16 @@ export interface ConsumerConfig {
   groupInstanceId?: string
   /** ferrokafka: `'classic'` (default) or `'consumer'` (KIP-848). */
   groupProtocol?: 'classic' | 'consumer'
+  /**
+   * ferrokafka: the stall watchdog. A consumer with records waiting on its assigned partitions
+   * and no handler started or finished for this many ms is stalled: a `consumer.stalled` event
+   * (`consumer.events.STALLED`, payload `StallReport`), a WARN log line, and `health().stalled`
+   * true until a handler finishes again (`consumer.recovered`). A handler that never settles
+   * keeps its member in the group, so without this nothing reports it. Checks read only what
+   * the run loop already has (no broker round trip). Default 0: off (`KafkaService` uses its
+   * own `stallTimeoutMs`, default 60000).
+   */
+  stallTimeout?: number
 }
 
 export interface KafkaMessage {

@@ -257,7 +257,7 @@ export class KafkaService extends KafkaServiceOps {
           error = e
           throw e
         } finally {
-          const recovered = g.progress.finished(topic, partition, message.offset, bytes, error === undefined)
+          const recovered = g.progress.handled(topic, partition, message.offset, bytes, error === undefined)
           publish(serviceChannels.CONSUME, () => ({ groupId, topic, partition, offset: message.offset, bytes, durationMs: Date.now() - started, ...(error === undefined ? {} : { error }) }))
           if (recovered) {
             publish(serviceChannels.RECOVERED, () => recovered)

@@ -13,6 +13,7 @@ import type { Producer } from '../producer'
 import type { KafkaConfig } from '../types'
 import { BrokerProbe } from './broker-probe'
 import type { GroupProgress, PartitionLag } from './group-monitor'
+import { Watchdog, type StallState } from '../stall'
 import { consumerHealth, errorRecord, producerHealth, type ErrorRecord, type HealthDetails } from './health'
 import { renderPrometheus, type ConsumerGroupMetrics, type MetricsSnapshot, type ProducerMetrics } from './metrics'
 import { enableShutdownHooks, type ShutdownOptions } from './shutdown'
@@ -32,7 +33,7 @@ export interface KafkaHealth {
   enabled: boolean
   dev: boolean
   producer: boolean
-  consumers: Record<string, { running: boolean; stalled: boolean; topics: string[] }>
+  consumers: Record<string, StallState>
   brokers: string[]
   /** The most recent error any client of the service reported. */
   lastError?: ErrorRecord
@@ -64,8 +65,7 @@ export abstract class KafkaServiceOps extends EventEmitter {
   private readonly statsSources = new Map<string, () => Record<string, number>>()
   private admin: Promise<Admin> | null = null
   private probe: BrokerProbe | null = null
-  private watchdog: NodeJS.Timeout | null = null
-  private checking: Promise<void> | null = null
+  private watchdog: Watchdog | null = null
 
   /** The cluster config of the service's clients, with errors captured and a broker probe made for it. */
   protected observed(cluster: KafkaConfig): KafkaConfig {
@@ -96,15 +96,10 @@ export abstract class KafkaServiceOps extends EventEmitter {
     return this.lastErr
   }
 
-  /** Checks every group for a stall a few times per `stallTimeoutMs`; never keeps the process alive. */
+  /** Checks every group for a stall a few times per `stallTimeoutMs` (the shared rule and timer, ../stall.ts). */
   protected startWatchdog(): void {
-    const timeout = this.settings.stallTimeoutMs ?? 60_000
-    if (this.watchdog || timeout <= 0) return
-    this.watchdog = setInterval(() => {
-      if (this.checking) return
-      this.checking = this.checkStalls(timeout).finally(() => { this.checking = null })
-    }, Math.min(Math.max(Math.floor(timeout / 4), 50), 15_000))
-    this.watchdog.unref()
+    if (!this.watchdog) this.watchdog = new Watchdog(this.settings.stallTimeoutMs ?? 60_000, (timeout) => this.checkStalls(timeout))
+    this.watchdog.start()
   }
 
   private async checkStalls(timeout: number): Promise<void> {
@@ -252,10 +247,9 @@ export abstract class KafkaServiceOps extends EventEmitter {
 
   /** Stops the watchdog and closes the lag reader (part of `disconnect()`). */
   protected async closeOps(): Promise<void> {
-    if (this.watchdog) clearInterval(this.watchdog)
-    this.watchdog = null
     // A check still reading lag would otherwise open a lag reader after it was closed.
-    await this.checking
+    await this.watchdog?.stop()
+    this.watchdog = null
     const admin = this.admin
     this.admin = null
     if (admin) await admin.then((a) => a.disconnect(), () => undefined)
