@@ -39,7 +39,7 @@ function expectPoisonDeadLettered({ result, stderr }) {
 function transportSuite({ major, fixture, script }) {
   let app, cluster
   beforeAll(() => {
-    app = installedFixture(fixture, { prefix: `nest${major}`, as: ['kafkajs'], shared: ['nest-transport-scenario.cjs'] })
+    app = installedFixture(fixture, { prefix: `nest${major}`, as: ['kafkajs'], shared: ['nest-transport-scenario.cjs', 'nest-scenario-kit.cjs'] })
     cluster = new MockCluster({ brokers: 1 })
     for (const t of ['math.sum', 'math.sum.reply', 'order.created', 'order.checked', 'order.checked.dlq']) cluster.createTopic(t, 1, 1)
   }, 180_000)
