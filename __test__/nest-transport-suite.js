@@ -35,6 +35,7 @@ function expectPoisonDeadLettered({ result, stderr }) {
   for (const line of errors) expect(line).toContain('poison order 2')
   expect(errors.map((l) => /"action":"([a-z-]+)"/.exec(l)?.[1])).toEqual(['retry', 'retry', 'dead-lettered'])
 }
+
 /** Defines the suite for NestJS `major`: `fixtures/<fixture>` started with `node <script>`. */
 function transportSuite({ major, fixture, script }) {
   let app, cluster
