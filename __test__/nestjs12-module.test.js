@@ -9,7 +9,7 @@ const { expectModuleScenario, figures } = require('./nest-module-expect')
 
 let app
 beforeAll(() => {
-  app = installedFixture('nestjs12-module', { prefix: 'nest12-module', shared: ['nest-module-scenario.cjs'] })
+  app = installedFixture('nestjs12-module', { prefix: 'nest12-module', shared: ['nest-module-scenario.cjs', 'nest-scenario-kit.cjs'] })
 }, 180_000)
 
 test('KafkaModule, @EventHandler, the DLQ and KafkaHealthIndicator in a NestJS 12 application', async () => {
