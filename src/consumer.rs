@@ -12,7 +12,7 @@ use crate::consumer_context::ConsumerCtx;
 use crate::dlq::RetryPolicy;
 use crate::error::{blocking, Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use napi_derive::napi;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::Message;
@@ -277,7 +277,7 @@ impl NativeConsumer {
         if builder.count >= max_messages as usize {
           break;
         }
-        next = stream.next().now_or_never().flatten();
+        next = crate::consumer_batch::next_ready(&mut stream);
       }
     }
     let rk = consumer.client().native_ptr();
@@ -420,7 +420,7 @@ impl NativeConsumer {
         }
         // Serves pending commit callbacks now (the final commit's too), so they are reported.
         let mut stream = c.stream();
-        while stream.next().now_or_never().flatten().is_some() {}
+        while crate::consumer_batch::next_ready(&mut stream).is_some() {}
         drop(stream);
         let events = c.context().take_events();
         c.unsubscribe();

@@ -127,3 +127,30 @@ pub fn cached_high_watermark(rk: *mut rdkafka::bindings::rd_kafka_t, topic: &str
   unsafe { rdkafka::bindings::rd_kafka_get_watermark_offsets(rk, topic.as_ptr(), partition, &mut low, &mut high) };
   high
 }
+
+/// Sets a flag when woken: tells rdkafka's "event served, poll again" apart from "queue empty",
+/// which `now_or_never` cannot (both are `Pending` to it).
+struct WokenFlag(std::sync::atomic::AtomicBool);
+
+impl std::task::Wake for WokenFlag {
+  fn wake(self: std::sync::Arc<Self>) {
+    self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+  }
+  fn wake_by_ref(self: &std::sync::Arc<Self>) {
+    self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+  }
+}
+
+/// The next message (or error) already queued, without waiting; `None` once the queue is empty.
+/// Events met on the way (rebalance, commit, statistics) are served, however many there are.
+pub(crate) fn next_ready<S: futures::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+  loop {
+    let flag = std::sync::Arc::new(WokenFlag(std::sync::atomic::AtomicBool::new(false)));
+    let waker = std::task::Waker::from(flag.clone());
+    match std::pin::Pin::new(&mut *stream).poll_next(&mut std::task::Context::from_waker(&waker)) {
+      std::task::Poll::Ready(item) => return item,
+      std::task::Poll::Pending if flag.0.load(std::sync::atomic::Ordering::SeqCst) => continue,
+      std::task::Poll::Pending => return None,
+    }
+  }
+}

@@ -7,7 +7,6 @@
 //! and tells librdkafka the application is alive. The next `fetch` resumes what was paused here.
 
 use crate::consumer::{ConsumerInner, RawConsumer, Tp};
-use futures::{FutureExt, StreamExt};
 use rdkafka::consumer::Consumer;
 use rdkafka::Message;
 use std::collections::HashMap;
@@ -63,8 +62,9 @@ impl ConsumerInner {
   /// Pauses the assignment and polls when the run loop has been away for `after`.
   fn keep_alive(&self, consumer: &RawConsumer, after: Duration) {
     let mut idle = self.idle.lock().unwrap();
+    // Once engaged, it polls at every tick: events (rebalances, statistics) stay timely.
     match idle.last_poll {
-      Some(t) if t.elapsed() >= after => {}
+      Some(t) if t.elapsed() >= after || !idle.paused.is_empty() => {}
       _ => return,
     }
     // Re-read each time: a rebalance served by the poll below may have assigned more.
@@ -78,7 +78,7 @@ impl ConsumerInner {
     ConsumerInner::set_paused(consumer, &fresh, true);
     idle.paused.extend(fresh);
     let mut stream = consumer.stream();
-    while let Some(item) = stream.next().now_or_never().flatten() {
+    while let Some(item) = crate::consumer_batch::next_ready(&mut stream) {
       match item {
         Ok(m) => {
           let offset = idle.rewind.entry((m.topic().to_string(), m.partition())).or_insert(m.offset());
