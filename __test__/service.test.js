@@ -45,8 +45,10 @@ test('seed 003: objects and arrays sent as JSON; several subscribe calls on one 
     expect(g.headers['content-type']).toBe('application/json')
   }
   const health = await s.healthCheck()
-  expect(health).toMatchObject({ connected: true, producer: true, brokers: cluster.brokers })
-  expect(Object.values(health.consumers)[0].topics.sort()).toEqual([userTopic, systemTopic].sort())
+  // Seed 004's documented shape: a group count and the comma-joined brokers; detail per group.
+  expect(health).toMatchObject({ connected: true, producer: true, consumers: 1, brokers: cluster.brokers.join(',') })
+  expect(typeof health.brokers).toBe('string')
+  expect(Object.values(health.groups)[0].topics.sort()).toEqual([userTopic, systemTopic].sort())
   expect(s.isConnected).toBe(true)
   await s.disconnect()
   expect(s.isConnected).toBe(false)
@@ -87,7 +89,7 @@ test('disabled (enabled: false / KAFKA_ENABLED=false): no connection, sends reco
   expect(s.devSink).toEqual([{ topic: 'test-topic', value: { message: 'Hello World' }, key: undefined }])
   await s.subscribe('x', 'g', async () => {})
   const h = await s.healthCheck()
-  expect(h).toMatchObject({ connected: false, enabled: false, dev: true, consumers: {} })
+  expect(h).toMatchObject({ connected: false, enabled: false, dev: true, consumers: 0, groups: {}, brokers: '127.0.0.1:1' })
   expect(await s.isHealthy()).toBe(true)
   await s.disconnect()
 })
