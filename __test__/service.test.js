@@ -68,14 +68,16 @@ test('seed 004: initialize(), publishEvent with createEvent and a key, subscribe
   const both = deferred()
   for (const topic of [created, login]) {
     await s.subscribe(topic, group, async (event, meta) => {
-      seen.push({ topic, type: event.type, data: event.data, key: meta.key })
+      seen.push({ topic, type: event.type, data: event.data, key: meta.key, eventId: event.metadata.eventId })
       if (seen.length === 2) both.resolve()
     })
   }
-  await s.publishEvent(created, createEvent('USER_CREATED', { userId: 'u1', email: 'a@b.c' }), 'u1')
+  const userCreated = createEvent('USER_CREATED', { userId: 'u1', email: 'a@b.c' })
+  await s.publishEvent(created, userCreated, 'u1')
   await s.publishEvent(login, createEvent('USER_LOGIN', { userId: 'u1' }), 'u1')
   await within(30_000, both.promise, 'both events')
-  expect(seen.find((e) => e.topic === created)).toEqual({ topic: created, type: 'USER_CREATED', data: { userId: 'u1', email: 'a@b.c' }, key: 'u1' })
+  // Seed 004's idempotency check reads event.metadata.eventId: it arrives, and is the event's id.
+  expect(seen.find((e) => e.topic === created)).toEqual({ topic: created, type: 'USER_CREATED', data: { userId: 'u1', email: 'a@b.c' }, key: 'u1', eventId: userCreated.id })
   expect(seen.find((e) => e.topic === login).type).toBe('USER_LOGIN')
   await s.disconnect()
 })
