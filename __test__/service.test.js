@@ -54,6 +54,43 @@ test('seed 003: objects and arrays sent as JSON; several subscribe calls on one 
   expect(s.isConnected).toBe(false)
 })
 
+test('seed 003: subscribe(topic, handler) joins the group of the latest connectConsumer; two groups in one process each get their own topic', async () => {
+  const userTopic = unique('user-events')
+  const ordersTopic = unique('orders.events')
+  cluster.createTopic(userTopic, 2, 1)
+  cluster.createTopic(ordersTopic, 1, 1)
+  const processorGroup = unique('event-processor')
+  const sagaGroup = unique('order-saga')
+  const s = service()
+  await expect(s.init().subscribe(userTopic, async () => {})).rejects.toThrow(/connectConsumer/)
+  await s.connectProducer()
+  const byHandler = { processor: [], saga: [] }
+  const all = deferred()
+  const note = (who) => async (message, { topic }) => {
+    byHandler[who].push({ topic, id: message.id })
+    if (byHandler.processor.length + byHandler.saga.length === 4) all.resolve()
+  }
+  // Seed 003's EventProcessor.start() then OrderSagaOrchestrator.init(), on the one service.
+  await s.init().connectConsumer(processorGroup)
+  await s.subscribe(userTopic, note('processor'))
+  await s.init().connectConsumer(sagaGroup)
+  await s.subscribe(ordersTopic, note('saga'))
+  await s.send(userTopic, [{ id: 'u1' }, { id: 'u2' }])
+  await s.send(ordersTopic, [{ id: 'o1' }, { id: 'o2' }])
+  await within(30_000, all.promise, 'four records')
+  expect(byHandler.processor.map((r) => r.id).sort()).toEqual(['u1', 'u2'])
+  expect(byHandler.processor.every((r) => r.topic === userTopic)).toBe(true)
+  expect(byHandler.saga.map((r) => r.id)).toEqual(['o1', 'o2'])
+  expect(byHandler.saga.every((r) => r.topic === ordersTopic)).toBe(true)
+  const health = await s.healthCheck()
+  expect(health.consumers).toBe(2)
+  expect(health.groups[processorGroup]).toMatchObject({ running: true, topics: [userTopic] })
+  expect(health.groups[sagaGroup]).toMatchObject({ running: true, topics: [ordersTopic] })
+  await s.disconnect()
+  // disconnect() forgets the groups: a bare subscribe needs a connectConsumer again.
+  await expect(s.init().subscribe(userTopic, async () => {})).rejects.toThrow(/connectConsumer/)
+})
+
 test('seed 004: initialize(), publishEvent with createEvent and a key, subscribe(topic, group, handler) per topic', async () => {
   const created = unique('user.created')
   const login = unique('user.login')
