@@ -1,8 +1,9 @@
 // The service facade of seeds 003 and 004 (KafkaService, kafkaService, getKafkaService) on
 // MockCluster: JSON sends, subscriptions extended per group, health, dev and disabled modes.
 const net = require('net')
+const path = require('path')
 const { KafkaService, createEvent } = require('..')
-const { unique, startCluster, within, deferred } = require('./helpers')
+const { unique, startCluster, within, deferred, spawnLines } = require('./helpers')
 
 let cluster
 beforeAll(() => ({ cluster } = startCluster(1)))
@@ -132,6 +133,46 @@ test('disabled (enabled: false / KAFKA_ENABLED=false): no connection, sends reco
   expect(await s.isHealthy()).toBe(true)
   await s.disconnect()
 })
+
+test('KAFKA_ENABLED=false in a process: the default kafkaService records and logs sends, starts no consumer, says disabled, reaches no broker and exits', async () => {
+  // A plain listener as the only broker: any connection attempt of the child lands here.
+  const accepted = []
+  const server = net.createServer((socket) => {
+    accepted.push(socket.remoteAddress)
+    socket.destroy()
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  const lines = []
+  const { closed } = spawnLines(path.join(__dirname, 'fixtures', 'disabled-service.js'), [], (l) => lines.push(l), {
+    ...process.env, KAFKA_ENABLED: 'false', KAFKA_BROKERS: `127.0.0.1:${port}`, KAFKA_CLIENT_ID: 'disabled-child',
+  })
+  // No disconnect() in the child: it must exit because nothing holds the event loop.
+  expect(await within(30_000, closed, 'the child to exit on its own')).toBe(0)
+  // Accepts are handled in order: once this control connection is seen, an earlier one of the child would have been.
+  const control = deferred()
+  server.once('connection', () => control.resolve())
+  const probe = net.connect(port, '127.0.0.1')
+  probe.on('error', () => undefined)
+  await within(5000, control.promise, 'the control connection')
+  probe.destroy()
+  await new Promise((r) => server.close(r))
+  expect(accepted).toHaveLength(1)
+
+  expect(lines.filter((l) => l.startsWith('[DEV] '))).toEqual([
+    '[DEV] Would send to user-events: {"userId":"123","action":"login"}',
+    '[DEV] Would send to user-events: {"userId":"124","action":"logout"}',
+    expect.stringMatching(/^\[DEV\] Would send to user\.created: \{"id":"[0-9a-f-]{36}","type":"USER_CREATED",/),
+  ])
+  const report = JSON.parse(lines.find((l) => l.startsWith('report ')).slice('report '.length))
+  expect(report).toEqual({
+    same: true, sent: [], devMode: true, isConnected: false, handled: 0,
+    sink: [{ topic: 'user-events', type: null, key: null }, { topic: 'user-events', type: null, key: null }, { topic: 'user.created', type: 'USER_CREATED', key: 'u1' }],
+    // Neither subscribe made a group: no consumer exists to start.
+    health: { connected: false, enabled: false, dev: true, producer: false, consumers: 0, groups: {}, brokers: `127.0.0.1:${port}` },
+    healthy: [true, true, true],
+  })
+}, 60_000)
 
 test('devFallback: with no broker reachable, sends log instead of failing and say nothing was delivered', async () => {
   const server = net.createServer()
