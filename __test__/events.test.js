@@ -92,9 +92,17 @@ describe('envelopes', () => {
     expect(e.metadata.correlationId).toMatch(UUID_V4)
     expect(e.correlationId).toBe(e.metadata.correlationId)
     expect(e.metadata.userId).toBe('u-1')
+    // Seed 004's idempotency key: the event's own id, repeated in its metadata.
+    expect(e.metadata.eventId).toBe(e.id)
+    // A caller's stable key becomes the id of both; a bad one names the field.
+    const keyed = createEvent('order.created', {}, { eventId: 'order-7-created' })
+    expect([keyed.id, keyed.metadata.eventId]).toEqual(['order-7-created', 'order-7-created'])
+    expect(() => createEvent('order.created', {}, { eventId: '' })).toThrow(/metadata\.eventId/)
+    expect(() => createEvent('order.created', {}, { eventId: 7 })).toThrow(/metadata\.eventId/)
     // A new id and correlation id per call.
     const other = createEvent('policy.created', {})
     expect(other.id).not.toBe(e.id)
+    expect(other.metadata.eventId).toBe(other.id)
     expect(other.metadata.correlationId).not.toBe(e.metadata.correlationId)
     // Inside CorrelationTracker.run the current correlation id is used; an explicit one wins.
     CorrelationTracker.run('corr-outer', () => {

@@ -73,6 +73,7 @@ test('seed-003: the kafkaService producer, consumer, error-handling, health, dev
   expect(r.signal).toBeNull()
   expect(r.status).toBe(0)
   expect(stepLines(r.stdout)).toHaveLength(7)
+  expect(r.stdout).toMatch(/^\[5\] health: connected, consumers 1 \(event-processor\), brokers 127\.0\.0\.1:\d+$/m)
   expect(r.stdout).toMatch(/^Processing login for user: u1$/m)
   expect(r.stdout).toMatch(/^Kafka not available, implementing fallback\.\.\.$/m)
   expect(r.stdout).toMatch(/^\[DEV\] Would send to test-topic: \{"message":"Hello World"\}$/m)
@@ -85,5 +86,7 @@ test('seed-004: getKafkaService publishEvent/subscribe examples across two consu
   expect(r.status).toBe(0)
   expect(r.stdout).toMatch(/^\[4\] consumed: analytics:USER_CREATED, analytics:USER_LOGIN, analytics:USER_UPDATED, login, welcome$/m)
   expect(r.stdout).toMatch(/^Welcome email to ada@example\.com \(Ada\)$/m)
+  // Seed 004's documented health shape: a group count and a comma string of brokers.
+  expect(r.stdout).toMatch(/^\[5\] health: connected=true, producer=true, consumers=2 \(etelios-analytics-service etelios-notification-service\), brokers 127\.0\.0\.1:\d+$/m)
   expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-004: all 5 examples ran')
 })

@@ -118,7 +118,7 @@ test('stall: a blocked handler with records waiting is reported, makes the consu
       expect(await seen[serviceChannels.STALLED].waitFor(() => true)).toBe(report)
       expect(await s.isConsumerHealthy()).toBe(false)
       expect(await s.isProducerHealthy()).toBe(true)
-      expect((await s.healthCheck()).consumers[groupId]).toMatchObject({ running: true, stalled: true })
+      expect((await s.healthCheck()).groups[groupId]).toMatchObject({ running: true, stalled: true })
       expect(parsePrometheus(await s.metricsText()).value('ferrokafka_consumer_stalled', { group: groupId })).toBe(1)
 
       const recovered = once(s, 'recovered')

@@ -1,8 +1,9 @@
 // The service facade of seeds 003 and 004 (KafkaService, kafkaService, getKafkaService) on
 // MockCluster: JSON sends, subscriptions extended per group, health, dev and disabled modes.
 const net = require('net')
+const path = require('path')
 const { KafkaService, createEvent } = require('..')
-const { unique, startCluster, within, deferred } = require('./helpers')
+const { unique, startCluster, within, deferred, spawnLines } = require('./helpers')
 
 let cluster
 beforeAll(() => ({ cluster } = startCluster(1)))
@@ -45,11 +46,50 @@ test('seed 003: objects and arrays sent as JSON; several subscribe calls on one 
     expect(g.headers['content-type']).toBe('application/json')
   }
   const health = await s.healthCheck()
-  expect(health).toMatchObject({ connected: true, producer: true, brokers: cluster.brokers })
-  expect(Object.values(health.consumers)[0].topics.sort()).toEqual([userTopic, systemTopic].sort())
+  // Seed 004's documented shape: a group count and the comma-joined brokers; detail per group.
+  expect(health).toMatchObject({ connected: true, producer: true, consumers: 1, brokers: cluster.brokers.join(',') })
+  expect(typeof health.brokers).toBe('string')
+  expect(Object.values(health.groups)[0].topics.sort()).toEqual([userTopic, systemTopic].sort())
   expect(s.isConnected).toBe(true)
   await s.disconnect()
   expect(s.isConnected).toBe(false)
+})
+
+test('seed 003: subscribe(topic, handler) joins the group of the latest connectConsumer; two groups in one process each get their own topic', async () => {
+  const userTopic = unique('user-events')
+  const ordersTopic = unique('orders.events')
+  cluster.createTopic(userTopic, 2, 1)
+  cluster.createTopic(ordersTopic, 1, 1)
+  const processorGroup = unique('event-processor')
+  const sagaGroup = unique('order-saga')
+  const s = service()
+  await expect(s.init().subscribe(userTopic, async () => {})).rejects.toThrow(/connectConsumer/)
+  await s.connectProducer()
+  const byHandler = { processor: [], saga: [] }
+  const all = deferred()
+  const note = (who) => async (message, { topic }) => {
+    byHandler[who].push({ topic, id: message.id })
+    if (byHandler.processor.length + byHandler.saga.length === 4) all.resolve()
+  }
+  // Seed 003's EventProcessor.start() then OrderSagaOrchestrator.init(), on the one service.
+  await s.init().connectConsumer(processorGroup)
+  await s.subscribe(userTopic, note('processor'))
+  await s.init().connectConsumer(sagaGroup)
+  await s.subscribe(ordersTopic, note('saga'))
+  await s.send(userTopic, [{ id: 'u1' }, { id: 'u2' }])
+  await s.send(ordersTopic, [{ id: 'o1' }, { id: 'o2' }])
+  await within(30_000, all.promise, 'four records')
+  expect(byHandler.processor.map((r) => r.id).sort()).toEqual(['u1', 'u2'])
+  expect(byHandler.processor.every((r) => r.topic === userTopic)).toBe(true)
+  expect(byHandler.saga.map((r) => r.id)).toEqual(['o1', 'o2'])
+  expect(byHandler.saga.every((r) => r.topic === ordersTopic)).toBe(true)
+  const health = await s.healthCheck()
+  expect(health.consumers).toBe(2)
+  expect(health.groups[processorGroup]).toMatchObject({ running: true, topics: [userTopic] })
+  expect(health.groups[sagaGroup]).toMatchObject({ running: true, topics: [ordersTopic] })
+  await s.disconnect()
+  // disconnect() forgets the groups: a bare subscribe needs a connectConsumer again.
+  await expect(s.init().subscribe(userTopic, async () => {})).rejects.toThrow(/connectConsumer/)
 })
 
 test('seed 004: initialize(), publishEvent with createEvent and a key, subscribe(topic, group, handler) per topic', async () => {
@@ -66,14 +106,16 @@ test('seed 004: initialize(), publishEvent with createEvent and a key, subscribe
   const both = deferred()
   for (const topic of [created, login]) {
     await s.subscribe(topic, group, async (event, meta) => {
-      seen.push({ topic, type: event.type, data: event.data, key: meta.key })
+      seen.push({ topic, type: event.type, data: event.data, key: meta.key, eventId: event.metadata.eventId })
       if (seen.length === 2) both.resolve()
     })
   }
-  await s.publishEvent(created, createEvent('USER_CREATED', { userId: 'u1', email: 'a@b.c' }), 'u1')
+  const userCreated = createEvent('USER_CREATED', { userId: 'u1', email: 'a@b.c' })
+  await s.publishEvent(created, userCreated, 'u1')
   await s.publishEvent(login, createEvent('USER_LOGIN', { userId: 'u1' }), 'u1')
   await within(30_000, both.promise, 'both events')
-  expect(seen.find((e) => e.topic === created)).toEqual({ topic: created, type: 'USER_CREATED', data: { userId: 'u1', email: 'a@b.c' }, key: 'u1' })
+  // Seed 004's idempotency check reads event.metadata.eventId: it arrives, and is the event's id.
+  expect(seen.find((e) => e.topic === created)).toEqual({ topic: created, type: 'USER_CREATED', data: { userId: 'u1', email: 'a@b.c' }, key: 'u1', eventId: userCreated.id })
   expect(seen.find((e) => e.topic === login).type).toBe('USER_LOGIN')
   await s.disconnect()
 })
@@ -87,10 +129,50 @@ test('disabled (enabled: false / KAFKA_ENABLED=false): no connection, sends reco
   expect(s.devSink).toEqual([{ topic: 'test-topic', value: { message: 'Hello World' }, key: undefined }])
   await s.subscribe('x', 'g', async () => {})
   const h = await s.healthCheck()
-  expect(h).toMatchObject({ connected: false, enabled: false, dev: true, consumers: {} })
+  expect(h).toMatchObject({ connected: false, enabled: false, dev: true, consumers: 0, groups: {}, brokers: '127.0.0.1:1' })
   expect(await s.isHealthy()).toBe(true)
   await s.disconnect()
 })
+
+test('KAFKA_ENABLED=false in a process: the default kafkaService records and logs sends, starts no consumer, says disabled, reaches no broker and exits', async () => {
+  // A plain listener as the only broker: any connection attempt of the child lands here.
+  const accepted = []
+  const server = net.createServer((socket) => {
+    accepted.push(socket.remoteAddress)
+    socket.destroy()
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  const lines = []
+  const { closed } = spawnLines(path.join(__dirname, 'fixtures', 'disabled-service.js'), [], (l) => lines.push(l), {
+    ...process.env, KAFKA_ENABLED: 'false', KAFKA_BROKERS: `127.0.0.1:${port}`, KAFKA_CLIENT_ID: 'disabled-child',
+  })
+  // No disconnect() in the child: it must exit because nothing holds the event loop.
+  expect(await within(30_000, closed, 'the child to exit on its own')).toBe(0)
+  // Accepts are handled in order: once this control connection is seen, an earlier one of the child would have been.
+  const control = deferred()
+  server.once('connection', () => control.resolve())
+  const probe = net.connect(port, '127.0.0.1')
+  probe.on('error', () => undefined)
+  await within(5000, control.promise, 'the control connection')
+  probe.destroy()
+  await new Promise((r) => server.close(r))
+  expect(accepted).toHaveLength(1)
+
+  expect(lines.filter((l) => l.startsWith('[DEV] '))).toEqual([
+    '[DEV] Would send to user-events: {"userId":"123","action":"login"}',
+    '[DEV] Would send to user-events: {"userId":"124","action":"logout"}',
+    expect.stringMatching(/^\[DEV\] Would send to user\.created: \{"id":"[0-9a-f-]{36}","type":"USER_CREATED",/),
+  ])
+  const report = JSON.parse(lines.find((l) => l.startsWith('report ')).slice('report '.length))
+  expect(report).toEqual({
+    same: true, sent: [], devMode: true, isConnected: false, handled: 0,
+    sink: [{ topic: 'user-events', type: null, key: null }, { topic: 'user-events', type: null, key: null }, { topic: 'user.created', type: 'USER_CREATED', key: 'u1' }],
+    // Neither subscribe made a group: no consumer exists to start.
+    health: { connected: false, enabled: false, dev: true, producer: false, consumers: 0, groups: {}, brokers: `127.0.0.1:${port}` },
+    healthy: [true, true, true],
+  })
+}, 60_000)
 
 test('devFallback: with no broker reachable, sends log instead of failing and say nothing was delivered', async () => {
   const server = net.createServer()

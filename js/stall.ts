@@ -41,7 +41,7 @@ export interface RecoveryReport {
   stalledForMs: number
 }
 
-/** What a consumer group's health reads: the service's `healthCheck().consumers[groupId]`, and more. */
+/** What a consumer group's health reads: the service's `healthCheck().groups[groupId]`, and more. */
 export interface StallState {
   running: boolean
   /** Stalled now: reported by a `stalled` event and not yet recovered. */

@@ -20,7 +20,7 @@ export async function watch(kafka: Kafka): Promise<boolean> {
 
 /** The service's per-group entry and the consumer's health share their core shape. */
 export async function sameShape(service: KafkaServiceOps, consumer: Consumer): Promise<void> {
-  const entry = (await service.healthCheck()).consumers['g']
+  const entry = (await service.healthCheck()).groups['g']
   const fromConsumer: typeof entry = consumer.health()
   console.log(fromConsumer.running, fromConsumer.stalled, fromConsumer.topics)
 }

@@ -86,7 +86,7 @@ async function main() {
   // Health checks.
   console.log('Kafka connected:', kafkaService.isConnected)
   const health = await kafkaService.healthCheck()
-  step(`health: ${health.connected ? 'connected' : 'disconnected'}, consumers ${Object.keys(health.consumers).join(',')}`)
+  step(`health: ${health.connected ? 'connected' : 'disconnected'}, consumers ${health.consumers} (${Object.keys(health.groups).join(',')}), brokers ${health.brokers}`)
 
   // Development mode: nothing is sent, the message is logged.
   const dev = new KafkaService({ enabled: false })

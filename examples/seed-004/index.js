@@ -68,7 +68,8 @@ async function main() {
   step(`consumed: ${received.sort().join(', ')}`)
 
   const health = await kafka.healthCheck()
-  step(`health: connected=${health.connected}, groups ${Object.keys(health.consumers).sort().join(' ')}`)
+  console.log(health)
+  step(`health: connected=${health.connected}, producer=${health.producer}, consumers=${health.consumers} (${Object.keys(health.groups).sort().join(' ')}), brokers ${health.brokers}`)
   await kafka.disconnect()
   cluster.close()
   console.log(`seed-004: all ${ran} examples ran`)

@@ -17,6 +17,8 @@ export interface DomainEvent<T = any> {
 }
 
 export interface EventMetadata {
+  /** The event's own id, repeated here for idempotency checks (seed 004: `event.metadata.eventId`). */
+  eventId?: string
   correlationId?: string
   causationId?: string
   userId?: string
@@ -62,20 +64,28 @@ export class EventValidationError extends NonRetryableError {
 /**
  * Seed 004's `createEvent(type, data, metadata?)`: fills `id` (UUID v4), `timestamp` and the
  * correlation id (the current one inside a handler or `CorrelationTracker.run`, else a new one).
+ * `metadata.eventId` is the same value as `id`, so seed 004's idempotent consumers can key on
+ * `event.metadata.eventId`; a caller-supplied `metadata.eventId` (a stable business key) becomes
+ * the id of both, so re-creating the same event yields the same id.
  */
-export function createEvent<T = any>(type: string, data: T, metadata: EventMetadata = {}): DomainEvent<T> & { correlationId: string } {
+export function createEvent<T = any>(type: string, data: T, metadata: EventMetadata = {}): DomainEvent<T> & { correlationId: string; metadata: { eventId: string } } {
   if (typeof type !== 'string' || type.length === 0) throw new KafkaJSNonRetriableError('Invalid event type: must be a non-empty string', { field: 'type' })
+  const given = metadata.eventId
+  if (given !== undefined && (typeof given !== 'string' || given.length === 0)) {
+    throw new KafkaJSNonRetriableError('Invalid metadata.eventId: must be a non-empty string when given', { field: 'metadata.eventId' })
+  }
+  const id = given ?? randomUUID()
   const context = CorrelationTracker.context()
   const correlationId = metadata.correlationId ?? context?.correlationId ?? randomUUID()
   const causationId = metadata.causationId ?? context?.eventId
   return {
-    id: randomUUID(),
+    id,
     type,
     aggregateId: String((data as any)?.id ?? (data as any)?.aggregateId ?? ''),
     aggregateType: type.split('.')[0] ?? type,
     version: 1,
     data,
-    metadata: { ...metadata, correlationId, ...(causationId ? { causationId } : {}) },
+    metadata: { ...metadata, eventId: id, correlationId, ...(causationId ? { causationId } : {}) },
     timestamp: new Date().toISOString(),
     correlationId,
   }

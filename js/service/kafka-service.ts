@@ -61,6 +61,8 @@ const bytesOf = (v: Buffer | string | null | undefined) => (v === null || v === 
 export class KafkaService extends KafkaServiceOps {
   protected declare readonly groups: Map<string, Group>
   protected settings: KafkaServiceOptions & { brokers: string[]; clientId: string; enabled: boolean }
+  /** The group of the latest `connectConsumer`: where `subscribe(topic, handler)` goes. */
+  private currentGroup: string | null = null
   /** Every send made in dev/disabled mode, for tests to inspect. */
   readonly devSink: { topic: string; value: unknown; key?: string; headers?: Record<string, string> }[] = []
 
@@ -131,9 +133,14 @@ export class KafkaService extends KafkaServiceOps {
     return this
   }
 
-  /** Seed 003: prepares a consumer for `groupId` (started by the first `subscribe`). */
+  /**
+   * Seed 003: prepares a consumer for `groupId` (started by the first `subscribe`) and makes it
+   * the group that `subscribe(topic, handler)` uses until the next `connectConsumer` call.
+   */
   async connectConsumer(groupId: string): Promise<this> {
     this.init()
+    if (typeof groupId !== 'string' || groupId.length === 0) throw new KafkaJSNonRetriableError('connectConsumer needs a non-empty groupId', { field: 'groupId' })
+    this.currentGroup = groupId
     if (this.dev) return this
     this.group(groupId)
     return this
@@ -206,19 +213,20 @@ export class KafkaService extends KafkaServiceOps {
   }
 
   /**
-   * `subscribe(topic, handler)` (seed 003, after `connectConsumer(group)`) or
-   * `subscribe(topic, groupId, handler)` (seed 004). Later calls for the same group extend its
+   * `subscribe(topic, handler)` (seed 003) or `subscribe(topic, groupId, handler)` (seed 004).
+   * Without a group, the handler joins the group of the most recent `connectConsumer(groupId)`
+   * call — so seed 003's classes that each `connectConsumer('<group>')` then `subscribe(...)`
+   * get their own groups, as long as each pair runs without another class's `connectConsumer`
+   * in between (pass the group explicitly when set-ups run concurrently); with no
+   * `connectConsumer` before, it throws. Later calls for the same group extend its
    * subscription; the handler gets the parsed JSON and `{ topic, partition, offset, headers, key }`.
    */
   async subscribe(topic: string, groupOrHandler: string | ServiceHandler, maybeHandler?: ServiceHandler): Promise<void> {
     this.init()
     if (this.dev) return
     const handler = typeof groupOrHandler === 'function' ? groupOrHandler : maybeHandler
-    let groupId = typeof groupOrHandler === 'string' ? groupOrHandler : undefined
-    if (!groupId) {
-      if (this.groups.size !== 1) throw new KafkaJSNonRetriableError('subscribe(topic, handler) needs exactly one connectConsumer(groupId) first; or pass the group: subscribe(topic, groupId, handler)')
-      groupId = [...this.groups.keys()][0]
-    }
+    const groupId = typeof groupOrHandler === 'string' ? groupOrHandler : this.currentGroup
+    if (!groupId) throw new KafkaJSNonRetriableError('subscribe(topic, handler) needs connectConsumer(groupId) first; or pass the group: subscribe(topic, groupId, handler)', { field: 'groupId' })
     if (typeof handler !== 'function') throw new KafkaJSNonRetriableError('subscribe needs a handler function', { field: 'handler' })
     const g = this.group(groupId)
     const known = g.handlers.has(topic)
@@ -281,6 +289,7 @@ export class KafkaService extends KafkaServiceOps {
     await this.closeOps()
     await Promise.all([...this.groups.values()].map((g) => g.consumer.disconnect()))
     this.groups.clear()
+    this.currentGroup = null
     if (this.producer) await this.producer.disconnect()
     this.producerConnected = false
     this.producer = null

@@ -27,14 +27,25 @@ export interface ServiceGroup {
   progress: GroupProgress
 }
 
-/** `healthCheck()`: the service's state, without contacting a broker. */
+/** One consumer group's state in `healthCheck().groups` (a plain consumer's `health()` has the same core). */
+export type GroupHealth = StallState
+
+/**
+ * `healthCheck()`: the service's state, without contacting a broker. Shaped as seed 004
+ * documents it (`{ connected: true, producer: true, consumers: 2, brokers: 'localhost:9092' }`),
+ * with the per-group detail in `groups`.
+ */
 export interface KafkaHealth {
   connected: boolean
   enabled: boolean
   dev: boolean
   producer: boolean
-  consumers: Record<string, StallState>
-  brokers: string[]
+  /** How many consumer groups the service has (one per `connectConsumer`/`subscribe` group). */
+  consumers: number
+  /** The bootstrap brokers, comma-joined as in `KAFKA_BROKERS`. */
+  brokers: string
+  /** Per group: running, stalled, and the topics its handlers cover. */
+  groups: Record<string, GroupHealth>
   /** The most recent error any client of the service reported. */
   lastError?: ErrorRecord
 }
@@ -147,15 +158,17 @@ export abstract class KafkaServiceOps extends EventEmitter {
 
   /** Seed 004's health report: state only, no broker contacted (see `isHealthy()` for a live check). */
   async healthCheck(): Promise<KafkaHealth> {
+    const groups = this.consumerStates()
     return {
       connected: this.producerConnected, enabled: this.settings.enabled, dev: this.dev, producer: this.producerConnected,
-      consumers: this.consumerStates(), brokers: this.settings.brokers, ...(this.lastErr ? { lastError: this.lastErr } : {}),
+      consumers: Object.keys(groups).length, brokers: this.settings.brokers.join(','), groups,
+      ...(this.lastErr ? { lastError: this.lastErr } : {}),
     }
   }
 
   /** Every group; with `subscribedOnly`, those a `subscribe` gave handlers (a bare `connectConsumer` group has nothing to run). */
-  private consumerStates(subscribedOnly = false): KafkaHealth['consumers'] {
-    const consumers: KafkaHealth['consumers'] = {}
+  private consumerStates(subscribedOnly = false): KafkaHealth['groups'] {
+    const consumers: KafkaHealth['groups'] = {}
     for (const [id, g] of this.groups) {
       if (!subscribedOnly || g.handlers.size) consumers[id] = { running: g.running, stalled: g.progress.stalled !== null, topics: [...g.handlers.keys()] }
     }
