@@ -41,4 +41,23 @@ function expectModuleScenario(result, major) {
 /** The figures every module test prints. */
 const figures = (r) => `start ${r.startMs} ms, event handled ${r.receivedMs} ms, dead-lettered ${r.deadLetterMs} ms, close ${r.closeMs} ms`
 
-module.exports = { expectModuleScenario, figures }
+/**
+ * The module test of one NestJS major: installs `fixtures/<fixture>` (see nest-apps.js), runs
+ * `script` there and checks the shared scenario's result.
+ */
+function moduleSuite({ major, fixture, script, what }) {
+  const { installedFixture, runApp } = require('./nest-apps')
+  let app
+  beforeAll(() => {
+    app = installedFixture(fixture, { prefix: `nest${major}-module`, shared: ['nest-module-scenario.cjs', 'nest-scenario-kit.cjs'] })
+  }, 180_000)
+
+  test(`KafkaModule, @EventHandler, the DLQ and KafkaHealthIndicator in a NestJS ${major} application (${what})`, async () => {
+    const run = await runApp(app, script, {}, 60_000, `the NestJS ${major} app`)
+    expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({ code: 0, signal: null, stderr: '' })
+    expectModuleScenario(run.result, major)
+    console.log(`ferrokafka/nestjs on NestJS ${major}: ${figures(run.result)}`)
+  }, 70_000)
+}
+
+module.exports = { expectModuleScenario, figures, moduleSuite }
