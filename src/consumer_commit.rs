@@ -31,9 +31,11 @@ impl ConsumerInner {
         inner.committing.store(false, Ordering::SeqCst);
         // A request that arrived between the last check and the release above is served here.
         if !inner.commit_again.load(Ordering::SeqCst) || inner.committing.swap(true, Ordering::SeqCst) {
-          return;
+          break;
         }
       }
+      // If close() ran meanwhile this is the last handle: librdkafka's destroy blocks.
+      let _ = tokio::task::spawn_blocking(move || drop(consumer)).await;
     });
   }
 }
