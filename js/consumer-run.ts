@@ -1,0 +1,318 @@
+/**
+ * The run loop of a kafkajs Consumer: it asks Rust for a batch, calls `eachMessage`/`eachBatch`,
+ * and reports how far each partition got (`store`) or where a handler threw (`fail`); events that
+ * rode back with the batch become kafkajs instrumentation events. Rust stores offsets, applies the
+ * retry backoff and commits. `Consumer` (consumer.ts) adds kafkajs's public API on top.
+ */
+import type { ConsumerEvent, FetchedBatch, NativeConsumer, PartitionBatch, TopicPartitionOffset } from '../binding'
+import { Batch } from './batch'
+import { call, callSync, errorOf, KafkaJSNumberOfRetriesExceeded, type NativeErrorInfo } from './errors'
+import { Instrumentation } from './instrumentation'
+import type { ClientContext } from './kafka'
+import { buildMessages } from './messages'
+import { native } from './native'
+import { assignmentStrategies } from './assigners'
+import { consumerEvents as events, isRetryable } from './consumer-events'
+import type { ConsumerConfig, ConsumerRunConfig, EachBatchPayload, KafkaMessage, TopicPartitions } from './types'
+import type { ConsumerStallWatch } from './consumer-stall'
+
+/** Messages asked of Rust per fetch; one crossing carries up to this many. */
+const MAX_BATCH = 2000
+const FETCH_WAIT_MS = 200
+const ROW = 8
+
+export const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export abstract class ConsumerRunLoop {
+  readonly events = events
+  protected readonly instrumentation = new Instrumentation(events, 'consumer')
+  protected nativeConsumer: NativeConsumer | null = null
+  protected topics: string[] = []
+  protected fromBeginning = false
+  protected running = false
+  protected loopDone: Promise<void> | null = null
+  protected onJoin: (() => void) | null = null
+  protected pausedKeys = new Set<string>()
+  protected sought = new Set<string>()
+  protected pendingSeeks = new Map<string, TopicPartitionOffset>()
+  protected generation = 0
+  protected runConfig: ConsumerRunConfig = {}
+  /** A fatal librdkafka error seen in the last fetch: the loop restarts the client. */
+  protected fatal: Error | null = null
+  /** From the last GROUP_JOIN, for COMMIT_OFFSETS (kafkajs's payload carries it). */
+  protected memberId: string | null = null
+  /** Failures so far of the message at each position, for the event layer's `attempt`. */
+  protected readonly failures = new Map<string, number>()
+  /** The stall watchdog, with option `stallTimeout`. */
+  protected stall: ConsumerStallWatch | null = null
+
+  constructor(protected readonly ctx: ClientContext, protected readonly config: ConsumerConfig) {}
+
+  protected create(common: Record<string, unknown>): NativeConsumer {
+    const { retry, partitionAssigners, stallTimeout: _s, ...rest } = this.config
+    const assigners = assignmentStrategies(partitionAssigners, this.config.groupId, this.ctx.logger)
+    const options = { ...rest, partitionAssigners: assigners, retry: retry ? { ...retry, restartOnFailure: undefined } : undefined }
+    return callSync(() => new native.NativeConsumer(common, options, this.ctx.nativeLog))
+  }
+
+  protected get groupId() {
+    return this.config.groupId
+  }
+
+  protected start(nc: NativeConsumer): void {
+    const config = this.runConfig
+    callSync(() => nc.start(this.topics, this.fromBeginning, {
+      autoCommit: config.autoCommit, autoCommitInterval: config.autoCommitInterval ?? undefined,
+      autoCommitThreshold: config.autoCommitThreshold ?? undefined,
+      deadLetter: config.deadLetter, circuitBreaker: config.circuitBreaker,
+    }))
+  }
+
+  /**
+   * After a fatal librdkafka error: CRASH, then (unless `retry.restartOnFailure` says no) a new
+   * client rejoins the group after `retry.initialRetryTime`, as kafkajs restarts a crashed
+   * consumer. Nothing past the last stored offset was committed, so nothing is lost.
+   */
+  protected async recover(nc: NativeConsumer, error: Error): Promise<NativeConsumer | null> {
+    this.fatal = null
+    const retry = this.config.retry ?? this.ctx.retry
+    let restart = true
+    if (retry?.restartOnFailure) restart = await retry.restartOnFailure(error).catch(() => false)
+    this.ctx.logger.error(`Consumer crashed: ${error.message}`, { groupId: this.groupId, restart })
+    this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
+    await call(() => nc.close()).catch(() => undefined)
+    this.nativeConsumer = null
+    if (restart) await new Promise((r) => setTimeout(r, retry?.initialRetryTime ?? 300))
+    if (!restart || !this.running) {
+      this.running = false
+      return null
+    }
+    const fresh = this.create(await this.ctx.common())
+    this.nativeConsumer = fresh
+    this.generation++
+    this.start(fresh)
+    return fresh
+  }
+
+  protected async loop(first: NativeConsumer): Promise<void> {
+    const concurrency = Math.max(1, this.runConfig.partitionsConsumedConcurrently ?? 1)
+    let current: NativeConsumer | null = first
+    while (this.running && current) {
+      const nc: NativeConsumer = current
+      this.instrumentation.emit(events.FETCH_START, {})
+      const started = Date.now()
+      let b: FetchedBatch
+      try {
+        b = await nc.fetch(MAX_BATCH, FETCH_WAIT_MS)
+      } catch (e) {
+        if (!this.running) break
+        throw e
+      }
+      if (b.events.length) this.handleEvents(b.events, nc)
+      if (this.fatal) {
+        current = await this.recover(nc, this.fatal)
+        continue
+      }
+      if (!this.running || b.partitions.length === 0) continue
+      this.instrumentation.emit(events.FETCH, { numberOfBatches: b.partitions.length, duration: Date.now() - started })
+      const stored: TopicPartitionOffset[] = []
+      let handled = 0
+      const work = b.partitions.map((p) => async () => {
+        const next = await this.processPartition(nc, b, p)
+        if (next !== null) {
+          stored.push({ topic: p.topic, partition: p.partition, offset: String(next) })
+          handled += p.count
+        }
+      })
+      for (let i = 0; i < work.length; i += concurrency) await Promise.all(work.slice(i, i + concurrency).map((w) => w()))
+      if (stored.length) callSync(() => nc.store(stored, handled))
+    }
+  }
+
+  /** Runs the handler over one partition's messages; returns the next offset to store, if any. */
+  protected async processPartition(nc: NativeConsumer, b: FetchedBatch, p: PartitionBatch): Promise<number | null> {
+    const key = keyOf(p.topic, p.partition)
+    const offsetAt = (i: number) => b.meta[(p.start + i) * ROW]
+    if (this.pausedKeys.has(key)) {
+      nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(0)) }])
+      return null
+    }
+    this.sought.delete(key)
+    const generation = this.generation
+    const messages = buildMessages(b, p.start, p.count)
+    const batch = new Batch(p.topic, p.partition, p.highWatermark, messages)
+    const batchInfo = {
+      topic: p.topic, partition: p.partition, highWatermark: p.highWatermark, offsetLag: batch.offsetLag(),
+      offsetLagLow: batch.offsetLagLow(), batchSize: messages.length, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset(),
+    }
+    const started = Date.now()
+    const stall = this.stall
+    stall?.fetched(p.topic, p.partition, p.highWatermark, messages[0].offset, messages[messages.length - 1].offset)
+    this.instrumentation.emit(events.START_BATCH_PROCESS, batchInfo)
+    const pause = () => {
+      this.pause([{ topic: p.topic, partitions: [p.partition] }])
+      return () => this.resume([{ topic: p.topic, partitions: [p.partition] }])
+    }
+    const heartbeat = async () => {}
+    let done = 0 // messages fully handled, from the front
+    let failure: unknown = null
+    if (this.runConfig.eachMessage) {
+      const each = this.runConfig.eachMessage
+      for (; done < messages.length; done++) {
+        if (!this.running || this.pausedKeys.has(key) || this.sought.has(key)) break
+        const offset = messages[done].offset
+        stall?.started(p.topic, p.partition, offset)
+        try {
+          await each({ topic: p.topic, partition: p.partition, message: messages[done], heartbeat, pause })
+          stall?.finished(p.topic, p.partition, offset, true)
+        } catch (e) {
+          // Dead-lettered (acknowledged by the DLQ topic): the partition goes on with the next one.
+          const deadLettered = this.running && (await this.handleFailure(nc, p, messages[done], e)) === 'dead-lettered'
+          stall?.finished(p.topic, p.partition, offset, deadLettered)
+          if (deadLettered) continue
+          failure = e
+          break
+        }
+      }
+    } else {
+      let resolved = -1
+      const payload: EachBatchPayload = {
+        batch,
+        resolveOffset: (offset: string) => {
+          if (Number(offset) <= resolved) return
+          resolved = Number(offset)
+          stall?.resolved(p.topic, p.partition, offset)
+        },
+        heartbeat,
+        pause,
+        commitOffsetsIfNecessary: async () => {
+          if (resolved >= 0) callSync(() => nc.store([{ topic: p.topic, partition: p.partition, offset: String(resolved + 1) }], 0))
+          if (this.runConfig.autoCommit !== false) await call(() => nc.commit())
+        },
+        uncommittedOffsets: () => ({ topics: resolved < 0 ? [] : [{ topic: p.topic, partitions: [{ partition: p.partition, offset: String(resolved + 1) }] }] }),
+        isRunning: () => this.running,
+        isStale: () => generation !== this.generation || this.sought.has(key),
+      }
+      stall?.started(p.topic, p.partition, messages[0].offset)
+      try {
+        await this.runConfig.eachBatch!(payload)
+        if (this.runConfig.eachBatchAutoResolve !== false && !payload.isStale() && !this.pausedKeys.has(key)) {
+          resolved = Math.max(resolved, offsetAt(messages.length - 1))
+        }
+      } catch (e) {
+        failure = e
+      }
+      while (done < messages.length && offsetAt(done) <= resolved) done++
+    }
+    this.instrumentation.emit(events.END_BATCH_PROCESS, { ...batchInfo, duration: Date.now() - started })
+    if (failure !== null) {
+      // eachMessage failures were decided inside the loop; Rust already rewound the partition.
+      if (this.runConfig.eachBatch && this.running && (await this.handleFailure(nc, p, messages[done], failure)) === 'dead-lettered') {
+        done++
+        if (done < messages.length) nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
+      }
+    } else if (done < messages.length && this.running && !this.sought.has(key) && generation === this.generation) {
+      // Pulled but not handled (a pause mid-batch): fetch them again rather than skip them.
+      nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
+    }
+    if (this.runConfig.eachBatch) stall?.finished(p.topic, p.partition, String(offsetAt(Math.max(done, 1) - 1)), done > 0)
+    return done > 0 ? offsetAt(done - 1) + 1 : null
+  }
+
+  /** Reports a handler failure to Rust, which decides retry, dead-letter or crash. */
+  protected async handleFailure(nc: NativeConsumer, p: PartitionBatch, message: KafkaMessage, error: any): Promise<string> {
+    const headers = Object.entries(message.headers ?? {}).flatMap(([k, v]) =>
+      (Array.isArray(v) ? v : [v]).filter((x) => x !== undefined).map((x) => ({ key: k, value: Buffer.isBuffer(x) ? x : Buffer.from(String(x)) })))
+    const correlation = message.headers?.['correlation-id']
+    const decision = await call(() => nc.fail({
+      topic: p.topic, partition: p.partition, offset: message.offset,
+      errorName: String(error?.name ?? 'Error'), errorMessage: String(error?.message ?? error), errorStack: error?.stack ? String(error.stack) : undefined,
+      retryable: isRetryable(error),
+      key: message.key ?? undefined, value: message.value ?? undefined, headers, timestamp: message.timestamp,
+      correlationId: correlation === undefined ? undefined : String(Array.isArray(correlation) ? correlation[0] : correlation),
+    }))
+    const position = `${keyOf(p.topic, p.partition)}\u0000${message.offset}`
+    if (decision.action === 'retry') {
+      if (this.failures.size > 10_000) this.failures.clear()
+      this.failures.set(position, decision.attempt)
+    } else this.failures.delete(position)
+    const handler = this.runConfig.eachMessage ? 'eachMessage' : 'eachBatch'
+    this.ctx.logger.error(`Error when calling ${handler}`, {
+      topic: p.topic, partition: p.partition, offset: message.offset, stack: error?.stack, error: error?.message ?? String(error),
+      retryCount: decision.attempt, retryTime: decision.delayMs, action: decision.action,
+    })
+    if (decision.action === 'dead-lettered') {
+      this.instrumentation.emit(events.DEAD_LETTER, { topic: p.topic, partition: p.partition, offset: message.offset, dlqTopic: decision.dlqTopic, attempts: decision.attempt, error })
+    } else if (decision.action === 'crash') {
+      // As kafkajs: the retries ran out, so CRASH carries KafkaJSNumberOfRetriesExceeded with the
+      // handler's error as its cause; the retry budget then starts again on the same client.
+      const cause = typeof error?.message === 'string' ? (error as Error) : undefined
+      const crash = new KafkaJSNumberOfRetriesExceeded(cause ?? String(error), { cause, retryCount: Math.max(0, decision.attempt - 1), retryTime: decision.delayMs })
+      const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
+      let restart = true
+      if (restartOnFailure) restart = await restartOnFailure(crash).catch(() => false)
+      this.instrumentation.emit(events.CRASH, { error: crash, groupId: this.groupId, restart })
+      if (!restart) {
+        this.running = false
+        nc.wake()
+      }
+    }
+    return decision.action
+  }
+
+  protected handleEvents(list: ConsumerEvent[], nc: NativeConsumer): void {
+    for (const ev of list) {
+      const payload = ev.payload as Record<string, any>
+      switch (ev.kind) {
+        case 'GROUP_JOIN': {
+          this.generation++
+          this.memberId = payload.memberId ?? null
+          this.stall?.assigned(payload.memberAssignment)
+          this.instrumentation.emit(events.GROUP_JOIN, { ...payload, leaderId: payload.memberId, isLeader: false })
+          for (const [k, s] of this.pendingSeeks) {
+            if (payload.memberAssignment?.[s.topic]?.includes(s.partition)) {
+              try { callSync(() => nc.seek(s)); this.pendingSeeks.delete(k) } catch { /* retried at the next join */ }
+            }
+          }
+          this.onJoin?.()
+          break
+        }
+        case 'REBALANCING':
+          this.generation++
+          // `revoked` (ferrokafka): the partitions taken away, all of them under an eager assignor,
+          // only those moving elsewhere under cooperative-sticky.
+          this.instrumentation.emit(events.REBALANCING, { groupId: this.groupId, memberId: payload.memberId, revoked: payload.revoked ?? {} })
+          break
+        case 'COMMIT_OFFSETS':
+          this.stall?.commits(payload.topics)
+          this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, memberId: this.memberId, groupGenerationId: this.generation })
+          break
+        case 'CIRCUIT_OPEN':
+          this.instrumentation.emit(events.CIRCUIT_OPEN, payload)
+          break
+        case 'CIRCUIT_HALF_OPEN':
+          this.instrumentation.emit(events.CIRCUIT_HALF_OPEN, payload)
+          break
+        case 'CIRCUIT_CLOSED':
+          this.instrumentation.emit(events.CIRCUIT_CLOSED, payload)
+          break
+        case 'FATAL':
+          // The librdkafka handle is unusable now: the loop replaces it (see `recover`).
+          this.fatal = errorOf(payload as NativeErrorInfo)
+          break
+        default:
+          this.ctx.logger.warn(String(payload.message ?? ev.kind), { groupId: this.groupId, code: payload.code })
+      }
+    }
+  }
+
+
+  /** kafkajs's pause/resume, which a handler's `pause()` calls (defined by `Consumer`). */
+  abstract pause(topics: { topic: string; partitions?: number[] }[]): void
+  abstract resume(topics: { topic: string; partitions?: number[] }[]): void
+
+  /** The partitions currently assigned to this member (ferrokafka addition). */
+  assignment(): TopicPartitions[] {
+    return (this.nativeConsumer?.assignment() ?? []).map((t) => ({ topic: t.topic, partitions: t.partitions ?? [] }))
+  }
+}
