@@ -114,13 +114,24 @@ export class DLQHandler {
       const wait = failedAt + this.opts.reprocessDelayMs - Date.now()
       // Unref'd: a stopped handler's waiting records (uncommitted) never hold the process open.
       if (wait > 0) await new Promise((r) => setTimeout(r, wait).unref())
-      await this.producer!.send({ topic: original, messages: [{ key: m.key, value: m.value, headers }] })
-      this.counts.reprocessed++
+      await this.counted('reprocessed', this.producer!.send({ topic: original, messages: [{ key: m.key, value: m.value, headers }] }))
     } else {
       const topic = route === 'review' ? this.opts.manualReviewTopic : this.opts.quarantineTopic
-      await this.producer!.send({ topic, messages: [{ key: m.key, value: m.value, headers }] })
-      if (route === 'review') this.counts.sentToReview++
-      else this.counts.quarantined++
+      await this.counted(route === 'review' ? 'sentToReview' : 'quarantined', this.producer!.send({ topic, messages: [{ key: m.key, value: m.value, headers }] }))
+    }
+  }
+
+  /**
+   * Counts a send as soon as it is handed over (undone if it fails): a consumer of the target topic
+   * in this process may see the record before the broker's acknowledgement reaches JavaScript.
+   */
+  private async counted(stat: 'reprocessed' | 'sentToReview' | 'quarantined', send: Promise<unknown>): Promise<void> {
+    this.counts[stat]++
+    try {
+      await send
+    } catch (e) {
+      this.counts[stat]--
+      throw e
     }
   }
 
