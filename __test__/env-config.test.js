@@ -109,17 +109,20 @@ describe('each variable', () => {
     expect(configFromEnv({ KAFKA_DLQ_TOPIC: '  ' }).dlqTopic).toBeUndefined()
   })
 
-  test('KAFKA_<DOMAIN>_TOPIC overrides and extends the domain map; KAFKA_DLQ_TOPIC is not a domain', () => {
+  test('KAFKA_<DOMAIN>_TOPIC overrides and extends the domain map; KAFKA_DLQ_TOPIC is not a domain', async () => {
     const saved = { ...process.env }
+    let bus
     try {
       Object.assign(process.env, { KAFKA_PROJECTS_TOPIC: 'prod.projects', KAFKA_BILLING_TOPIC: ' fsm.billing ', KAFKA_DLQ_TOPIC: 'dlq.all', KAFKA_EMPTY_TOPIC: ' ' })
-      const bus = new EventBus({ brokers: ['127.0.0.1:1'] })
+      // Silent and shut down: its client must not log connection failures after the suite ended.
+      bus = new EventBus({ brokers: ['127.0.0.1:1'], logLevel: 0 })
       expect(bus.topicFor('projects.service_order.created')).toBe('prod.projects')
       expect(bus.topicFor('billing.invoice.created')).toBe('fsm.billing')
       expect(bus.topicFor('assignments.created')).toBe('fsm.assignments')
       expect(bus.topicFor('dlq.thing')).toBe('dlq.thing')
       expect(bus.topicFor('empty.thing')).toBe('empty.thing')
     } finally {
+      await bus?.shutdown()
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k]
       Object.assign(process.env, saved)
     }
