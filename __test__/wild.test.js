@@ -145,4 +145,33 @@ describe('awaited single sends', () => {
       await producer.disconnect()
     }
   })
+
+  test('sends of one tick share a native call, yet each settles alone: a bad one fails, the rest deliver in order', async () => {
+    const topic = unique('tick')
+    cluster.createTopic(topic, 1, 1)
+    const producer = kafka.producer()
+    await producer.connect()
+    try {
+      const results = await Promise.allSettled([
+        producer.send({ topic, messages: [{ value: 'a' }] }),
+        producer.send({ topic, messages: [{ value: 'b' }, { value: 'c' }] }),
+        producer.send({ topic, messages: [{ value: 'x', partition: 7 }] }),
+        producer.sendBatch({ topicMessages: [{ topic, messages: [{ value: 'd' }] }] }),
+        producer.send({ topic, messages: [{ value: 'e' }], acks: 1 }),
+      ])
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'])
+      expect(results[2].reason.name).toMatch(/^KafkaJS/)
+      expect(results[2].reason.message).toMatch(/partition/i)
+      const [a, b, d, e] = results.filter((r) => r.status === 'fulfilled').map((r) => {
+        expect(r.value).toEqual([expect.objectContaining({ topicName: topic, partition: 0, errorCode: 0 })])
+        return Number(r.value[0].baseOffset)
+      })
+      // The acks=1 send travels on a client of its own, so only the other sends keep their order.
+      expect(a).toBeLessThan(b)
+      expect(b + 1).toBeLessThan(d)
+      expect([a, b, b + 1, d, e].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4])
+    } finally {
+      await producer.disconnect()
+    }
+  })
 })

@@ -1,4 +1,4 @@
-/** kafkajs's Producer on the native producer: one native call per send, whatever its size. */
+/** kafkajs's Producer on the native producer: one native call per tick's sends, whatever their size. */
 import { inspect } from 'util'
 import type { NativeProducer } from '../binding'
 import { packSend, type PackedSend } from './encode'
@@ -10,6 +10,7 @@ import { adminMetadataSource, isNativePartitioner, JsPartitioning, type Metadata
 import type { ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicMessages, TopicOffsets } from './types'
 import * as check from './validate'
 import { readNativeStats, type LibrdkafkaStats } from './service/metrics'
+import { SendQueue } from './send-queue'
 
 type Pack = (topicMessages: TopicMessages[]) => PackedSend | Promise<PackedSend>
 
@@ -136,6 +137,9 @@ export class Producer {
   /** Sends waiting for topic metadata: `disconnect()` lets them reach the native producer first. */
   private readonly preparing = new Set<Promise<unknown>>()
 
+  /** Sends of the current tick, not yet handed to the native producer. */
+  private readonly queue = new SendQueue()
+
   private client(): NativeProducer {
     if (!this.connected || !this.nativeProducer) {
       throw new KafkaJSNonRetriableError('The producer is not connected (call connect() first)', { code: 'ERR_STATE' })
@@ -157,6 +161,7 @@ export class Producer {
     this.connected = false
     this.nativeProducer = null
     if (this.preparing.size > 0) await Promise.allSettled([...this.preparing])
+    this.queue.flush()
     await call(() => p.disconnect(30_000))
     await this.partitioning?.close()
     this.instrumentation.emit(events.DISCONNECT)
@@ -169,7 +174,8 @@ export class Producer {
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
     if (!check.isPlainObject(record)) throw check.invalid('record', 'send() expects { topic, messages }')
     const p = this.client()
-    return withPacked(this.pack([record]), ({ topics, counts, data }) => call(() => p.send(topics, counts, data, sendOptions(record.acks, record.compression, record.timeout))))
+    const options = sendOptions(record.acks, record.compression, record.timeout)
+    return withPacked(this.pack([record]), (packed) => this.queue.add(p, packed, options))
   }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
@@ -177,7 +183,8 @@ export class Producer {
     if (!check.isPlainObject(batch) || !Array.isArray(batch.topicMessages)) {
       throw new KafkaJSNonRetriableError('sendBatch() expects { topicMessages: [{ topic, messages }] }', { field: 'topicMessages' })
     }
-    return withPacked(this.pack(batch.topicMessages!), ({ topics, counts, data }) => call(() => p.send(topics, counts, data, sendOptions(batch.acks, batch.compression, batch.timeout))))
+    const options = sendOptions(batch.acks, batch.compression, batch.timeout)
+    return withPacked(this.pack(batch.topicMessages!), (packed) => this.queue.add(p, packed, options))
   }
 
   /** Begins a transaction; requires `transactionalId`. One at a time per producer. */
@@ -199,7 +206,9 @@ export class Producer {
 
   /** Waits until every queued record is delivered (ferrokafka addition). */
   async flush(timeoutMs = 30_000): Promise<void> {
-    await call(() => this.client().flush(timeoutMs))
+    const p = this.client()
+    this.queue.flush()
+    await call(() => p.flush(timeoutMs))
   }
 
   on(eventName: string, listener: (event: any) => void): () => void {

@@ -88,7 +88,8 @@ pub struct SendState {
 }
 
 struct SendProgress {
-  /// Records enqueued whose report is still due; the call's own hold counts as one.
+  /// Records enqueued whose report is still due, plus one hold while records of the send may
+  /// still be enqueued (released by [`SendState::release`]).
   pending: usize,
   /// (topic, partition, lowest offset), in first-delivery order.
   partitions: Vec<(String, i32, i64)>,
@@ -116,6 +117,11 @@ impl SendState {
     }
   }
 
+  /// Drops the hold: every record of the send is enqueued (or failed to be).
+  fn release(&self) {
+    Self::finish_one(&mut self.inner.lock().unwrap());
+  }
+
   /// Called from librdkafka's delivery callback.
   pub fn delivered(&self, result: &DeliveryResult<'_>) {
     let mut p = self.inner.lock().unwrap();
@@ -141,9 +147,12 @@ impl SendState {
     p.error.get_or_insert(err);
   }
 
-  /// Drops the call's own hold and waits for every report.
+  fn failed(&self) -> bool {
+    self.inner.lock().unwrap().error.is_some()
+  }
+
+  /// Waits for the hold's release and every report.
   async fn settle(self: Arc<Self>, done: oneshot::Receiver<()>) -> Result<Vec<RecordMetadata>> {
-    Self::finish_one(&mut self.inner.lock().unwrap());
     done.await.map_err(|_| FerroError::state("The producer was closed before delivery"))?;
     let mut p = self.inner.lock().unwrap();
     if let Some(e) = p.error.take() {
@@ -167,6 +176,7 @@ impl SendState {
 
 /// A record copied out of the JS buffer because librdkafka's queue was full.
 struct Owned {
+  state: Arc<SendState>,
   topic: Arc<str>,
   partition: Option<i32>,
   key: Option<Vec<u8>>,
@@ -175,8 +185,9 @@ struct Owned {
   headers: Option<OwnedHeaders>,
 }
 
-fn own(topic: &Arc<str>, m: RecordView<'_>) -> Owned {
+fn own(state: &Arc<SendState>, topic: &Arc<str>, m: RecordView<'_>) -> Owned {
   Owned {
+    state: state.clone(),
     topic: topic.clone(),
     partition: m.partition,
     key: m.key.map(<[u8]>::to_vec),
@@ -214,55 +225,84 @@ fn record<'a>(
   r
 }
 
-/// Enqueues every record (`counts[i]` of them to `topics[i]`); those that meet a full queue are
-/// copied and returned for [`enqueue_waiting`].
-fn enqueue(
-  producer: &RawProducer,
-  state: &Arc<SendState>,
-  topics: &[String],
-  counts: &[u32],
-  data: &[u8],
-) -> Result<Vec<Owned>> {
-  if topics.len() != counts.len() {
-    return Err(FerroError::config("topicMessages", "topics and counts differ in length"));
-  }
+/// One send's slice of a call: its state and its range of `topics`/`counts`.
+struct SendSlice {
+  state: Arc<SendState>,
+  topics: std::ops::Range<usize>,
+}
+
+/// What [`enqueue`] left for [`enqueue_waiting`]: records that met a full queue, in order, and
+/// the sends whose hold is released only once those are in.
+#[derive(Default)]
+struct Waiting {
+  records: Vec<Owned>,
+  holds: Vec<Arc<SendState>>,
+}
+
+/// Enqueues the records of every send in order. From the first record that meets a full queue
+/// on, records are copied into [`Waiting`] so that order holds across sends. A send that fails
+/// (bad topic, a produce error) stops there; the others go on.
+fn enqueue(producer: &RawProducer, sends: &[SendSlice], topics: &[String], counts: &[u32], data: &[u8]) -> Waiting {
   let mut records = PackedRecords::new(data);
-  let mut waiting = Vec::new();
-  for (name, &count) in topics.iter().zip(counts) {
-    if name.is_empty() {
-      return Err(FerroError::config("topic", "must be a non-empty string"));
-    }
-    let topic: Arc<str> = Arc::from(name.as_str());
-    for _ in 0..count {
-      let m = records.next_record()?;
-      if !waiting.is_empty() {
-        waiting.push(own(&topic, m));
-        continue;
+  let mut waiting = Waiting::default();
+  for (i, send) in sends.iter().enumerate() {
+    let state = &send.state;
+    for t in send.topics.clone() {
+      let name = &topics[t];
+      if let Err(e) = crate::config::topic_name("topic", name) {
+        state.fail(e);
       }
-      state.add_pending();
-      let (partition, timestamp, key, value) = (m.partition, m.timestamp, m.key, m.value);
-      match producer.send(record(name, state, partition, timestamp, key, value, m.headers)) {
-        Ok(()) => {}
-        Err((e, rejected)) => {
+      let topic: Arc<str> = Arc::from(name.as_str());
+      for _ in 0..counts[t] {
+        let m = match records.next_record() {
+          Ok(m) => m,
+          Err(e) => {
+            // Nothing after a malformed record can be read: this and every later send fail.
+            for s in &sends[i..] {
+              s.state.fail(e.clone());
+              s.state.release();
+            }
+            return waiting;
+          }
+        };
+        if state.failed() {
+          continue;
+        }
+        if !waiting.records.is_empty() {
+          waiting.records.push(own(state, &topic, m));
+          continue;
+        }
+        state.add_pending();
+        let (partition, timestamp, key, value) = (m.partition, m.timestamp, m.key, m.value);
+        if let Err((e, rejected)) = producer.send(record(name, state, partition, timestamp, key, value, m.headers)) {
           state.inner.lock().unwrap().pending -= 1;
           match e {
-            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => {
-              waiting.push(own(&topic, RecordView { partition, timestamp, key, value, headers: rejected.headers }))
-            }
-            e => return Err(FerroError::kafka(&format!("send to topic \"{}\"", name), &e)),
+            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => waiting.records.push(own(
+              state,
+              &topic,
+              RecordView { partition, timestamp, key, value, headers: rejected.headers },
+            )),
+            e => state.fail(FerroError::kafka(&format!("send to topic \"{}\"", name), &e)),
           }
         }
       }
     }
+    if waiting.records.is_empty() {
+      state.release();
+    } else {
+      waiting.holds.push(state.clone());
+    }
   }
-  Ok(waiting)
+  waiting
 }
 
-/// Backpressure: waits for queue room, bounded by librdkafka's default message timeout.
-async fn enqueue_waiting(producer: &RawProducer, state: &Arc<SendState>, waiting: Vec<Owned>) -> Result<()> {
+/// Backpressure: waits for queue room, bounded by librdkafka's default message timeout, then
+/// releases the holds of the sends that waited.
+async fn enqueue_waiting(producer: &RawProducer, waiting: Waiting) {
   let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-  for m in waiting {
-    loop {
+  for m in waiting.records {
+    let state = &m.state;
+    while !state.failed() {
       state.add_pending();
       let r =
         record(&m.topic, state, m.partition, m.timestamp, m.key.as_deref(), m.value.as_deref(), m.headers.clone());
@@ -274,13 +314,15 @@ async fn enqueue_waiting(producer: &RawProducer, state: &Arc<SendState>, waiting
             KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) if tokio::time::Instant::now() < deadline => {
               tokio::time::sleep(Duration::from_millis(1)).await;
             }
-            e => return Err(FerroError::kafka(&format!("send to topic \"{}\"", m.topic), &e)),
+            e => state.fail(FerroError::kafka(&format!("send to topic \"{}\"", m.topic), &e)),
           }
         }
       }
     }
   }
-  Ok(())
+  for state in waiting.holds {
+    state.release();
+  }
 }
 
 /// Sends one record from Rust itself (the dead-letter path) and waits for the broker's ack.
@@ -298,7 +340,45 @@ pub(crate) async fn send_one(
     state.inner.lock().unwrap().pending -= 1;
     state.fail(FerroError::kafka(&format!("send to topic \"{}\"", topic), &e));
   }
+  state.release();
   state.settle(rx).await
+}
+
+/// Enqueues several sends packed back to back in one call (`sends[i]` topic entries each, in
+/// order); one promise per send settles with that send's delivery reports.
+pub(crate) fn produce_many<'e>(
+  env: &'e Env,
+  producer: Arc<RawProducer>,
+  topics: Vec<String>,
+  counts: Vec<u32>,
+  sends: &[u32],
+  data: BufferSlice<'_>,
+) -> napi::Result<Vec<PromiseRaw<'e, Vec<RecordMetadata>>>> {
+  if topics.len() != counts.len() || sends.iter().map(|&n| n as usize).sum::<usize>() != topics.len() {
+    return Err(FerroError::config("topicMessages", "topics, counts and sends disagree in length").into());
+  }
+  let mut slices = Vec::with_capacity(sends.len());
+  let mut receivers = Vec::with_capacity(sends.len());
+  let mut first = 0;
+  for &n in sends {
+    let (tx, rx) = oneshot::channel();
+    slices.push(SendSlice { state: SendState::new(tx), topics: first..first + n as usize });
+    receivers.push(rx);
+    first += n as usize;
+  }
+  let waiting = enqueue(&producer, &slices, &topics, &counts, &data);
+  if !waiting.records.is_empty() {
+    let producer = producer.clone();
+    env.spawn_future(async move {
+      enqueue_waiting(&producer, waiting).await;
+      Ok(())
+    })?;
+  }
+  slices
+    .into_iter()
+    .zip(receivers)
+    .map(|(s, rx)| env.spawn_future(async move { Ok(s.state.settle(rx).await?) }))
+    .collect()
 }
 
 /// Enqueues one call's records on `producer`; the promise settles with every delivery report.
@@ -309,25 +389,7 @@ pub(crate) fn produce<'e>(
   counts: Vec<u32>,
   data: BufferSlice<'_>,
 ) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
-  for topic in &topics {
-    crate::config::topic_name("topic", topic)?;
-  }
-  let (tx, rx) = oneshot::channel();
-  let state = SendState::new(tx);
-  let waiting = match enqueue(&producer, &state, &topics, &counts, &data) {
-    Ok(w) => w,
-    // Records already enqueued still deliver; the promise reports the first failure.
-    Err(e) => {
-      state.fail(e);
-      Vec::new()
-    }
-  };
-  env.spawn_future(async move {
-    if !waiting.is_empty() {
-      if let Err(e) = enqueue_waiting(&producer, &state, waiting).await {
-        state.fail(e);
-      }
-    }
-    Ok(state.settle(rx).await?)
-  })
+  let sends = [topics.len() as u32];
+  let mut promises = produce_many(env, producer, topics, counts, &sends, data)?;
+  Ok(promises.pop().expect("one send, one promise"))
 }

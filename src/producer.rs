@@ -1,11 +1,11 @@
-//! The producer: one N-API call per `send`/`sendBatch`, however many records it carries.
+//! The producer: one N-API call per tick's `send`/`sendBatch` calls, however many records they carry.
 //!
 //! Records are copied into librdkafka's queue synchronously inside the call (no payload copy
 //! in between); the returned promise settles when every record's delivery report is in. When
 //! librdkafka's queue is full the remaining records wait for room instead of failing.
 
 use crate::config;
-use crate::delivery::{produce, SendState};
+use crate::delivery::{produce_many, SendState};
 use crate::error::{blocking, Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
 use napi::bindgen_prelude::*;
@@ -169,19 +169,21 @@ impl NativeProducer {
     .await
   }
 
-  /// Sends every record of every topic in one crossing (see [`PackedRecords`]); resolves to
-  /// kafkajs's RecordMetadata[].
-  #[napi(ts_return_type = "Promise<RecordMetadata[]>")]
+  /// Sends every record of several sends in one crossing (see [`PackedRecords`]): `sends[i]`
+  /// is how many `topics` entries the i-th send has. Resolves to one promise per send, each
+  /// settling to kafkajs's RecordMetadata[] for that send alone.
+  #[napi(ts_return_type = "Array<Promise<RecordMetadata[]>>")]
   pub fn send<'e>(
     &self,
     env: &'e Env,
     topics: Vec<String>,
     counts: Vec<u32>,
+    sends: Vec<u32>,
     data: BufferSlice<'_>,
     options: Option<SendOptions>,
-  ) -> napi::Result<PromiseRaw<'e, Vec<RecordMetadata>>> {
+  ) -> napi::Result<Vec<PromiseRaw<'e, Vec<RecordMetadata>>>> {
     let producer = self.inner.client_for(&options)?;
-    produce(env, producer, topics, counts, data)
+    produce_many(env, producer, topics, counts, &sends, data)
   }
 
   /// librdkafka's latest statistics JSON (set `rdkafka: { 'statistics.interval.ms': n }`), or
