@@ -198,9 +198,20 @@ export class Producer {
     this.transacting = true
     const tx = new Transaction(p, this.pack)
     const end = () => { this.transacting = false }
-    const commit = tx.commit.bind(tx), abort = tx.abort.bind(tx)
-    tx.commit = async () => { await commit(); end() }
-    tx.abort = async () => { await abort(); end() }
+    // A retriable failure leaves the transaction to the caller (abort() it, as kafkajs code does);
+    // a non-retriable one (fenced, fatal) frees the slot, so the next transaction() reports the
+    // producer's real state instead of "already an ongoing transaction".
+    const finishing = (op: () => Promise<void>) => async () => {
+      try {
+        await op()
+      } catch (e) {
+        if ((e as { retriable?: boolean })?.retriable === false) end()
+        throw e
+      }
+      end()
+    }
+    tx.commit = finishing(tx.commit.bind(tx))
+    tx.abort = finishing(tx.abort.bind(tx))
     return tx
   }
 
