@@ -88,15 +88,6 @@ describe('each variable', () => {
     expect(configFromEnv({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: CANARY }).sasl).toBeUndefined()
   })
 
-  // The README states what the code does today: under PLAINTEXT or SSL a set mechanism still
-  // turns SASL on (src/env_config.rs `mechanism.or_else(proto_sasl)`), so the protocol decides
-  // TLS but not SASL. See the report of issue #8 for the Rust change that would reject this.
-  test.each([['PLAINTEXT', false], ['SSL', true]])('today: KAFKA_SECURITY_PROTOCOL=%s with KAFKA_SASL_MECHANISM set still turns SASL on', (protocol, ssl) => {
-    const c = configFromEnv({ KAFKA_SECURITY_PROTOCOL: protocol, ...sasl('scram-sha-256') })
-    expect(c.ssl).toBe(ssl)
-    expect(c.sasl.mechanism).toBe('scram-sha-256')
-  })
-
   test.each([
     ['true', true], ['1', true], ['yes', true], ['', true],
     ['false', false], ['FALSE', false], ['0', false], ['no', false], ['off', false],
@@ -141,11 +132,13 @@ describe('bad values: the error names the variable and never contains the passwo
     ['a bad KAFKA_ENABLED', { KAFKA_ENABLED: 'nope' }, 'KAFKA_ENABLED', /true or false/],
     ['a bad KAFKA_SECURITY_PROTOCOL', { KAFKA_SECURITY_PROTOCOL: 'TLS' }, 'KAFKA_SECURITY_PROTOCOL', /PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL/],
     ['a bad KAFKA_SASL_MECHANISM', sasl('gssapi'), 'KAFKA_SASL_MECHANISM', /plain, scram-sha-256, scram-sha-512 or oauthbearer/],
-    ['SASL without a username', { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD: CANARY }, 'KAFKA_SASL_USERNAME', /required/],
+    ['SASL without a username', { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD: CANARY }, 'KAFKA_SASL_USERNAME', /required when KAFKA_SASL_MECHANISM is set \(mechanism plain\)/],
     ['SASL with an empty username', sasl('scram-sha-256', { KAFKA_SASL_USERNAME: '' }), 'KAFKA_SASL_USERNAME', /required/],
     ['SASL without a password', { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: '' }, 'KAFKA_SASL_PASSWORD', /required/],
-    ['SASL_SSL without a username', { KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_PASSWORD: CANARY }, 'KAFKA_SASL_USERNAME', /required/],
-    ['SASL_PLAINTEXT without a password', { KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: '' }, 'KAFKA_SASL_PASSWORD', /required/],
+    ['SASL_SSL without a username', { KAFKA_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_SASL_PASSWORD: CANARY }, 'KAFKA_SASL_USERNAME', /required when KAFKA_SECURITY_PROTOCOL is SASL_SSL \(mechanism plain\)/],
+    ['SASL_PLAINTEXT without a password', { KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: '' }, 'KAFKA_SASL_PASSWORD', /required when KAFKA_SECURITY_PROTOCOL is SASL_PLAINTEXT/],
+    ['a mechanism under PLAINTEXT', sasl('scram-sha-256', { KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT' }), 'KAFKA_SASL_MECHANISM', /KAFKA_SECURITY_PROTOCOL=PLAINTEXT has no SASL: use SASL_PLAINTEXT or SASL_SSL/],
+    ['a mechanism under SSL', sasl('plain', { KAFKA_SECURITY_PROTOCOL: 'ssl' }), 'KAFKA_SASL_MECHANISM', /KAFKA_SECURITY_PROTOCOL=SSL has no SASL/],
   ])('%s', (_what, env, variable, allowed) => {
     // The password is set wherever a case allows one, so an echo of the environment would show it.
     const e = rejected({ KAFKA_SASL_PASSWORD: CANARY, ...env })

@@ -63,6 +63,22 @@ pub fn parse_env(env: &HashMap<String, String>, default_client_id: Option<String
     json!(env.get("KAFKA_CLIENT_ID").cloned().or(default_client_id).unwrap_or_else(|| "ferrokafka".into())),
   );
   out.insert("ssl".into(), json!(ssl));
+  if let (Some(false), Some(_)) = (proto_sasl, &mechanism) {
+    // A broker listener without SASL rejects the handshake: fail here, where the cause is named.
+    return Err(FerroError::config(
+      "KAFKA_SASL_MECHANISM",
+      format!(
+        "is set but KAFKA_SECURITY_PROTOCOL={} has no SASL: use SASL_PLAINTEXT or SASL_SSL, or unset the mechanism",
+        protocol.as_deref().unwrap_or_default()
+      ),
+    ));
+  }
+  // What turned SASL on, for the error when a credential is missing.
+  let because = if mechanism.is_some() {
+    "KAFKA_SASL_MECHANISM is set".to_string()
+  } else {
+    format!("KAFKA_SECURITY_PROTOCOL is {}", protocol.as_deref().unwrap_or_default())
+  };
   if let Some(m) = mechanism.or_else(|| proto_sasl.filter(|s| *s).map(|_| "plain".to_string())) {
     if !["plain", "scram-sha-256", "scram-sha-512", "oauthbearer"].contains(&m.as_str()) {
       return Err(FerroError::config(
@@ -74,7 +90,7 @@ pub fn parse_env(env: &HashMap<String, String>, default_client_id: Option<String
     let pass = env.get("KAFKA_SASL_PASSWORD").filter(|p| !p.is_empty());
     if m != "oauthbearer" && (user.is_none() || pass.is_none()) {
       let missing = if user.is_none() { "KAFKA_SASL_USERNAME" } else { "KAFKA_SASL_PASSWORD" };
-      return Err(FerroError::config(missing, "is required when KAFKA_SASL_MECHANISM is set"));
+      return Err(FerroError::config(missing, format!("is required when {} (mechanism {})", because, m)));
     }
     out.insert("sasl".into(), json!({ "mechanism": m, "username": user, "password": pass }));
   }
@@ -125,5 +141,21 @@ mod tests {
     .unwrap();
     assert_eq!(c["ssl"], true);
     assert_eq!(c["sasl"]["mechanism"], "plain");
+  }
+
+  #[test]
+  fn a_mechanism_under_a_protocol_without_sasl_is_refused() {
+    for protocol in ["PLAINTEXT", "ssl"] {
+      let e =
+        parse_env(&env(&[("KAFKA_SECURITY_PROTOCOL", protocol), ("KAFKA_SASL_MECHANISM", "plain")]), None).unwrap_err();
+      assert!(e.message.contains("KAFKA_SASL_MECHANISM") && e.message.contains("SASL_SSL"), "{}", e.message);
+    }
+  }
+
+  #[test]
+  fn a_missing_credential_says_what_turned_sasl_on() {
+    let e =
+      parse_env(&env(&[("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), ("KAFKA_SASL_USERNAME", "u")]), None).unwrap_err();
+    assert!(e.message.contains("KAFKA_SASL_PASSWORD") && e.message.contains("KAFKA_SECURITY_PROTOCOL is SASL_SSL"));
   }
 }
