@@ -177,6 +177,37 @@ test('metrics: records and bytes produced and consumed, send errors, lag, stats 
   }
 }, 60_000)
 
+test('the service turns librdkafka statistics on: metrics().native has the producer and each group, rendered as Prometheus families', async () => {
+  const topic = unique('native-stats')
+  cluster.createTopic(topic, 1, 1)
+  const groupId = unique('g')
+  const s = service(cluster.brokers, { stallTimeoutMs: 0, statisticsIntervalMs: 200 })
+  const handled = inbox()
+  try {
+    await s.initialize()
+    await s.subscribe(topic, groupId, async (value) => handled.push(value))
+    await s.send(topic, [{ id: 1 }, { id: 2 }])
+    await handled.waitFor(() => handled.seen.length === 2)
+    // librdkafka reports on its own 200 ms timer and signals nothing: read until both reports count the records.
+    const complete = (m) => m.native?.producer?.txmsgs >= 2 && m.native?.[`consumer:${groupId}`]?.rxmsgs >= 2
+    const m = await within(10_000, (async () => {
+      for (;;) {
+        const snapshot = await s.metrics({ lag: false })
+        if (complete(snapshot)) return snapshot
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    })(), 'librdkafka statistics of the producer and the group')
+    expect(m.native.producer).toMatchObject({ type: 'producer', msg_cnt: 0 })
+    expect(m.native[`consumer:${groupId}`]).toMatchObject({ type: 'consumer' })
+    const prom = parsePrometheus(await s.metricsText({ lag: false }))
+    expect(prom.value('ferrokafka_librdkafka_tx_messages_total', { client: 'producer' })).toBeGreaterThanOrEqual(2)
+    expect(prom.value('ferrokafka_librdkafka_rx_messages_total', { client: `consumer:${groupId}` })).toBeGreaterThanOrEqual(2)
+    expect(prom.families.has('ferrokafka_broker_rtt_seconds')).toBe(true)
+  } finally {
+    await s.disconnect()
+  }
+}, 60_000)
+
 test('renderPrometheus: librdkafka statistics merged in; newlines and quotes escaped; partial snapshots', () => {
   const text = renderPrometheus({
     clientId: 'a\nb',

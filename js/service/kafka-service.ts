@@ -46,6 +46,13 @@ export interface KafkaServiceOptions extends Partial<KafkaConfig> {
   stallTimeoutMs?: number
   /** How long a health check waits for a broker to answer (default 3000 ms). */
   healthCheckTimeoutMs?: number
+  /**
+   * How often librdkafka reports the statistics behind `metrics().native` and the
+   * `ferrokafka_librdkafka_*` / `ferrokafka_broker_*` families (queue depth, bytes in and out,
+   * broker round-trip times): default 5000 ms; 0 turns them off. A
+   * `rdkafka: { 'statistics.interval.ms': n }` entry takes precedence.
+   */
+  statisticsIntervalMs?: number
 }
 
 interface Group extends ServiceGroup {
@@ -94,8 +101,9 @@ export class KafkaService extends KafkaServiceOps {
       this.settings = this.resolve()
       this.dev = !this.settings.enabled
       if (this.settings.enabled) {
-        const { enabled: _e, devFallback: _d, log: _l, consumer: _c, stallTimeoutMs: _s, healthCheckTimeoutMs: _h, ...config } = this.settings
-        this.kafka = new Kafka(this.observed({ logLevel: 1, ...config } as KafkaConfig))
+        const { enabled: _e, devFallback: _d, log: _l, consumer: _c, stallTimeoutMs: _s, healthCheckTimeoutMs: _h, statisticsIntervalMs, ...config } = this.settings
+        const statistics = { 'statistics.interval.ms': statisticsIntervalMs ?? 5000 }
+        this.kafka = new Kafka(this.observed({ logLevel: 1, ...config, rdkafka: { ...statistics, ...config.rdkafka } } as KafkaConfig))
       }
     }
     return this
