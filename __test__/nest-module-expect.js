@@ -1,4 +1,4 @@
-// The checks shared by nestjs10-module.test.js and nestjs12-module.test.js on the result of
+// The checks shared by nestjs10-, nestjs11- and nestjs12-module.test.js on the result of
 // fixtures/nest-module-scenario.cjs.
 
 /** Asserts the scenario's result for an application on NestJS `major`. */
@@ -49,7 +49,7 @@ function moduleSuite({ major, fixture, script, what }) {
   const { installedFixture, runApp } = require('./nest-apps')
   let app
   beforeAll(() => {
-    app = installedFixture(fixture, { prefix: `nest${major}-module`, shared: ['nest-module-scenario.cjs', 'nest-scenario-kit.cjs'] })
+    app = installedFixture(fixture, { prefix: `nest${major}-module`, shared: ['nest-module-scenario.cjs', 'nest-scenario-kit.cjs', 'nest-module-app.cjs'] })
   }, 180_000)
 
   test(`KafkaModule, @EventHandler, the DLQ and KafkaHealthIndicator in a NestJS ${major} application (${what})`, async () => {

@@ -2,8 +2,10 @@
 // terminus 11): a /health endpoint over HTTP (up, then down with the broker down), @EventHandler
 // methods receiving events produced to MockCluster (derived and explicit topics, wildcards), a
 // throwing handler dead-lettered with its failure context, KAFKA_ENABLED=false connecting
-// nothing, and app.close() draining an in-flight handler before the producer closes.
+// nothing, app.close() draining an in-flight handler before the producer closes, and a stalled
+// handler group reported by the health indicator.
 require('reflect-metadata')
+const dc = require('diagnostics_channel')
 const net = require('net')
 const { Injectable, Controller, Get, Module, Inject } = require('@nestjs/common')
 const { Test } = require('@nestjs/testing')
@@ -249,6 +251,54 @@ test('app.close() lets an in-flight handler finish (its own send included), comm
     cluster.close()
   }
 })
+
+test('a stalled handler group turns KafkaHealthIndicator down (stalled: true on the group) until it moves again', async () => {
+  const { cluster } = startCluster(1)
+  const eventName = unique('stall.event')
+  cluster.createTopic(eventName, 1, 1)
+  const gate = deferred()
+  const started = deferred()
+  class SlowHandler {
+    async onEvent() { started.resolve(); await gate.promise }
+  }
+  onMethod(SlowHandler, 'onEvent', EventHandler({ eventName }))
+  Injectable()(SlowHandler)
+  const groupId = 'stall-test-SlowHandler-onEvent'
+  // The consumer's own STALLED/RECOVERED events, as published on diagnostics_channel.
+  const stalled = deferred()
+  const recovered = deferred()
+  const onStalled = (m) => { if (m.payload.groupId === groupId) stalled.resolve(m.payload) }
+  const onRecovered = (m) => { if (m.payload.groupId === groupId) recovered.resolve(m.payload) }
+  dc.subscribe('ferrokafka:consumer.stalled', onStalled)
+  dc.subscribe('ferrokafka:consumer.recovered', onRecovered)
+  let app
+  try {
+    const moduleRef = await Test.createTestingModule({
+      imports: [KafkaModule.forRoot({ brokers: cluster.brokers, clientId: 'stall-test', logLevel: logLevel.NOTHING, stallTimeoutMs: 1000, healthCheckTimeoutMs: 1000 })],
+      providers: [SlowHandler],
+    }).compile()
+    app = moduleRef.createNestApplication({ logger: false })
+    await app.init()
+    const indicator = app.get(KafkaHealthIndicator)
+    expect(await indicator.isConsumerHealthy('kafka')).toMatchObject({ kafka: { status: 'up', groups: { [groupId]: { running: true, stalled: false } } } })
+    const producer = app.get(KafkaProducerService)
+    await producer.sendEvent(eventName, { n: 1 })
+    await producer.sendEvent(eventName, { n: 2 })
+    await within(20000, started.promise, 'the handler starting')
+    await within(20000, stalled.promise, 'the group reported stalled')
+    const down = await indicator.isConsumerHealthy('kafka').then(() => null, (e) => e)
+    expect(down?.causes).toMatchObject({ kafka: { status: 'down', groups: { [groupId]: { running: true, stalled: true } } } })
+    gate.resolve()
+    await within(20000, recovered.promise, 'the group recovering')
+    expect(await indicator.isConsumerHealthy('kafka')).toMatchObject({ kafka: { status: 'up', groups: { [groupId]: { stalled: false } } } })
+  } finally {
+    gate.resolve()
+    dc.unsubscribe('ferrokafka:consumer.stalled', onStalled)
+    dc.unsubscribe('ferrokafka:consumer.recovered', onRecovered)
+    await app?.close()
+    cluster.close()
+  }
+}, 60_000)
 
 test("NestJS stays optional: require('ferrokafka') loads no @nestjs package, require('ferrokafka/nestjs') does", () => {
   const { execFileSync } = require('child_process')

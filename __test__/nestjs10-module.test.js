@@ -6,4 +6,4 @@
 // after app.close(). Prints the timings.
 const { moduleSuite } = require('./nest-module-expect')
 
-moduleSuite({ major: 10, fixture: 'nestjs10-module', script: 'app.js', what: 'CommonJS, @nestjs/testing, terminus 10' })
+moduleSuite({ major: 10, fixture: 'nestjs10-module', script: 'nest-module-app.cjs', what: 'CommonJS, @nestjs/testing, terminus 10' })

@@ -93,6 +93,11 @@ export class GroupConsumer extends EventConsumer {
     }))
   }
 
+  /** Whether the consumer's stall watchdog (option `stallTimeout`) finds the group stalled. */
+  get stalled(): boolean {
+    return this.consumer.health().stalled
+  }
+
   async disconnect(): Promise<void> {
     this.running = false
     await super.disconnect()

@@ -28,7 +28,8 @@ export interface ConsumerStatus {
   enabled: boolean
   consumerGroups: string[]
   totalConsumers: number
-  groups: Record<string, { running: boolean; topics: string[] }>
+  /** Per group: running, its topics, and whether the stall watchdog finds it stalled. */
+  groups: Record<string, { running: boolean; topics: string[]; stalled: boolean }>
 }
 
 /**
@@ -61,7 +62,7 @@ export class KafkaConsumerService implements OnModuleDestroy {
     if (this.consumers.has(groupId)) throw new KafkaJSNonRetriableError(`subscribe: group "${groupId}" is already subscribed`, { field: 'groupId' })
     const { options, cluster } = this.settings
     const consumer = new GroupConsumer(cluster, {
-      sessionTimeout: 10_000, heartbeatInterval: 1_000, ...options.consumer,
+      sessionTimeout: 10_000, heartbeatInterval: 1_000, stallTimeout: options.stallTimeoutMs ?? 60_000, ...options.consumer,
       ...(sessionTimeout !== undefined ? { sessionTimeout } : {}), ...(heartbeatInterval !== undefined ? { heartbeatInterval } : {}),
       groupId, fromBeginning, autoCommit, dlqTopic: cluster.dlqTopic, circuitBreaker: options.circuitBreaker,
       retry: { maxRetries: 3, initialRetryTimeMs: 100, ...options.retryPolicy },
@@ -109,10 +110,10 @@ export class KafkaConsumerService implements OnModuleDestroy {
     await this.disconnectAll()
   }
 
-  /** The groups and whether each is running, for health reports. */
+  /** The groups, whether each is running and whether it is stalled, for health reports. */
   getStatus(): ConsumerStatus {
     const groups: ConsumerStatus['groups'] = {}
-    for (const [id, c] of this.consumers) groups[id] = { running: c.running, topics: [...c.topicList] }
+    for (const [id, c] of this.consumers) groups[id] = { running: c.running, topics: [...c.topicList], stalled: c.stalled }
     return { enabled: this.settings.enabled, consumerGroups: Object.keys(groups), totalConsumers: this.consumers.size, groups }
   }
 }

@@ -31,6 +31,12 @@ export interface KafkaModuleOptions extends Partial<KafkaConfig> {
   consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>
   /** How long a health check waits for a broker to answer (default 3000 ms). */
   healthCheckTimeoutMs?: number
+  /**
+   * A handler group with records waiting and no handler started or finished for this long is
+   * stalled: `KafkaHealthIndicator` reports it down (`stalled: true` on the group) until it moves
+   * again (default 60000 ms; 0 turns the watchdog off). A `consumer.stallTimeout` wins.
+   */
+  stallTimeoutMs?: number
 }
 
 /** `KafkaModule.forRootAsync(...)`: options from a factory with injected dependencies. */
@@ -54,7 +60,7 @@ export const DEFAULT_DLQ_TOPIC = 'dlq.processing_errors'
 export function resolveSettings(options: KafkaModuleOptions = {}): KafkaSettings {
   const env = configFromEnv(process.env, 'ferrokafka')
   const {
-    enabled, devFallback: _d, dlqTopic, domainTopics: _t, retryPolicy: _r, circuitBreaker: _c, consumer: _k, healthCheckTimeoutMs: _h,
+    enabled, devFallback: _d, dlqTopic, domainTopics: _t, retryPolicy: _r, circuitBreaker: _c, consumer: _k, healthCheckTimeoutMs: _h, stallTimeoutMs: _s,
     ...client
   } = options
   const cluster = {
