@@ -17,24 +17,33 @@ function option(name, fallback) {
   return i >= 0 ? args[i + 1] : fallback
 }
 
+function fail(message) {
+  console.error(`${message}\n\n${usage}`)
+  process.exit(2)
+}
+
 function mockBroker() {
-  const { MockCluster } = require('..')
-  const brokers = Number(option('--brokers', '3'))
-  if (!Number.isInteger(brokers) || brokers < 1 || brokers > 64) {
-    console.error('--brokers must be an integer from 1 to 64')
-    process.exit(2)
+  // Every flag takes a value; a typo (`--broker 3`) must not silently serve the defaults.
+  const topics = []
+  for (let i = 1; i < args.length; i += 2) {
+    if (args[i] !== '--brokers' && args[i] !== '--topic') fail(`unknown option for mock-broker: ${args[i]}`)
+    if (args[i] === '--topic') topics.push(String(args[i + 1] ?? ''))
   }
-  const cluster = new MockCluster({ brokers })
-  args.forEach((a, i) => {
-    if (a !== '--topic') return
-    const [name, parts = '1'] = String(args[i + 1] ?? '').split(':')
-    if (!name) {
-      console.error('--topic needs NAME[:PARTITIONS]')
-      process.exit(2)
-    }
-    cluster.createTopic(name, Number(parts), Math.min(brokers, 3))
-    console.log(`topic ${name}: ${parts} partition(s)`)
+  const brokers = Number(option('--brokers', '3'))
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > 64) fail('--brokers must be an integer from 1 to 64')
+  const parsed = topics.map((spec) => {
+    const [name, parts = '1'] = spec.split(':')
+    const partitions = Number(parts)
+    // The mock aborts the process on a partition count it cannot allocate (librdkafka asserts).
+    if (!name || !/^\d+$/.test(parts) || partitions < 1 || partitions > 10000) fail('--topic needs NAME[:PARTITIONS], PARTITIONS an integer from 1 to 10000')
+    return { name, partitions }
   })
+  const { MockCluster } = require('..')
+  const cluster = new MockCluster({ brokers })
+  for (const { name, partitions } of parsed) {
+    cluster.createTopic(name, partitions, Math.min(brokers, 3))
+    console.log(`topic ${name}: ${partitions} partition(s)`)
+  }
   console.log(`MockCluster with ${brokers} broker(s) listening.`)
   console.log(`bootstrap servers: ${cluster.bootstrapServers}`)
   console.log(`e.g. KAFKA_BROKERS=${cluster.bootstrapServers}`)

@@ -88,6 +88,10 @@ export class Kafka {
           // Retriable: a discovery call may fail for a moment; its own error stays in `cause`.
           throw new KafkaJSConnectionError('The `brokers` function failed (see `cause`)', { field: 'brokers', cause: cause as Error })
         }
+        // Checked here, not in Rust: Rust would see a missing list and say `brokers` "is required".
+        if (!Array.isArray(list)) {
+          throw new KafkaJSNonRetriableError(`Invalid option \`brokers\`: the function must return (or resolve to) an array of "host:port" strings, not ${list === null ? 'null' : typeof list}`, { field: 'brokers' })
+        }
         return toNative(config, list)
       },
       logger,

@@ -175,7 +175,7 @@ export class Producer {
     if (!check.isPlainObject(record)) throw check.invalid('record', 'send() expects { topic, messages }')
     const p = this.client()
     const options = sendOptions(record.acks, record.compression, record.timeout)
-    return withPacked(this.pack([record]), (packed) => this.queue.add(p, packed, options))
+    return this.unacked(record.acks, withPacked(this.pack([record]), (packed) => this.queue.add(p, packed, options)))
   }
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
@@ -184,7 +184,16 @@ export class Producer {
       throw new KafkaJSNonRetriableError('sendBatch() expects { topicMessages: [{ topic, messages }] }', { field: 'topicMessages' })
     }
     const options = sendOptions(batch.acks, batch.compression, batch.timeout)
-    return withPacked(this.pack(batch.topicMessages!), (packed) => this.queue.add(p, packed, options))
+    return this.unacked(batch.acks, withPacked(this.pack(batch.topicMessages!), (packed) => this.queue.add(p, packed, options)))
+  }
+
+  /**
+   * With acks=0 no broker answers, so there is no offset to report: kafkajs resolves `[]`, while
+   * librdkafka reports each partition with offset -1001 (invalid). kafkajs's shape wins.
+   */
+  private async unacked(acks: number | undefined, sent: Promise<RecordMetadata[]>): Promise<RecordMetadata[]> {
+    const metadata = await sent
+    return (acks ?? this.config.acks) === 0 ? [] : metadata
   }
 
   /** Begins a transaction; requires `transactionalId`. One at a time per producer. */
