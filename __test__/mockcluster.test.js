@@ -60,6 +60,20 @@ test('createTopic creates a topic with the given partitions; creating it again t
   expect(() => cluster.createTopic(topic, 4, 1)).toThrow(/already exists/i)
 })
 
+test.each([
+  ['partitions', -1, 1], ['partitions', 0, 1], ['partitions', 2147483647, 1], ['partitions', NaN, 1],
+  ['replicationFactor', 1, -1], ['replicationFactor', 1, 0], ['replicationFactor', 1, 4],
+])('createTopic refuses %s out of range (partitions %s, replication %s) with an error naming it, not a process abort', (field, partitions, replication) => {
+  const topic = unique('bad')
+  let error = null
+  try { cluster.createTopic(topic, partitions, replication) } catch (e) { error = e }
+  expect(error).toBeInstanceOf(KafkaJSNonRetriableError)
+  expect(error.field).toBe(field)
+  expect(error.message).toContain(`\`${field}\``)
+  // Nothing was created: the name is still free.
+  expect(() => cluster.createTopic(topic, 1, 1)).not.toThrow()
+})
+
 test('brokerDown / brokerUp: sends made while the leader is down complete once it is back, exactly once', async () => {
   const topic = unique('t')
   cluster.createTopic(topic, 1, 1)

@@ -71,11 +71,25 @@ pub fn is_in_process(bootstrap: &str) -> bool {
 /// Creates a topic on an in-process cluster whose bootstrap list is `bootstrap`, if any.
 pub fn create_topic_if_mock(bootstrap: &str, topic: &str, partitions: i32, replication: i32) -> Option<Result<()>> {
   let ptr = *REGISTRY.lock().unwrap().get(bootstrap)?;
-  Some(create_topic_raw(ptr, topic, partitions, replication))
+  Some(create_topic_raw(ptr, bootstrap, topic, partitions, replication))
 }
 
-fn create_topic_raw(ptr: ClusterPtr, topic: &str, partitions: i32, replication: i32) -> Result<()> {
+/// Partitions per topic the mock accepts: librdkafka allocates them all up front and aborts the
+/// process when the allocation fails, so an absurd count must be refused before it gets there.
+const MAX_PARTITIONS: i32 = 100_000;
+
+fn create_topic_raw(ptr: ClusterPtr, bootstrap: &str, topic: &str, partitions: i32, replication: i32) -> Result<()> {
   let name = cstr("topic", topic)?;
+  if !(1..=MAX_PARTITIONS).contains(&partitions) {
+    return Err(FerroError::config("partitions", format!("must be between 1 and {}", MAX_PARTITIONS)));
+  }
+  let brokers = bootstrap.split(',').count() as i32;
+  if !(1..=brokers).contains(&replication) {
+    return Err(FerroError::config(
+      "replicationFactor",
+      format!("must be between 1 and the cluster's {} broker(s)", brokers),
+    ));
+  }
   check("createTopic", unsafe { rd::rd_kafka_mock_topic_create(ptr.0, name.as_ptr(), partitions, replication) })
 }
 
@@ -169,7 +183,13 @@ impl MockCluster {
     partitions: Option<i32>,
     replication_factor: Option<i32>,
   ) -> napi::Result<()> {
-    Ok(create_topic_raw(self.ptr()?, &topic, partitions.unwrap_or(1), replication_factor.unwrap_or(1))?)
+    Ok(create_topic_raw(
+      self.ptr()?,
+      &self.bootstrap,
+      &topic,
+      partitions.unwrap_or(1),
+      replication_factor.unwrap_or(1),
+    )?)
   }
 
   /// Takes broker `id` down: its connections close and it refuses new ones.

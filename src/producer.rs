@@ -113,6 +113,8 @@ impl ProducerInner {
       return Err(FerroError::config("acks", "must be -1 (all) for a transactional producer"));
     }
     let codec = opts.compression.unwrap_or(0);
+    // Checked under the per-send name: the sibling's own config would blame `producer.compression`.
+    config::compression_codec(&codec.into(), "compression")?;
     let mut siblings = self.siblings.lock().unwrap();
     if let Some(p) = siblings.get(&(acks, codec)) {
       return Ok(p.clone());
