@@ -12,11 +12,23 @@ export interface CorrelationContext {
 
 const storage = new AsyncLocalStorage<CorrelationContext>()
 
+/**
+ * The context of a handler whose record carried no correlation id: the id is made on first
+ * read, so the many handlers that never ask for one cost no UUID.
+ */
+class FreshContext implements CorrelationContext {
+  private id: string | undefined
+  constructor(readonly eventId?: string, readonly traceparent?: string) {}
+  get correlationId(): string {
+    return (this.id ??= randomUUID())
+  }
+}
+
 /** Seed 002's `CorrelationTracker`. */
 export const CorrelationTracker = {
   /** Runs `fn` with `correlationId` (a new one if omitted) as the current correlation id. */
   run<T>(correlationId: string | undefined, fn: () => T, extra: Omit<CorrelationContext, 'correlationId'> = {}): T {
-    return storage.run({ correlationId: correlationId ?? randomUUID(), ...extra }, fn)
+    return storage.run(correlationId ? { correlationId, ...extra } : new FreshContext(extra.eventId, extra.traceparent), fn)
   },
   /** The current correlation id, if inside `run` or a handler. */
   getCorrelationId(): string | undefined {
