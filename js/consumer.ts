@@ -73,6 +73,7 @@ export class Consumer extends ConsumerRunLoop {
       throw new KafkaJSNonRetriableError('Consumer#run requires an eachMessage or eachBatch handler', { field: 'eachMessage' })
     }
     if (!this.nativeConsumer) await this.connect()
+    await this.ctx.freshCredentials()
     const nc = this.nativeConsumer!
     this.runConfig = config
     this.start(nc)

@@ -5,6 +5,7 @@ import { Consumer } from './consumer'
 import { logLevel } from './enums'
 import { KafkaJSConnectionError, KafkaJSNonRetriableError } from './errors'
 import { createLogger, defaultLogCreator, Logger, nativeLogSink } from './logger'
+import { OauthBearerTokens } from './oauth'
 import { Producer } from './producer'
 import type { ConsumerConfig, KafkaConfig, ProducerConfig } from './types'
 import * as check from './validate'
@@ -14,6 +15,8 @@ export interface ClientContext {
   /** Options for the native side (brokers resolved); holds secrets: never log or expose it. */
   common(): Promise<Record<string, unknown>>
   commonSync(): Record<string, unknown> | null
+  /** Resolves once the native side holds a fresh OAUTHBEARER token (at once without a provider). */
+  freshCredentials(): Promise<void>
   logger: Logger
   nativeLog: (record: { level: number; facility: string; message: string }) => void
   connectTimeoutMs: number
@@ -31,14 +34,14 @@ function pem(v: unknown): unknown {
  * not consume are forwarded (functions as a marker) so that Rust, the one place that knows every
  * option, can name an unknown or mistyped one.
  */
-function toNative(config: KafkaConfig, brokers: unknown): Record<string, unknown> {
+function toNative(config: KafkaConfig, brokers: unknown, tokens: OauthBearerTokens | null): Record<string, unknown> {
   const { logCreator: _lc, socketFactory: _sf, brokers: _b, ssl: _ssl, sasl: _sasl, retry: _r, ...others } = config as KafkaConfig & Record<string, unknown>
   const rest = Object.fromEntries(Object.entries(others).map(([k, v]) => [k, ['function', 'bigint', 'symbol'].includes(typeof v) ? `[${typeof v}]` : v]))
   const ssl = config.ssl && typeof config.ssl === 'object'
     ? { ca: pem(config.ssl.ca), cert: pem(config.ssl.cert), key: pem(config.ssl.key), passphrase: config.ssl.passphrase, rejectUnauthorized: config.ssl.rejectUnauthorized }
     : config.ssl
   const sasl = config.sasl
-    ? { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password, oauthbearerConfig: config.sasl.oauthbearerConfig }
+    ? { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password, oauthbearerConfig: config.sasl.oauthbearerConfig, oauthBearerProviderId: tokens?.id }
     : undefined
   return {
     ...rest,
@@ -74,12 +77,21 @@ export class Kafka {
     check.fn(config.logCreator, 'logCreator')
     check.retry(config.retry, 'retry')
     if (config.sasl !== undefined && config.sasl !== null) check.options(config.sasl, 'sasl')
+    const provider = config.sasl?.oauthBearerProvider
+    check.fn(provider, 'sasl.oauthBearerProvider')
+    if (provider && String(config.sasl!.mechanism).toLowerCase() !== 'oauthbearer') {
+      throw new KafkaJSNonRetriableError("Invalid option `sasl.oauthBearerProvider`: only used with mechanism 'oauthbearer'", { field: 'sasl.oauthBearerProvider' })
+    }
     const level = config.logLevel ?? logLevel.INFO
     const logger = createLogger(level, config.logCreator ?? defaultLogCreator)
-    const staticCommon = Array.isArray(brokers) ? toNative(config, brokers) : null
+    const tokens = provider ? new OauthBearerTokens(provider, logger) : null
+    const staticCommon = Array.isArray(brokers) ? toNative(config, brokers, tokens) : null
     contexts.set(this, {
-      commonSync: () => staticCommon,
+      // With a token provider every client waits for its token first (the async path).
+      commonSync: () => (tokens ? null : staticCommon),
+      freshCredentials: async () => { await tokens?.ensure() },
       common: async () => {
+        await tokens?.ensure()
         if (staticCommon) return staticCommon
         let list: unknown
         try {
@@ -92,7 +104,7 @@ export class Kafka {
         if (!Array.isArray(list)) {
           throw new KafkaJSNonRetriableError(`Invalid option \`brokers\`: the function must return (or resolve to) an array of "host:port" strings, not ${list === null ? 'null' : typeof list}`, { field: 'brokers' })
         }
-        return toNative(config, list)
+        return toNative(config, list, tokens)
       },
       logger,
       nativeLog: nativeLogSink(logger),

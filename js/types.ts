@@ -9,6 +9,15 @@ export interface SASLOptions {
   password?: string
   /** OAUTHBEARER only: librdkafka's `sasl.oauthbearer.config` (unsecured JWT for development). */
   oauthbearerConfig?: string
+  /**
+   * OAUTHBEARER: kafkajs's token callback, called before the first connection and again before
+   * the token expires (at three quarters of a JWT's `exp`, else every 15 minutes or so).
+   *
+   * ```ts
+   * sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await fetchToken() }) }
+   * ```
+   */
+  oauthBearerProvider?: () => Promise<{ value: string }> | { value: string }
   [key: string]: any
 }
 

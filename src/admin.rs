@@ -23,6 +23,10 @@ pub struct NativeAdmin {
   common: Value,
   bootstrap: String,
   client: RwLock<Option<Arc<AdminClient<DefaultClientContext>>>>,
+  /// The provider's token cell: an admin client's main queue is never polled, so librdkafka
+  /// cannot ask it for tokens; each new token is handed over on the next call instead.
+  oauth: Option<Arc<crate::oauth::TokenCell>>,
+  seeded: std::sync::atomic::AtomicU64,
 }
 
 fn num(v: &Value, key: &str, default: i64) -> i64 {
@@ -39,19 +43,34 @@ impl NativeAdmin {
   }
 
   fn client(&self) -> Result<Arc<AdminClient<DefaultClientContext>>> {
-    self
+    let client = self
       .client
       .read()
       .unwrap()
       .clone()
-      .ok_or_else(|| FerroError::state("The admin client is not connected (call connect() first)"))
+      .ok_or_else(|| FerroError::state("The admin client is not connected (call connect() first)"))?;
+    self.seed(&client)?;
+    Ok(client)
+  }
+
+  /// Hands the admin client the provider's token when a newer one arrived since the last call.
+  fn seed(&self, client: &AdminClient<DefaultClientContext>) -> Result<()> {
+    use std::sync::atomic::Ordering;
+    let Some(cell) = &self.oauth else { return Ok(()) };
+    let generation = cell.generation.load(Ordering::SeqCst);
+    if self.seeded.swap(generation, Ordering::SeqCst) != generation {
+      cell.seed(client.inner().native_ptr())?;
+    }
+    Ok(())
   }
 
   /// A group-less consumer bound to `group_id`, for reading and writing its committed offsets.
   fn group_consumer(&self, group_id: &str) -> Result<BaseConsumer> {
     let mut cfg: ClientConfig = config::client_config(&self.common)?;
     cfg.set("group.id", group_id).set("enable.auto.commit", "false");
-    cfg.create().map_err(|e| FerroError::creation("group client", e))
+    let consumer: BaseConsumer = cfg.create().map_err(|e| FerroError::creation("group client", e))?;
+    crate::oauth::seed_client(&self.oauth, consumer.client().native_ptr())?;
+    Ok(consumer)
   }
 }
 
@@ -76,13 +95,16 @@ impl NativeAdmin {
   pub fn new(common: Value) -> napi::Result<Self> {
     let cfg = config::client_config(&common)?;
     let bootstrap = cfg.get("bootstrap.servers").unwrap_or_default().to_string();
-    Ok(NativeAdmin { common, bootstrap, client: RwLock::new(None) })
+    let oauth = crate::oauth::cell_for(&common);
+    Ok(NativeAdmin { common, bootstrap, client: RwLock::new(None), oauth, seeded: Default::default() })
   }
 
   #[napi]
   pub async fn connect(&self, timeout_ms: u32) -> napi::Result<()> {
     let client: AdminClient<DefaultClientContext> =
       config::client_config(&self.common)?.create().map_err(|e| FerroError::creation("admin client", e))?;
+    self.seeded.store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
+    self.seed(&client)?;
     let client = Arc::new(client);
     let probe = client.clone();
     blocking(move || {

@@ -238,10 +238,12 @@ impl NativeConsumer {
       LogSink::new(self.inner.log.lock().unwrap().clone(), self.inner.log_level),
       self.inner.group_id.clone(),
       from_beginning,
+      crate::oauth::cell_for(&self.inner.common),
     );
     // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
     let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
     let consumer: RawConsumer = created.map_err(|e| FerroError::creation("consumer", e))?;
+    crate::oauth::seed_client(&consumer.context().oauth, consumer.client().native_ptr())?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names).during("subscribe")?;
     let consumer = Arc::new(consumer);

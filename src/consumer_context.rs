@@ -5,7 +5,7 @@
 
 use crate::logging::LogSink;
 use napi_derive::napi;
-use rdkafka::client::ClientContext;
+use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, RebalanceProtocol};
 use rdkafka::error::{KafkaError, KafkaResult};
@@ -30,6 +30,8 @@ pub struct ConsumerEvent {
 
 pub struct ConsumerCtx {
   pub log: LogSink,
+  /// The provider's token cell, when the config has `sasl.oauthBearerProvider`.
+  pub oauth: Option<std::sync::Arc<crate::oauth::TokenCell>>,
   pub group_id: String,
   events: Mutex<Vec<ConsumerEvent>>,
   /// Wakes a waiting fetch when an event arrives or the consumer closes.
@@ -53,8 +55,14 @@ pub struct ConsumerCtx {
 }
 
 impl ConsumerCtx {
-  pub fn new(log: LogSink, group_id: String, from_beginning: bool) -> Self {
+  pub fn new(
+    log: LogSink,
+    group_id: String,
+    from_beginning: bool,
+    oauth: Option<std::sync::Arc<crate::oauth::TokenCell>>,
+  ) -> Self {
     ConsumerCtx {
+      oauth,
       log,
       group_id,
       events: Mutex::new(Vec::new()),
@@ -134,6 +142,10 @@ pub fn member_id<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> String {
 }
 
 impl ClientContext for ConsumerCtx {
+  const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+  fn generate_oauth_token(&self, _: Option<&str>) -> std::result::Result<OAuthToken, Box<dyn std::error::Error>> {
+    crate::oauth::answer(&self.oauth)
+  }
   fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
     self.log.rdkafka(level, fac, message);
   }

@@ -259,7 +259,7 @@ impl ConsumerInner {
       return Ok(p.clone());
     }
     let cfg = config::producer_config(&self.common, &Value::Null)?;
-    let p = Arc::new(create_raw(cfg, self.log.lock().unwrap().clone(), self.log_level)?);
+    let p = Arc::new(create_raw(cfg, &self.common, self.log.lock().unwrap().clone(), self.log_level)?);
     *slot = Some(p.clone());
     Ok(p)
   }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod event_bus;
 pub mod logging;
 pub mod mock;
+pub mod oauth;
 pub mod producer;
 pub mod runtime_info;
 pub mod transaction;

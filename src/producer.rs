@@ -10,7 +10,7 @@ use crate::error::{blocking, Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use rdkafka::client::ClientContext;
+use rdkafka::client::{ClientContext, OAuthToken};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -23,9 +23,14 @@ use std::time::Duration;
 pub struct ProducerCtx {
   pub log: LogSink,
   pub stats: crate::logging::LatestStats,
+  pub oauth: Option<Arc<crate::oauth::TokenCell>>,
 }
 
 impl ClientContext for ProducerCtx {
+  const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+  fn generate_oauth_token(&self, _: Option<&str>) -> std::result::Result<OAuthToken, Box<dyn std::error::Error>> {
+    crate::oauth::answer(&self.oauth)
+  }
   fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
     self.log.rdkafka(level, fac, message);
   }
@@ -82,10 +87,20 @@ pub struct NativeProducer {
   pub(crate) inner: Arc<ProducerInner>,
 }
 
-pub(crate) fn create_raw(cfg: rdkafka::ClientConfig, log: Option<LogFn>, level: u32) -> Result<RawProducer> {
-  cfg
-    .create_with_context(ProducerCtx { log: LogSink::new(log, level), stats: Default::default() })
-    .map_err(|e| FerroError::creation("producer", e))
+/// Creates a producer from `cfg` (translated from `common`), holding its first OAUTHBEARER token
+/// when `common` names a provider.
+pub(crate) fn create_raw(
+  cfg: rdkafka::ClientConfig,
+  common: &Value,
+  log: Option<LogFn>,
+  level: u32,
+) -> Result<RawProducer> {
+  let oauth = crate::oauth::cell_for(common);
+  let producer: RawProducer = cfg
+    .create_with_context(ProducerCtx { log: LogSink::new(log, level), stats: Default::default(), oauth: oauth.clone() })
+    .map_err(|e| FerroError::creation("producer", e))?;
+  crate::oauth::seed_client(&oauth, producer.client().native_ptr())?;
+  Ok(producer)
 }
 
 impl ProducerInner {
@@ -127,7 +142,7 @@ impl ProducerInner {
       map.remove("transactionalId");
     }
     let cfg = config::producer_config(&self.common, &options)?;
-    let p = Arc::new(create_raw(cfg, self.log.lock().unwrap().clone(), self.log_level)?);
+    let p = Arc::new(create_raw(cfg, &self.common, self.log.lock().unwrap().clone(), self.log_level)?);
     siblings.insert((acks, codec), p.clone());
     Ok(p)
   }
@@ -146,7 +161,7 @@ impl NativeProducer {
     let cfg = config::producer_config(&common, &options)?;
     let log_level = common.get("logLevel").and_then(Value::as_u64).unwrap_or(4) as u32;
     let transactional = options.get("transactionalId").map(|v| !v.is_null()).unwrap_or(false);
-    let main = create_raw(cfg, log.clone(), log_level)?;
+    let main = create_raw(cfg, &common, log.clone(), log_level)?;
     Ok(NativeProducer {
       inner: Arc::new(ProducerInner {
         common,

@@ -121,3 +121,11 @@ export function classify(e: unknown): string {
 }
 
 export const kafka = new Kafka(config)
+
+/** An OAUTHBEARER client as kafkajs documents it (e.g. AWS MSK IAM or an OIDC token endpoint). */
+export const oauthKafka = new Kafka({
+  clientId: 'orders',
+  brokers: ['broker:9098'],
+  ssl: true,
+  sasl: { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: 'token-from-the-issuer' }) },
+})
