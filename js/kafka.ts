@@ -5,6 +5,7 @@ import { Consumer } from './consumer'
 import { logLevel } from './enums'
 import { KafkaJSConnectionError, KafkaJSNonRetriableError } from './errors'
 import { createLogger, defaultLogCreator, Logger, nativeLogSink } from './logger'
+import { native } from './native'
 import { OauthBearerTokens } from './oauth'
 import { Producer } from './producer'
 import type { ConsumerConfig, KafkaConfig, ProducerConfig } from './types'
@@ -54,6 +55,9 @@ function toNative(config: KafkaConfig, brokers: unknown, tokens: OauthBearerToke
 
 const contexts = new WeakMap<Kafka, ClientContext>()
 
+/** Frees a collected `Kafka`'s native token cell (and the refresh callback it holds). */
+const tokenCells = new FinalizationRegistry<string>((id) => native.dropOauthbearerToken(id))
+
 export function contextOf(kafka: Kafka): ClientContext {
   return contexts.get(kafka)!
 }
@@ -85,6 +89,7 @@ export class Kafka {
     const level = config.logLevel ?? logLevel.INFO
     const logger = createLogger(level, config.logCreator ?? defaultLogCreator)
     const tokens = provider ? new OauthBearerTokens(provider, logger) : null
+    if (tokens) tokenCells.register(this, tokens.id)
     const staticCommon = Array.isArray(brokers) ? toNative(config, brokers, tokens) : null
     contexts.set(this, {
       // With a token provider every client waits for its token first (the async path).
