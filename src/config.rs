@@ -281,7 +281,7 @@ pub fn producer_config(common: &Value, producer: &Value) -> Result<ClientConfig>
   let idempotent = opts.boolean("idempotent")?.unwrap_or(true) || transactional_id.is_some();
   let acks = match opts.raw("acks") {
     None => -1,
-    Some(Value::Number(n)) if matches!(n.as_i64(), Some(-1 | 0 | 1)) => n.as_i64().unwrap_or(-1),
+    Some(Value::Number(n)) if matches!(n.as_i64(), Some(-1..=1)) => n.as_i64().unwrap_or(-1),
     Some(_) => return Err(FerroError::config("producer.acks", "must be -1 (all), 0 or 1")),
   };
   if idempotent && acks != -1 {

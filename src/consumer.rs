@@ -8,13 +8,14 @@
 
 use crate::config::{self, Options};
 use crate::consumer_batch::{cached_high_watermark, BatchBuilder, FetchedBatch};
+use crate::consumer_commit::store_next;
 use crate::consumer_context::ConsumerCtx;
 use crate::dlq::RetryPolicy;
-use crate::error::{blocking, Context, FerroError, Result};
+use crate::error::{Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
 use futures::StreamExt;
 use napi_derive::napi;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
@@ -50,12 +51,12 @@ pub(crate) struct ConsumerInner {
   pub(crate) log: Mutex<Option<LogFn>>,
   pub(crate) log_level: u32,
   pub(crate) group_id: String,
-  consumer: RwLock<Option<Arc<RawConsumer>>>,
+  pub(crate) consumer: RwLock<Option<Arc<RawConsumer>>>,
   pub(crate) policy: RetryPolicy,
   pub(crate) failures: Mutex<HashMap<Tp, (i64, u32)>>,
   pub(crate) user_paused: Mutex<HashSet<Tp>>,
-  commit: RwLock<CommitPolicy>,
-  resolved_since_commit: AtomicU64,
+  pub(crate) commit: RwLock<CommitPolicy>,
+  pub(crate) resolved_since_commit: AtomicU64,
   pub(crate) dead_letter: RwLock<Option<crate::dlq::DeadLetterPolicy>>,
   pub(crate) breaker: Mutex<crate::dlq::Breaker>,
   pub(crate) dlq_producer: Mutex<Option<Arc<crate::producer::RawProducer>>>,
@@ -75,8 +76,8 @@ pub(crate) struct ConsumerInner {
 
 /// When stored offsets are committed, from kafkajs's `run()` options.
 #[derive(Clone, Copy, Default)]
-struct CommitPolicy {
-  auto_commit: bool,
+pub(crate) struct CommitPolicy {
+  pub(crate) auto_commit: bool,
   threshold: Option<u64>,
   each_batch: bool,
 }
@@ -87,7 +88,7 @@ pub struct NativeConsumer {
   pub(crate) inner: Arc<ConsumerInner>,
 }
 
-fn tpl_of(entries: &[TopicPartitionOffset], field: &str) -> Result<TopicPartitionList> {
+pub(crate) fn tpl_of(entries: &[TopicPartitionOffset], field: &str) -> Result<TopicPartitionList> {
   let mut tpl = TopicPartitionList::with_capacity(entries.len());
   for e in entries {
     let off: i64 = e.offset.parse().map_err(|_| FerroError::config(field, "offset must be a decimal string"))?;
@@ -355,23 +356,6 @@ impl NativeConsumer {
     Ok(())
   }
 
-  /// Commits `offsets` (or, with none given, every stored offset) and waits for the broker.
-  #[napi]
-  pub async fn commit(&self, offsets: Option<Vec<TopicPartitionOffset>>) -> napi::Result<()> {
-    let consumer = self.inner.client()?;
-    let tpl = offsets.map(|o| tpl_of(&o, "commitOffsets")).transpose()?;
-    self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
-    blocking(move || match tpl {
-      Some(tpl) => {
-        consumer.commit(&tpl, CommitMode::Sync).during("commitOffsets")?;
-        crate::consumer_commit::report(consumer.context(), &tpl);
-        Ok(())
-      }
-      None => crate::consumer_commit::commit_stored(&consumer).during("commitOffsets"),
-    })
-    .await
-  }
-
   /// Moves the next fetch position of an assigned partition.
   #[napi]
   pub fn seek(&self, target: TopicPartitionOffset) -> napi::Result<()> {
@@ -387,67 +371,6 @@ impl NativeConsumer {
     }
     Ok(())
   }
-
-  /// Leaves the group (committing stored offsets when autoCommit is on) and frees the client.
-  #[napi]
-  /// Returns the events not yet delivered, among them the COMMIT_OFFSETS of the final commit.
-  pub async fn close(&self) -> napi::Result<Vec<crate::consumer_context::ConsumerEvent>> {
-    // Dead-letter records in flight first: their acks move stored offsets, which close commits.
-    let dlq_producer = self.inner.dlq_producer.lock().unwrap().take();
-    if let Some(p) = dlq_producer {
-      blocking(move || {
-        let _ = rdkafka::producer::Producer::flush(&*p, Duration::from_secs(10));
-        Ok(())
-      })
-      .await?;
-      let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-      while !self.inner.barriers.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-      }
-    }
-    let consumer = self.inner.consumer.write().unwrap().take();
-    self.inner.log.lock().unwrap().take();
-    if let Some(c) = consumer {
-      c.context().wake.notify_waiters();
-      if c.client().fatal_error().is_some() {
-        // librdkafka's destroy of a client that hit a fatal error can block for good waiting on
-        // its group handler; nothing is left to commit, so it is let go on a thread of its own.
-        let _ = std::thread::Builder::new().name("ferrokafka-fatal-drop".into()).spawn(move || drop(c));
-        return Ok(Vec::new());
-      }
-      let auto_commit = self.inner.commit.read().unwrap().auto_commit;
-      return blocking(move || {
-        if auto_commit {
-          let _ = crate::consumer_commit::commit_stored(&c);
-        }
-        // Serves pending commit callbacks now (the final commit's too), so they are reported.
-        let mut stream = c.stream();
-        while crate::consumer_batch::next_ready(&mut stream).is_some() {}
-        drop(stream);
-        let events = c.context().take_events();
-        c.unsubscribe();
-        drop(c);
-        Ok(events)
-      })
-      .await;
-    }
-    Ok(Vec::new())
-  }
-}
-
-/// Stores `next` (the offset to resume from) as the partition's commit position. Not
-/// `store_offset`: librdkafka's `rd_kafka_offset_store` adds one to what it is given.
-pub(crate) fn store_next(
-  consumer: &RawConsumer,
-  topic: &str,
-  partition: i32,
-  next: i64,
-) -> rdkafka::error::KafkaResult<()> {
-  let mut tpl = TopicPartitionList::with_capacity(1);
-  tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
-  consumer.store_offsets(&tpl)?;
-  consumer.context().last_stored.lock().unwrap().insert((topic.to_string(), partition), next);
-  Ok(())
 }
 
 /// A consumption error for the facade; FATAL when librdkafka has declared the client unusable

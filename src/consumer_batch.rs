@@ -121,7 +121,7 @@ impl BatchBuilder {
 }
 
 /// The high watermark librdkafka last saw in a fetch response (no network round trip).
-pub fn cached_high_watermark(rk: *mut rdkafka::bindings::rd_kafka_t, topic: &str, partition: i32) -> i64 {
+pub(crate) fn cached_high_watermark(rk: *mut rdkafka::bindings::rd_kafka_t, topic: &str, partition: i32) -> i64 {
   let Ok(topic) = CString::new(topic) else { return -1 };
   let (mut low, mut high) = (-1i64, -1i64);
   unsafe { rdkafka::bindings::rd_kafka_get_watermark_offsets(rk, topic.as_ptr(), partition, &mut low, &mut high) };

@@ -1,18 +1,22 @@
-//! Commits the run loop asks for, reported as COMMIT_OFFSETS.
+//! Commits: the ones the run loop asks for, reported as COMMIT_OFFSETS, `commitOffsets`, and the
+//! final commit of `close`.
 //!
 //! librdkafka reports its own interval commits through the commit event, but not the commits an
 //! application requests (an asynchronous `rd_kafka_commit` has no reply on the event API). So a
 //! requested commit runs synchronously on a blocking thread, one at a time: a request arriving
 //! while one is in flight is folded into one more commit afterwards, never queued per batch.
 
-use crate::consumer::{ConsumerInner, RawConsumer};
+use crate::consumer::{tpl_of, ConsumerInner, NativeConsumer, RawConsumer, TopicPartitionOffset};
 use crate::consumer_context::ConsumerCtx;
+use crate::error::{blocking, Context};
+use napi_derive::napi;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 impl ConsumerInner {
   /// Commits the stored offsets soon, without waiting; coalesces requests made meanwhile.
@@ -83,4 +87,85 @@ fn stored_in_assignment(consumer: &RawConsumer) -> TopicPartitionList {
     }
   }
   tpl
+}
+
+#[napi]
+impl NativeConsumer {
+  /// Commits `offsets` (or, with none given, every stored offset) and waits for the broker.
+  #[napi]
+  pub async fn commit(&self, offsets: Option<Vec<TopicPartitionOffset>>) -> napi::Result<()> {
+    let consumer = self.inner.client()?;
+    let tpl = offsets.map(|o| tpl_of(&o, "commitOffsets")).transpose()?;
+    self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
+    blocking(move || match tpl {
+      Some(tpl) => {
+        consumer.commit(&tpl, CommitMode::Sync).during("commitOffsets")?;
+        crate::consumer_commit::report(consumer.context(), &tpl);
+        Ok(())
+      }
+      None => crate::consumer_commit::commit_stored(&consumer).during("commitOffsets"),
+    })
+    .await
+  }
+
+  /// Leaves the group (committing stored offsets when autoCommit is on) and frees the client.
+  #[napi]
+  /// Returns the events not yet delivered, among them the COMMIT_OFFSETS of the final commit.
+  pub async fn close(&self) -> napi::Result<Vec<crate::consumer_context::ConsumerEvent>> {
+    // Dead-letter records in flight first: their acks move stored offsets, which close commits.
+    let dlq_producer = self.inner.dlq_producer.lock().unwrap().take();
+    if let Some(p) = dlq_producer {
+      blocking(move || {
+        let _ = rdkafka::producer::Producer::flush(&*p, Duration::from_secs(10));
+        Ok(())
+      })
+      .await?;
+      let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+      while !self.inner.barriers.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+      }
+    }
+    let consumer = self.inner.consumer.write().unwrap().take();
+    self.inner.log.lock().unwrap().take();
+    if let Some(c) = consumer {
+      c.context().wake.notify_waiters();
+      if c.client().fatal_error().is_some() {
+        // librdkafka's destroy of a client that hit a fatal error can block for good waiting on
+        // its group handler; nothing is left to commit, so it is let go on a thread of its own.
+        let _ = std::thread::Builder::new().name("ferrokafka-fatal-drop".into()).spawn(move || drop(c));
+        return Ok(Vec::new());
+      }
+      let auto_commit = self.inner.commit.read().unwrap().auto_commit;
+      return blocking(move || {
+        if auto_commit {
+          let _ = crate::consumer_commit::commit_stored(&c);
+        }
+        // Serves pending commit callbacks now (the final commit's too), so they are reported.
+        let mut stream = c.stream();
+        while crate::consumer_batch::next_ready(&mut stream).is_some() {}
+        drop(stream);
+        let events = c.context().take_events();
+        c.unsubscribe();
+        drop(c);
+        Ok(events)
+      })
+      .await;
+    }
+    Ok(Vec::new())
+  }
+}
+
+/// Stores `next` (the offset to resume from) as the partition's commit position. Not
+/// `store_offset`: librdkafka's `rd_kafka_offset_store` adds one to what it is given.
+pub(crate) fn store_next(
+  consumer: &RawConsumer,
+  topic: &str,
+  partition: i32,
+  next: i64,
+) -> rdkafka::error::KafkaResult<()> {
+  let mut tpl = TopicPartitionList::with_capacity(1);
+  tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
+  consumer.store_offsets(&tpl)?;
+  consumer.context().last_stored.lock().unwrap().insert((topic.to_string(), partition), next);
+  Ok(())
 }

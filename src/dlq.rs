@@ -387,7 +387,7 @@ impl NativeConsumer {
         next
       };
       if let Ok(c) = inner.client() {
-        let _ = crate::consumer::store_next(&c, &key.0, key.1, next);
+        let _ = crate::consumer_commit::store_next(&c, &key.0, key.1, next);
       }
     });
     Ok(FailureDecision { action: "dead-lettered".into(), attempt, delay_ms: 0, dlq_topic: Some(topic) })

@@ -88,7 +88,7 @@ impl TokenCell {
 
   /// Hands the cell's token to a librdkafka client directly (clients whose main queue nobody
   /// polls never ask for it). Errors name the provider, never the token.
-  pub fn seed(&self, rk: *mut rdkafka::bindings::rd_kafka_t) -> Result<()> {
+  pub(crate) fn seed(&self, rk: *mut rdkafka::bindings::rd_kafka_t) -> Result<()> {
     let token = self.token().map_err(|e| FerroError::config("sasl.oauthBearerProvider", e.to_string()))?;
     set_token(rk, &token, self.token.read().unwrap().as_ref().and_then(|(t, _)| t.extensions.clone()))
   }
@@ -103,7 +103,7 @@ pub fn answer(cell: &Option<Arc<TokenCell>>) -> std::result::Result<OAuthToken, 
 }
 
 /// Gives a just-created client the current token, before it opens a connection.
-pub fn seed_client(cell: &Option<Arc<TokenCell>>, rk: *mut rdkafka::bindings::rd_kafka_t) -> Result<()> {
+pub(crate) fn seed_client(cell: &Option<Arc<TokenCell>>, rk: *mut rdkafka::bindings::rd_kafka_t) -> Result<()> {
   match cell {
     Some(c) => c.seed(rk),
     None => Ok(()),
