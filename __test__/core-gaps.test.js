@@ -1,6 +1,5 @@
 // Documented core behaviour (issue #2) no other suite exercised, each against a MockCluster over
-// TCP: the `ferrokafka mock-broker` CLI, `brokers` as a sync or async function, per-send `acks` and
-// `compression`, and a transaction's `sendOffsets` undone by `abort()`.
+// TCP: the `ferrokafka mock-broker` CLI, `brokers` as a sync or async function, per-send `acks` and `compression`.
 // SASL is not here: librdkafka's MockCluster has no SaslHandshake/SaslAuthenticate handler
 // (rdkafka_mock_handlers.c's api_handlers table) and drops a connection sending one.
 const path = require('path')
@@ -243,39 +242,5 @@ describe('per-send acks and compression', () => {
         await tp.disconnect()
       }
     })
-  })
-})
-
-describe('transactions: sendOffsets then abort', () => {
-  // transactions.test.js asserts sendOffsets + commit on a real broker only: the mock reads
-  // TxnOffsetCommit without storing it. An abort must leave the group where it was on any broker,
-  // which on the mock also proves sendOffsets never falls back to a plain OffsetCommit.
-  test('the group\'s committed offsets stay unchanged after abort()', async () => {
-    const input = unique('tx-in')
-    const output = unique('tx-out')
-    const groupId = unique('g')
-    cluster.createTopic(input, 2, 1)
-    cluster.createTopic(output, 1, 1)
-    const committed = async () => {
-      const [entry] = await adminOf(kafka, (admin) => admin.fetchOffsets({ groupId, topics: [input] }))
-      return entry.partitions.sort((a, b) => a.partition - b.partition).map((p) => [p.partition, p.offset])
-    }
-    await adminOf(kafka, (admin) => admin.setOffsets({ groupId, topic: input, partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '1' }] }))
-    expect(await committed()).toEqual([[0, '3'], [1, '1']])
-
-    const producer = kafka.producer({ transactionalId: unique('tx'), maxInFlightRequests: 1 })
-    await producer.connect()
-    try {
-      const tx = await within(30_000, producer.transaction(), 'transaction()')
-      await tx.send({ topic: output, messages: [{ value: 'aborted result' }] })
-      await within(30_000, tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset: '9' }, { partition: 1, offset: '7' }] }] }), 'sendOffsets')
-      expect(await committed()).toEqual([[0, '3'], [1, '1']])
-      await within(30_000, tx.abort(), 'abort')
-      expect(tx.isActive()).toBe(false)
-      await expect(tx.sendOffsets({ consumerGroupId: groupId, topics: [] })).rejects.toBeInstanceOf(KafkaJSNonRetriableError)
-    } finally {
-      await producer.disconnect()
-    }
-    expect(await committed()).toEqual([[0, '3'], [1, '1']])
   })
 })

@@ -18,6 +18,12 @@ const withAdmin = (fn, client = kafka) => adminOf(client, fn)
 
 const values = (seen) => seen.map((s) => s.message.value.toString())
 
+/** The group's committed offsets of `topic`, as [partition, offset] in partition order. */
+async function committed(groupId, topic) {
+  const [entry] = await withAdmin((admin) => admin.fetchOffsets({ groupId, topics: [topic] }))
+  return entry.partitions.sort((a, b) => a.partition - b.partition).map((p) => [p.partition, p.offset])
+}
+
 /**
  * librdkafka's MockCluster keeps no aborted-transaction list and writes no commit/abort markers,
  * and it reads a transactional offset commit without storing it (rdkafka_mock_handlers.c). These
@@ -101,16 +107,39 @@ onRealBroker('sendOffsets commits the group\'s offsets with the transaction', as
     await tx.send({ topic: output, messages: [{ value: 'result' }] })
     await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset: '5' }, { partition: 1, offset: '2' }] }] })
     // Not visible before the commit.
-    const before = await withAdmin((admin) => admin.fetchOffsets({ groupId, topics: [input] }))
-    expect(before[0].partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset)).toEqual(['-1', '-1'])
+    expect(await committed(groupId, input)).toEqual([[0, '-1'], [1, '-1']])
     await within(30000, tx.commit(), 'commit')
     expect(tx.isActive()).toBe(false)
   } finally {
     await producer.disconnect()
   }
-  const after = await withAdmin((admin) => admin.fetchOffsets({ groupId, topics: [input] }))
-  expect(after).toEqual([{ topic: input, partitions: expect.any(Array) }])
-  expect(after[0].partitions.sort((a, b) => a.partition - b.partition).map((p) => [p.partition, p.offset])).toEqual([[0, '5'], [1, '2']])
+  expect(await committed(groupId, input)).toEqual([[0, '5'], [1, '2']])
+})
+
+// An abort must leave the group where it was on any broker; on the mock (which reads
+// TxnOffsetCommit without storing it) this also proves sendOffsets never falls back to a plain
+// OffsetCommit.
+test('sendOffsets then abort(): the group\'s committed offsets stay where they were', async () => {
+  const input = unique('tx-in')
+  const output = unique('tx-out')
+  const groupId = unique('g')
+  cluster.createTopic(input, 2, 1)
+  cluster.createTopic(output, 1, 1)
+  await withAdmin((admin) => admin.setOffsets({ groupId, topic: input, partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '1' }] }))
+  expect(await committed(groupId, input)).toEqual([[0, '3'], [1, '1']])
+  const producer = await transactionalProducer()
+  try {
+    const tx = await within(30_000, producer.transaction(), 'transaction()')
+    await tx.send({ topic: output, messages: [{ value: 'aborted result' }] })
+    await within(30_000, tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset: '9' }, { partition: 1, offset: '7' }] }] }), 'sendOffsets')
+    expect(await committed(groupId, input)).toEqual([[0, '3'], [1, '1']])
+    await within(30_000, tx.abort(), 'abort')
+    expect(tx.isActive()).toBe(false)
+    await expect(tx.sendOffsets({ consumerGroupId: groupId, topics: [] })).rejects.toBeInstanceOf(KafkaJSNonRetriableError)
+  } finally {
+    await producer.disconnect()
+  }
+  expect(await committed(groupId, input)).toEqual([[0, '3'], [1, '1']])
 })
 
 test('a second transaction cannot start while one is active', async () => {
