@@ -18,6 +18,14 @@ const withAdmin = (fn, client = kafka) => adminOf(client, fn)
 
 const values = (seen) => seen.map((s) => s.message.value.toString())
 
+/** A consume-transform-produce set-up: an input topic of 2 partitions, an output topic, a group. */
+function consumeTransformProduce() {
+  const names = { input: unique('tx-in'), output: unique('tx-out'), groupId: unique('g') }
+  cluster.createTopic(names.input, 2, 1)
+  cluster.createTopic(names.output, 1, 1)
+  return names
+}
+
 /** The group's committed offsets of `topic`, as [partition, offset] in partition order. */
 async function committed(groupId, topic) {
   const [entry] = await withAdmin((admin) => admin.fetchOffsets({ groupId, topics: [topic] }))
@@ -96,11 +104,7 @@ describe('abort', () => {
 })
 
 onRealBroker('sendOffsets commits the group\'s offsets with the transaction', async () => {
-  const input = unique('t')
-  const output = unique('t')
-  const groupId = unique('g')
-  cluster.createTopic(input, 2, 1)
-  cluster.createTopic(output, 1, 1)
+  const { input, output, groupId } = consumeTransformProduce()
   const producer = await transactionalProducer()
   try {
     const tx = await within(30000, producer.transaction(), 'transaction()')
@@ -120,11 +124,7 @@ onRealBroker('sendOffsets commits the group\'s offsets with the transaction', as
 // TxnOffsetCommit without storing it) this also proves sendOffsets never falls back to a plain
 // OffsetCommit.
 test('sendOffsets then abort(): the group\'s committed offsets stay where they were', async () => {
-  const input = unique('tx-in')
-  const output = unique('tx-out')
-  const groupId = unique('g')
-  cluster.createTopic(input, 2, 1)
-  cluster.createTopic(output, 1, 1)
+  const { input, output, groupId } = consumeTransformProduce()
   await withAdmin((admin) => admin.setOffsets({ groupId, topic: input, partitions: [{ partition: 0, offset: '3' }, { partition: 1, offset: '1' }] }))
   expect(await committed(groupId, input)).toEqual([[0, '3'], [1, '1']])
   const producer = await transactionalProducer()
