@@ -68,25 +68,81 @@ test('seed-002: EventProducer, EventConsumer and DLQHandler examples', () => {
   expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-002: all 3 examples ran')
 })
 
-test('seed-003: the kafkaService producer, consumer, error-handling, health, dev-mode and shutdown examples', () => {
+test('seed-003: every kafkaService example: producer, consumers, dev mode, error handling, best practices, monitoring, patterns, test connection, SIGINT shutdown', () => {
   const r = run('seed-003')
+  expect(r.error).toBeUndefined()
   expect(r.signal).toBeNull()
   expect(r.status).toBe(0)
-  expect(stepLines(r.stdout)).toHaveLength(7)
-  expect(r.stdout).toMatch(/^\[5\] health: connected, consumers 1 \(event-processor\), brokers 127\.0\.0\.1:\d+$/m)
+  const at = String.raw`\[\d\]@\d+`
+  expect(stepLines(r.stdout)).toEqual([
+    '[1] producer: sent one message and an array of two to user-events',
+    '[2] producer example: UserEventService published a login and an action',
+    '[3] consumer: event-processor handled user-events and system-events on one group',
+    '[4] development mode: logged instead of sent (1 recorded, nothing delivered)',
+    '[5] error handling: a send before connectProducer() reported "not connected"',
+    expect.stringMatching(new RegExp(`^\\[6\\] consumer error handling: job-1 processed \\(attempt 1\\); job-2 failed "downstream timeout" -> re-sent to jobs${at} -> processed \\(attempt 2\\); job-3 failed "invalid payload: amount is missing" -> dead-lettered to jobs\\.dlq${at}$`)),
+    expect.stringMatching(new RegExp(`^\\[7\\] topic naming: acknowledged at user\\.events\\.login${at}, order\\.processing\\.payment${at}, system\\.alerts\\.error${at}$`)),
+    expect.stringMatching(/^\[8\] message schema: msg-[0-9a-f-]{36} \(id, type, version, timestamp, source, data\) arrived at event-processor unchanged$/),
+    '[9] consumer groups: analytics-service 3/3, notification-service 3/3, audit-service 3/3 of the same user.events.login records',
+    expect.stringMatching(/^\[10\] health: connected, consumers 5 \(event-processor,job-worker,analytics-service,notification-service,audit-service\), brokers 127\.0\.0\.1:\d+$/),
+    expect.stringMatching(/^\[11\] monitoring: GET \/health\/kafka -> 200 \{"status":"connected","clientId":"narad","brokers":\["127\.0\.0\.1:\d+"\]\}$/),
+    '[12] event sourcing: ORDER_CREATED and ORDER_UPDATED for ORD-1 appended, orders.events went from 0 to 2 records',
+    '[13] saga: order-saga handled ORDER_CREATED then PAYMENT_COMPLETED for ORD-2',
+    '[14] test connection: test-topic went from 0 to 1 records',
+    '[15] graceful shutdown: SIGINT handled, kafkaService disconnected (connected false, consumer groups 0)',
+  ])
+  // The documented handlers' own output.
+  expect(r.stdout).toMatch(/^Published login event for user: user123$/m)
   expect(r.stdout).toMatch(/^Processing login for user: u1$/m)
-  expect(r.stdout).toMatch(/^Kafka not available, implementing fallback\.\.\.$/m)
   expect(r.stdout).toMatch(/^\[DEV\] Would send to test-topic: \{"message":"Hello World"\}$/m)
-  expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-003: all 7 examples ran')
+  expect(r.stdout).toMatch(/^Kafka not available, implementing fallback\.\.\.$/m)
+  expect(r.stderr).toMatch(/^Message processing failed: downstream timeout$/m)
+  expect(r.stderr).toMatch(/^Message processing failed: invalid payload: amount is missing$/m)
+  expect(r.stdout).toMatch(/^Kafka connected: true$/m)
+  expect(r.stdout).toMatch(/^Saga started for ORD-2: payment of 99\.5 requested\nSaga continued for ORD-2: payment of 99\.5 completed, shipping next$/m)
+  expect(r.stdout).toMatch(/^Kafka connection successful$/m)
+  expect(r.stdout).not.toMatch(/Kafka connection failed/)
+  // The SIGINT handler ran last: its own line, the shutdown step, then the summary.
+  expect(r.stdout.trimEnd().split('\n').slice(-3)).toEqual([
+    'Shutting down gracefully...',
+    '[15] graceful shutdown: SIGINT handled, kafkaService disconnected (connected false, consumer groups 0)',
+    'seed-003: all 15 examples ran',
+  ])
 })
 
-test('seed-004: getKafkaService publishEvent/subscribe examples across two consumer groups', () => {
+test('seed-004: every getKafkaService example: two groups, publishing, health, event schema, error handling, idempotency, partition keys, Azure Event Hubs config', () => {
   const r = run('seed-004')
+  expect(r.error).toBeUndefined()
   expect(r.signal).toBeNull()
   expect(r.status).toBe(0)
-  expect(r.stdout).toMatch(/^\[4\] consumed: analytics:USER_CREATED, analytics:USER_LOGIN, analytics:USER_UPDATED, login, welcome$/m)
+  const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+  const steps = stepLines(r.stdout)
+  expect(steps).toEqual([
+    '[1] consumers: notification-service subscribed to user.created and user.login',
+    '[2] consumers: analytics-service subscribed to three user topics',
+    '[3] publishing: USER_CREATED, USER_LOGIN, EMPLOYEE_CREATED and USER_UPDATED published with partition keys',
+    '[4] consumed: analytics:USER_CREATED, analytics:USER_LOGIN, analytics:USER_UPDATED, login, welcome',
+    // Seed 004's documented health shape: a group count and a comma string of brokers.
+    expect.stringMatching(/^\[5\] health: connected=true, producer=true, consumers=2 \(etelios-analytics-service etelios-notification-service\), brokers 127\.0\.0\.1:\d+$/),
+    expect.stringMatching(new RegExp(`^\\[6\\] event schema: USER_CREATED (${uuid}) arrived with metadata tenantId=tenant-42, source=auth-service, eventId=\\1 \\(the event's id\\)$`)),
+    expect.stringMatching(new RegExp(`^\\[7\\] error handling: ${uuid} logged by logger\\.error, not rethrown \\(handled 1x\\); the next on its partition, ${uuid}, processed$`)),
+    expect.stringMatching(new RegExp(`^\\[8\\] idempotency: ${uuid} \\(ORD-7\\) delivered 2x: processed then skipped; ${uuid} \\(ORD-8\\) delivered 1x: processed; 2 orders processed$`)),
+    expect.stringMatching(/^\[9\] partition keys: u-7 -> partition [0-5] x3 \(offsets \d+,\d+,\d+\); u-8 -> partition [0-5] x3 \(offsets \d+,\d+,\d+\)$/),
+    expect.stringMatching(/^\[10\] azure event hubs: brokers your-namespace\.servicebus\.windows\.net:9093, ssl true, sasl plain as \$ConnectionString; printed password "\[redacted\]"; process\.env restored \(brokers 127\.0\.0\.1:\d+\)$/),
+  ])
+  // One user's events: consecutive offsets on its one partition.
+  for (const [, first, second, third] of steps[8].matchAll(/offsets (\d+),(\d+),(\d+)/g)) {
+    expect([Number(second) - Number(first), Number(third) - Number(second)]).toEqual([1, 1])
+  }
+  // The documented handlers' own output.
   expect(r.stdout).toMatch(/^Welcome email to ada@example\.com \(Ada\)$/m)
-  // Seed 004's documented health shape: a group count and a comma string of brokers.
-  expect(r.stdout).toMatch(/^\[5\] health: connected=true, producer=true, consumers=2 \(etelios-analytics-service etelios-notification-service\), brokers 127\.0\.0\.1:\d+$/m)
-  expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-004: all 5 examples ran')
+  expect(r.stdout).toMatch(/^User logged in: u-1$/m)
+  expect(r.stdout).toMatch(new RegExp(`^logger\\.error: Error processing event \\(${uuid}: invalid email "not-an-address"\\)$`, 'm'))
+  expect(r.stdout.match(/^Reserving stock for ORD-7$/gm)).toHaveLength(1)
+  expect(r.stdout).toMatch(/^Reserving stock for ORD-8$/m)
+  // The Event Hubs config was printed, its password never.
+  expect(r.stdout).toMatch(/username: '\$ConnectionString'/)
+  expect(r.stdout).toMatch(/password: '\[redacted\]'/)
+  expect(`${r.stdout}${r.stderr}`).not.toMatch(/SharedAccessKey|not-a-real-key/)
+  expect(r.stdout.trimEnd().split('\n').pop()).toBe('seed-004: all 10 examples ran')
 })

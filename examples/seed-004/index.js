@@ -1,17 +1,20 @@
 // Seed 004's README (the Etelios Kafka guide), every usage example in order, on ferrokafka's
 // `getKafkaService()` against an embedded MockCluster. One line per example, then a summary.
+// The best practices and the Azure Event Hubs configuration are in practices.js.
 //
 //   node examples/seed-004/index.js
 const { MockCluster } = require('../..')
+const { schemaAndErrors, idempotency, partitionKeys, azureEventHubs } = require('./practices')
 
 const KAFKA_TOPICS = {
   USER_CREATED: 'user.created', USER_UPDATED: 'user.updated', USER_LOGIN: 'user.login',
-  EMPLOYEE_CREATED: 'employee.created',
+  EMPLOYEE_CREATED: 'employee.created', ORDER_CREATED: 'order.created',
 }
 
 async function main() {
   const cluster = new MockCluster({ brokers: 1 })
-  for (const t of Object.values(KAFKA_TOPICS)) cluster.createTopic(t, 2, 1)
+  // user.updated has more partitions, so that one key landing on one partition says something.
+  for (const t of Object.values(KAFKA_TOPICS)) cluster.createTopic(t, t === KAFKA_TOPICS.USER_UPDATED ? 6 : 2, 1)
   process.env.KAFKA_BROKERS = cluster.bootstrapServers
   process.env.KAFKA_CLIENT_ID = 'etelios'
   const { getKafkaService, createEvent } = require('../..')
@@ -28,7 +31,7 @@ async function main() {
     const kafka = getKafkaService()
     await kafka.initialize()
     await kafka.subscribe(KAFKA_TOPICS.USER_CREATED, getConsumerGroup('notification-service'), async (event) => {
-      console.log(`Welcome email to ${event.data.email} (${event.data.name})`)
+      console.log(`Welcome email to ${event.data.email} (${event.data.name ?? 'no name given'})`)
       note('welcome')
     })
     await kafka.subscribe(KAFKA_TOPICS.USER_LOGIN, getConsumerGroup('notification-service'), async (event) => {
@@ -70,6 +73,13 @@ async function main() {
   const health = await kafka.healthCheck()
   console.log(health)
   step(`health: connected=${health.connected}, producer=${health.producer}, consumers=${health.consumers} (${Object.keys(health.groups).sort().join(' ')}), brokers ${health.brokers}`)
+
+  const practices = { kafka, KAFKA_TOPICS, getConsumerGroup, step }
+  await schemaAndErrors(practices)
+  await idempotency(practices)
+  await partitionKeys(practices)
+  azureEventHubs(practices)
+
   await kafka.disconnect()
   cluster.close()
   console.log(`seed-004: all ${ran} examples ran`)
