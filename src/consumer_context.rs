@@ -165,8 +165,31 @@ impl ClientContext for ConsumerCtx {
 /// Resolves each newly assigned partition's start: its committed offset, else the latest.
 fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut TopicPartitionList) {
   let timeout = Duration::from_secs(10);
-  let Ok(committed) = consumer.committed_offsets(tpl.clone(), timeout) else {
-    return;
+  let committed = match consumer.committed_offsets(tpl.clone(), timeout) {
+    Ok(committed) => committed,
+    Err(e) => {
+      // The coordinator may refuse mid-rebalance. Left unset, a partition would start at the
+      // end as of its first fetch and skip what was produced since its start was fixed; the
+      // fixed starts are used instead (at worst records are read again), the others are left
+      // to librdkafka's own committed-offset lookup.
+      let pinned = consumer.context().pinned.lock().unwrap();
+      consumer.context().log.emit(
+        2,
+        "REBALANCE",
+        &format!("reading the committed offsets of the new assignment failed ({}); starting from the offsets fixed at subscribe", e),
+      );
+      let starts: Vec<(String, i32, i64)> = tpl
+        .elements()
+        .iter()
+        .filter_map(|e| {
+          pinned.get(&(e.topic().to_string(), e.partition())).map(|&s| (e.topic().to_string(), e.partition(), s))
+        })
+        .collect();
+      for (topic, partition, start) in starts {
+        let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(start));
+      }
+      return;
+    }
   };
   // A start chosen once is kept: a later rebalance (a topic added) must not jump a partition
   // with nothing committed yet to a newer end and skip what was produced in between.
@@ -181,7 +204,14 @@ fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut TopicPartit
           pinned.insert(key, high);
           high
         }
-        Err(_) => continue,
+        Err(e) => {
+          consumer.context().log.emit(
+            2,
+            "REBALANCE",
+            &format!("reading the end of {} [{}] failed ({}); librdkafka's own start applies", key.0, key.1, e),
+          );
+          continue;
+        }
       },
     };
     let _ = tpl.set_partition_offset(e.topic(), e.partition(), Offset::Offset(start));
