@@ -181,8 +181,9 @@ export class Consumer extends ConsumerRunLoop {
     if (fresh.length === 0) return
     this.topics.push(...fresh)
     if (!this.running || !this.nativeConsumer) return
-    // Without fromBeginning the new topics start at their end as of this call (fixed in Rust),
-    // so records produced once this resolves are delivered even before the rebalance completes.
+    // Without fromBeginning the new topics start at their end as of this call (fixed in Rust), so
+    // records produced once this resolves are delivered, not skipped, when the rebalance that the
+    // new subscription starts assigns them (on MockCluster that takes about a session timeout).
     await call(() => this.nativeConsumer!.resubscribe(this.topics, this.fromBeginning ? [] : fresh))
   }
 
