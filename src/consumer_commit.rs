@@ -157,15 +157,24 @@ impl NativeConsumer {
 
 /// Stores `next` (the offset to resume from) as the partition's commit position. Not
 /// `store_offset`: librdkafka's `rd_kafka_offset_store` adds one to what it is given.
+///
+/// Never below what this member stored before (a seek clears that): a batch fetched before a
+/// rebalance and handled after the partition came back would otherwise move the position back
+/// below the catch-up store, and with nothing left to fetch the commit would stay there.
 pub(crate) fn store_next(
   consumer: &RawConsumer,
   topic: &str,
   partition: i32,
   next: i64,
 ) -> rdkafka::error::KafkaResult<()> {
+  let key = (topic.to_string(), partition);
+  let mut last = consumer.context().last_stored.lock().unwrap();
+  if last.get(&key).is_some_and(|&prev| next < prev) {
+    return Ok(());
+  }
   let mut tpl = TopicPartitionList::with_capacity(1);
   tpl.add_partition_offset(topic, partition, Offset::Offset(next))?;
   consumer.store_offsets(&tpl)?;
-  consumer.context().last_stored.lock().unwrap().insert((topic.to_string(), partition), next);
+  last.insert(key, next);
   Ok(())
 }
