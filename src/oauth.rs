@@ -28,14 +28,13 @@ pub struct OauthBearerToken {
   /// When the token expires, in milliseconds since the epoch.
   pub expires_at_ms: f64,
   pub principal: String,
-  /// SASL extensions (`key`, `value` pairs), if the provider gave any.
-  pub extensions: Option<HashMap<String, String>>,
 }
 
 /// Called (weakly, never keeping Node alive) when the cell wants a fresh token.
 pub type RefreshFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 
 /// The latest token of one `Kafka` instance's provider.
+#[derive(Default)]
 pub struct TokenCell {
   token: RwLock<Option<(OauthBearerToken, f64)>>,
   refresh: Mutex<Option<RefreshFn>>,
@@ -90,7 +89,7 @@ impl TokenCell {
   /// polls never ask for it). Errors name the provider, never the token.
   pub(crate) fn seed(&self, rk: *mut rdkafka::bindings::rd_kafka_t) -> Result<()> {
     let token = self.token().map_err(|e| FerroError::config("sasl.oauthBearerProvider", e.to_string()))?;
-    set_token(rk, &token, self.token.read().unwrap().as_ref().and_then(|(t, _)| t.extensions.clone()))
+    set_token(rk, &token)
   }
 }
 
@@ -110,24 +109,12 @@ pub(crate) fn seed_client(cell: &Option<Arc<TokenCell>>, rk: *mut rdkafka::bindi
   }
 }
 
-fn set_token(
-  rk: *mut rdkafka::bindings::rd_kafka_t,
-  token: &OAuthToken,
-  extensions: Option<HashMap<String, String>>,
-) -> Result<()> {
+fn set_token(rk: *mut rdkafka::bindings::rd_kafka_t, token: &OAuthToken) -> Result<()> {
   let bad = |what: &str| {
     FerroError::config("sasl.oauthBearerProvider", format!("returned a token whose {} contains a NUL character", what))
   };
   let value = CString::new(token.token.as_str()).map_err(|_| bad("value"))?;
   let principal = CString::new(token.principal_name.as_str()).map_err(|_| bad("principal"))?;
-  let pairs: Vec<CString> = extensions
-    .unwrap_or_default()
-    .into_iter()
-    .flat_map(|(k, v)| [k, v])
-    .map(CString::new)
-    .collect::<std::result::Result<_, _>>()
-    .map_err(|_| bad("extensions"))?;
-  let mut ext: Vec<*const std::os::raw::c_char> = pairs.iter().map(|s| s.as_ptr()).collect();
   let mut errstr = [0 as std::os::raw::c_char; 512];
   let code = unsafe {
     rdkafka::bindings::rd_kafka_oauthbearer_set_token(
@@ -135,8 +122,8 @@ fn set_token(
       value.as_ptr(),
       token.lifetime_ms,
       principal.as_ptr(),
-      if ext.is_empty() { std::ptr::null_mut() } else { ext.as_mut_ptr() },
-      ext.len(),
+      std::ptr::null_mut(),
+      0,
       errstr.as_mut_ptr(),
       errstr.len(),
     )
@@ -147,7 +134,7 @@ fn set_token(
   // librdkafka's reason names the rule broken; it may quote the token, so it is not passed on.
   Err(FerroError::config(
     "sasl.oauthBearerProvider",
-    format!("returned a token librdkafka refused ({:?}: SASL/OAUTHBEARER is not configured, or the value, principal or extensions are malformed)", code),
+    format!("returned a token librdkafka refused ({:?}: SASL/OAUTHBEARER is not configured, or the value or principal is malformed)", code),
   ))
 }
 
@@ -171,19 +158,7 @@ pub fn set_oauthbearer_token(
   if !token.expires_at_ms.is_finite() || token.expires_at_ms <= now {
     return Err(FerroError::config("sasl.oauthBearerProvider", "returned a token that has already expired").into());
   }
-  let cell = CELLS
-    .lock()
-    .unwrap()
-    .entry(id)
-    .or_insert_with(|| {
-      Arc::new(TokenCell {
-        token: RwLock::new(None),
-        refresh: Mutex::new(None),
-        refresh_asked: AtomicBool::new(false),
-        generation: AtomicU64::new(0),
-      })
-    })
-    .clone();
+  let cell = CELLS.lock().unwrap().entry(id).or_default().clone();
   if let Some(f) = refresh {
     cell.refresh.lock().unwrap().get_or_insert(f);
   }
@@ -193,7 +168,7 @@ pub fn set_oauthbearer_token(
   Ok(())
 }
 
-/// Forgets the token of `id` (its `Kafka` has no client left).
+/// Forgets the token of `id` (its `Kafka` was garbage-collected).
 #[napi]
 pub fn drop_oauthbearer_token(id: String) {
   CELLS.lock().unwrap().remove(&id);
