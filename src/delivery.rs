@@ -104,8 +104,19 @@ impl SendState {
     })
   }
 
-  fn add_pending(&self) {
+  /// Hands one record of this send to librdkafka. It counts as pending before the call (its
+  /// delivery report may arrive on another thread before `send` returns) and stops counting if
+  /// librdkafka does not take it; a refused record's headers come back for a later attempt.
+  fn hand_over(
+    &self,
+    producer: &RawProducer,
+    r: Record<'_>,
+  ) -> std::result::Result<(), (KafkaError, Option<OwnedHeaders>)> {
     self.inner.lock().unwrap().pending += 1;
+    producer.send(r).map_err(|(e, rejected)| {
+      self.inner.lock().unwrap().pending -= 1;
+      (e, rejected.headers)
+    })
   }
 
   fn finish_one(p: &mut SendProgress) {
@@ -197,6 +208,9 @@ fn own(state: &Arc<SendState>, topic: &Arc<str>, m: RecordView<'_>) -> Owned {
   }
 }
 
+/// A record as librdkafka takes it, carrying its send's state as the delivery opaque.
+type Record<'a> = BaseRecord<'a, [u8], [u8], Arc<SendState>>;
+
 fn record<'a>(
   topic: &'a str,
   state: &Arc<SendState>,
@@ -205,7 +219,7 @@ fn record<'a>(
   key: Option<&'a [u8]>,
   value: Option<&'a [u8]>,
   headers: Option<OwnedHeaders>,
-) -> BaseRecord<'a, [u8], [u8], Arc<SendState>> {
+) -> Record<'a> {
   let mut r = BaseRecord::with_opaque_to(topic, state.clone());
   if let Some(k) = key {
     r = r.key(k);
@@ -272,15 +286,15 @@ fn enqueue(producer: &RawProducer, sends: &[SendSlice], topics: &[String], count
           waiting.records.push(own(state, &topic, m));
           continue;
         }
-        state.add_pending();
         let (partition, timestamp, key, value) = (m.partition, m.timestamp, m.key, m.value);
-        if let Err((e, rejected)) = producer.send(record(name, state, partition, timestamp, key, value, m.headers)) {
-          state.inner.lock().unwrap().pending -= 1;
+        if let Err((e, rejected)) =
+          state.hand_over(producer, record(name, state, partition, timestamp, key, value, m.headers))
+        {
           match e {
             KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => waiting.records.push(own(
               state,
               &topic,
-              RecordView { partition, timestamp, key, value, headers: rejected.headers },
+              RecordView { partition, timestamp, key, value, headers: rejected },
             )),
             e => state.fail(FerroError::kafka(&format!("send to topic \"{}\"", name), &e)),
           }
@@ -303,20 +317,16 @@ async fn enqueue_waiting(producer: &RawProducer, waiting: Waiting) {
   for m in waiting.records {
     let state = &m.state;
     while !state.failed() {
-      state.add_pending();
       let r =
         record(&m.topic, state, m.partition, m.timestamp, m.key.as_deref(), m.value.as_deref(), m.headers.clone());
-      match producer.send(r) {
+      match state.hand_over(producer, r) {
         Ok(()) => break,
-        Err((e, _)) => {
-          state.inner.lock().unwrap().pending -= 1;
-          match e {
-            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) if tokio::time::Instant::now() < deadline => {
-              tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-            e => state.fail(FerroError::kafka(&format!("send to topic \"{}\"", m.topic), &e)),
+        Err((e, _)) => match e {
+          KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) if tokio::time::Instant::now() < deadline => {
+            tokio::time::sleep(Duration::from_millis(1)).await;
           }
-        }
+          e => state.fail(FerroError::kafka(&format!("send to topic \"{}\"", m.topic), &e)),
+        },
       }
     }
   }
@@ -335,9 +345,7 @@ pub(crate) async fn send_one(
 ) -> Result<Vec<RecordMetadata>> {
   let (tx, rx) = oneshot::channel();
   let state = SendState::new(tx);
-  state.add_pending();
-  if let Err((e, _)) = producer.send(record(topic, &state, None, None, key, value, Some(headers))) {
-    state.inner.lock().unwrap().pending -= 1;
+  if let Err((e, _)) = state.hand_over(producer, record(topic, &state, None, None, key, value, Some(headers))) {
     state.fail(FerroError::kafka(&format!("send to topic \"{}\"", topic), &e));
   }
   state.release();
