@@ -26,6 +26,10 @@ suite "tsc --noEmit --strict (type tests and examples)" npx tsc --noEmit --stric
 suite "tsc --noEmit --strict against kafkajs's typings" npx tsc --noEmit --strict -p __test__/types/tsconfig.kafkajs.json
 
 skipped=0
+# Failures are repeated, briefly, right above the summary line: a CI log kept only in part (its
+# head and tail) still says which test failed and why.
+digest=$(mktemp)
+trap 'rm -f "$digest"' EXIT
 # Runs Jest with --json and adds its test counts to the totals; a suite that broke before any
 # test ran (or a Jest that failed without a report, e.g. a global setup error) counts as a failure.
 jest_counted() { # name, jest args...
@@ -38,8 +42,18 @@ jest_counted() { # name, jest args...
   read -r jp jf js < <(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))
     const broken = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.length === 0).length
+    const lines = []
+    for (const s of r.testResults) {
+      const file = require("path").relative(process.cwd(), s.name)
+      if (s.status === "failed" && s.assertionResults.length === 0) lines.push(`${file}: ${s.message}`)
+      for (const t of s.assertionResults.filter((t) => t.status === "failed")) {
+        lines.push(`${file} > ${t.fullName}`, ...t.failureMessages.join("\n").split("\n").filter((l) => !/^\s+at .*(node_modules|<anonymous>)/.test(l)).slice(0, 14).map((l) => `    ${l}`))
+      }
+    }
+    const plain = lines.join("\n").replace(/\u001b\[[0-9;]*m/g, "")
+    if (plain) require("fs").appendFileSync(process.argv[2], plain.split("\n").slice(0, 120).join("\n") + "\n")
     console.log(r.numPassedTests, r.numFailedTests + broken, r.numPendingTests)
-  ' "$results" 2>/dev/null || echo "0 1 0")
+  ' "$results" "$digest" 2>/dev/null || echo "0 1 0")
   rm -f "$results"
   if [ "$jest_rc" -ne 0 ] && [ "$jf" -eq 0 ]; then jf=1; fi
   echo "$name: ${jp} passed, ${jf} failed, ${js} skipped"
@@ -60,5 +74,9 @@ else
   failed=$((failed + 1))
 fi
 
+if [ -s "$digest" ]; then
+  echo "==> failed tests (first lines of each failure)"
+  cat "$digest"
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 [ "$failed" -eq 0 ]
