@@ -34,19 +34,27 @@ function freePort() {
 const tail = (file, lines = 20) => fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n')
 
 /**
- * Starts tansu with memory storage on a free loopback port and resolves once it answers Metadata
- * with one broker. Resolves with `{ brokers, port, logFile, stop }`; `stop()` kills it and awaits
+ * Starts tansu with memory storage on a free loopback port and resolves once it is ready (by
+ * default: it answers Metadata with one broker). Resolves with `{ brokers, port, logFile, stop }`; `stop()` kills it and awaits
  * its exit. Rejects (with the log's tail) if tansu exits first or is not ready within `readyMs`.
+ *
+ * `args` are appended to tansu's command line (say `['--authentication']`); `advertised`
+ * (`host:port`) replaces the address tansu gives clients in Metadata, for a proxy in front of it;
+ * `ready` resolves truthy once tansu answers (default: Metadata names a broker — an authenticating
+ * tansu refuses Metadata before SASL, so pass an ApiVersions probe for it); `rustLog` sets RUST_LOG.
  */
-async function startTansu({ bin = ensureBinary(), readyMs = 20000, logDir = os.tmpdir() } = {}) {
+async function startTansu({
+  bin = ensureBinary(), readyMs = 20000, logDir = os.tmpdir(), args = [], advertised, rustLog,
+  ready = async (port) => (await metadataBrokers(port, 1000)) >= 1,
+} = {}) {
   const port = await freePort()
   const url = `tcp://127.0.0.1:${port}`
   const logFile = path.join(logDir, `ferrokafka-tansu-${process.pid}-${port}.log`)
   const log = fs.openSync(logFile, 'w')
-  const child = spawn(bin, ['broker', '--listener-url', url, '--advertised-listener-url', url,
-    '--storage-engine', 'memory://tansu/', '--cluster-id', `ferrokafka-interop-${port}`], {
+  const child = spawn(bin, ['broker', '--listener-url', url, '--advertised-listener-url', advertised ? `tcp://${advertised}` : url,
+    '--storage-engine', 'memory://tansu/', '--cluster-id', `ferrokafka-interop-${port}`, ...args], {
     stdio: ['ignore', log, log],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', NO_COLOR: '1' },
+    env: { ...process.env, RUST_LOG: rustLog ?? process.env.RUST_LOG ?? 'warn', NO_COLOR: '1' },
   })
   fs.closeSync(log)
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
@@ -64,10 +72,10 @@ async function startTansu({ bin = ensureBinary(), readyMs = 20000, logDir = os.t
     if (Date.now() - started > readyMs) {
       child.kill('SIGKILL')
       await exited
-      throw new Error(`tansu did not answer Metadata within ${readyMs} ms (${lastError?.message}); ${logFile}:\n${tail(logFile)}`)
+      throw new Error(`tansu was not ready within ${readyMs} ms (${lastError?.message}); ${logFile}:\n${tail(logFile)}`)
     }
     try {
-      if ((await metadataBrokers(port, 1000)) >= 1) break
+      if (await ready(port)) break
     } catch (err) {
       lastError = err
       // Not listening yet: wait for either its exit or a short retry interval, whichever is first.

@@ -94,8 +94,8 @@ async function fetchBatchHeaders(port, topic, partition, offset = 0) {
 }
 
 /** ApiVersions v0; resolves with the set of API keys the broker answers. */
-async function apiKeys(port) {
-  const r = await request(port, 18, 0, Buffer.alloc(0))
+async function apiKeys(port, timeoutMs) {
+  const r = await request(port, 18, 0, Buffer.alloc(0), timeoutMs)
   const keys = new Set()
   for (let i = 0, n = r.readInt32BE(2); i < n; i++) keys.add(r.readInt16BE(6 + i * 6))
   return keys
