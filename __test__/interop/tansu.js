@@ -35,8 +35,9 @@ const tail = (file, lines = 20) => fs.readFileSync(file, 'utf8').split('\n').sli
 
 /**
  * Starts tansu with memory storage on a free loopback port and resolves once it is ready (by
- * default: it answers Metadata with one broker). Resolves with `{ brokers, port, logFile, stop }`; `stop()` kills it and awaits
- * its exit. Rejects (with the log's tail) if tansu exits first or is not ready within `readyMs`.
+ * default: it answers Metadata with one broker). Resolves with `{ brokers, port, logFile, stop }`;
+ * `stop()` kills it and awaits its exit. Rejects (with the log's tail) if tansu exits first or is
+ * not ready within `readyMs`.
  *
  * `args` are appended to tansu's command line (say `['--authentication']`); `advertised`
  * (`host:port`) replaces the address tansu gives clients in Metadata, for a proxy in front of it;
