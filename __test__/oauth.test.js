@@ -4,7 +4,7 @@
 // librdkafka's MockCluster has no SASL (rdkafka_mock_handlers.c has no SaslHandshake handler:
 // it drops the connection), so no test here authenticates; the positive case stops where the
 // client, holding the provider's token, starts the SASL handshake with the broker.
-const { Kafka, logLevel, KafkaJSConnectionError, KafkaJSNonRetriableError } = require('..')
+const { Kafka, logLevel, KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSSASLAuthenticationError } = require('..')
 const { startCluster, within, deferred } = require('./helpers')
 
 let cluster
@@ -51,9 +51,10 @@ test('the provider is called before the first connection and again before its to
   expect(calls.length).toBeGreaterThanOrEqual(2)
   // The next token was fetched while the first was still valid: no window without one.
   expect(calls[1]).toBeLessThan(expiries[0])
-  // The mock drops the SASL handshake, so connect() fails; what matters is that it got that far
-  // with a token, not that it was stopped for lack of one.
-  expect(error).toBeInstanceOf(KafkaJSConnectionError)
+  // The mock drops the SASL handshake, so connect() fails with kafkajs's class for a refused
+  // login; what matters is that it got that far with a token, not that it was stopped without one.
+  expect(error).toBeInstanceOf(KafkaJSSASLAuthenticationError)
+  expect(error.message).toMatch(/SASL Handshake not supported by broker/)
   const log = lines.join('\n')
   // Holding a token, librdkafka went on to the handshake the mock does not answer.
   expect(log).toMatch(/SASL Handshake not supported by broker \(required by mechanism OAUTHBEARER\)/)
@@ -109,6 +110,9 @@ test('mechanism oauthbearer without a provider: librdkafka reports a clear token
   const producer = kafka.producer()
   const error = await producer.connect().then(() => null, (e) => e)
   await producer.disconnect()
-  expect(error).toBeInstanceOf(KafkaJSConnectionError)
+  // At once, with the reason: no token means no login (kafkajs's class for a refused one).
+  expect(error).toBeInstanceOf(KafkaJSSASLAuthenticationError)
+  expect(error.retriable).toBe(false)
+  expect(error.message).toMatch(/sasl\.oauthBearerProvider/)
   expect(lines.join('\n')).toMatch(/Failed to acquire SASL OAUTHBEARER token: SASL\/OAUTHBEARER needs sasl\.oauthBearerProvider/)
 }, 30_000)

@@ -171,7 +171,7 @@ const byName: Record<string, new (e: string, o: KafkaJSErrorOptions) => KafkaJSE
   KafkaJSProtocolError,
   KafkaJSConnectionError,
   KafkaJSRequestTimeoutError,
-  // Not sent by the native side yet: ready for a refused SASL login named as kafkajs names it.
+  // A refused SASL login (src/handshake.rs, error.rs's classify).
   KafkaJSSASLAuthenticationError,
 }
 

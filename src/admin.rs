@@ -108,7 +108,8 @@ impl NativeAdmin {
     let client = Arc::new(client);
     let probe = client.clone();
     blocking(move || {
-      probe.inner().fetch_metadata(None, Duration::from_millis(timeout_ms as u64)).map(|_| ()).during("connect")
+      let timeout = Duration::from_millis(timeout_ms as u64);
+      crate::handshake::connect(probe.inner(), &Default::default(), timeout, true)
     })
     .await?;
     *self.client.write().unwrap() = Some(client);

@@ -152,9 +152,9 @@ pub fn code_by_name(name: &str) -> Option<rdkafka::types::RDKafkaRespErr> {
 fn classify(code: RDKafkaErrorCode) -> (&'static str, bool) {
   use RDKafkaErrorCode::*;
   match code {
-    BrokerTransportFailure | AllBrokersDown | Resolve | Authentication | SSL => {
-      ("KafkaJSConnectionError", !matches!(code, Authentication | SSL))
-    }
+    BrokerTransportFailure | AllBrokersDown | Resolve => ("KafkaJSConnectionError", true),
+    Authentication => ("KafkaJSSASLAuthenticationError", false),
+    SSL => ("KafkaJSConnectionError", false),
     MessageTimedOut | OperationTimedOut | RequestTimedOut | TimedOutQueue => ("KafkaJSRequestTimeoutError", true),
     QueueFull
     | LeaderNotAvailable

@@ -19,6 +19,7 @@ pub mod dlq;
 pub mod env_config;
 pub mod error;
 pub mod event_bus;
+pub mod handshake;
 pub mod logging;
 pub mod mock;
 pub mod oauth;

@@ -24,6 +24,7 @@ pub struct ProducerCtx {
   pub log: LogSink,
   pub stats: crate::logging::LatestStats,
   pub oauth: Option<Arc<crate::oauth::TokenCell>>,
+  pub handshake: crate::handshake::HandshakeFailure,
 }
 
 impl ClientContext for ProducerCtx {
@@ -35,6 +36,7 @@ impl ClientContext for ProducerCtx {
     self.log.rdkafka(level, fac, message);
   }
   fn error(&self, error: KafkaError, reason: &str) {
+    self.handshake.record(&error, reason);
     self.log.emit(1, "ERROR", &format!("{}: {}", error, reason));
   }
   fn stats_raw(&self, statistics: &[u8]) {
@@ -97,7 +99,12 @@ pub(crate) fn create_raw(
 ) -> Result<RawProducer> {
   let oauth = crate::oauth::cell_for(common);
   let producer: RawProducer = cfg
-    .create_with_context(ProducerCtx { log: LogSink::new(log, level), stats: Default::default(), oauth: oauth.clone() })
+    .create_with_context(ProducerCtx {
+      log: LogSink::new(log, level),
+      stats: Default::default(),
+      oauth: oauth.clone(),
+      handshake: Default::default(),
+    })
     .map_err(|e| FerroError::creation("producer", e))?;
   crate::oauth::seed_client(&oauth, producer.client().native_ptr())?;
   Ok(producer)
@@ -181,7 +188,8 @@ impl NativeProducer {
   pub async fn connect(&self, timeout_ms: u32) -> napi::Result<()> {
     let producer = self.inner.client()?;
     blocking(move || {
-      producer.client().fetch_metadata(None, Duration::from_millis(timeout_ms as u64)).map(|_| ()).during("connect")
+      let failure = &producer.context().handshake;
+      crate::handshake::connect(producer.client(), failure, Duration::from_millis(timeout_ms as u64), false)
     })
     .await
   }
