@@ -116,3 +116,22 @@ test('mechanism oauthbearer without a provider: librdkafka reports a clear token
   expect(error.message).toMatch(/sasl\.oauthBearerProvider/)
   expect(lines.join('\n')).toMatch(/Failed to acquire SASL OAUTHBEARER token: SASL\/OAUTHBEARER needs sasl\.oauthBearerProvider/)
 }, 30_000)
+
+test("the native code's tracing events reach logCreator too: rdkafka's own, under ferrokafka-native, at the client's level", async () => {
+  const provider = async () => ({ value: jwt(600, 'leak-canary-trace') })
+  const { kafka, lines } = oauthKafka(provider)
+  const quiet = []
+  const info = new Kafka({
+    clientId: 'oauth-quiet', brokers: cluster.brokers, connectionTimeout: 1000, logLevel: logLevel.INFO,
+    logCreator: () => ({ namespace, log }) => quiet.push(`${namespace} ${log.message}`),
+    sasl: { mechanism: 'oauthbearer', oauthBearerProvider: provider },
+  })
+  const producers = [kafka.producer(), info.producer()]
+  // librdkafka asks for a token as the client starts; rdkafka's handler logs (tracing, DEBUG)
+  // that it set it. Connect itself fails: the mock drops the SASL handshake.
+  await Promise.all(producers.map((p) => p.connect().catch(() => {})))
+  await Promise.all(producers.map((p) => p.disconnect()))
+  expect(lines.some((l) => /^ferrokafka-native rdkafka::client successfully set refreshed OAuth token$/.test(l))).toBe(true)
+  expect(quiet.some((l) => l.startsWith('ferrokafka-native '))).toBe(false)
+  expect(lines.join('\n')).not.toContain('leak-canary-trace')
+}, 30_000)

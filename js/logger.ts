@@ -52,11 +52,17 @@ export function createLogger(level: number, creator: logCreator): Logger {
   return make('')
 }
 
-/** The native log callback: librdkafka's facility becomes `label`-free extra field `facility`. */
+/**
+ * The native log callback: librdkafka's facility becomes the extra field `facility`. Events of
+ * the native code's `tracing` (rdkafka's and ferrokafka's own Rust) carry their module path
+ * (`rdkafka::client`) there instead, under the namespace `ferrokafka-native`.
+ */
 export function nativeLogSink(logger: Logger): (record: { level: number; facility: string; message: string }) => void {
-  const ns = logger.namespace('librdkafka')
+  const librdkafka = logger.namespace('librdkafka')
+  const rust = logger.namespace('ferrokafka-native')
   return ({ level, facility, message }) => {
     const extra = { facility }
+    const ns = facility.includes('::') ? rust : librdkafka
     if (level === 1) ns.error(message, extra)
     else if (level === 2) ns.warn(message, extra)
     else if (level === 4) ns.info(message, extra)

@@ -25,4 +25,5 @@ pub mod mock;
 pub mod oauth;
 pub mod producer;
 pub mod runtime_info;
+pub mod tracing_forward;
 pub mod transaction;

@@ -14,7 +14,8 @@ use rdkafka::config::RDKafkaLogLevel;
 pub struct LogRecord {
   /// kafkajs level: 1 ERROR, 2 WARN, 4 INFO, 5 DEBUG.
   pub level: u32,
-  /// librdkafka facility (e.g. `FAIL`, `REQTMOUT`) or `ferrokafka`.
+  /// librdkafka facility (e.g. `FAIL`, `REQTMOUT`), or the Rust module of a `tracing` event
+  /// (e.g. `rdkafka::client`).
   pub facility: String,
   pub message: String,
 }
@@ -32,6 +33,9 @@ pub struct LogSink {
 
 impl LogSink {
   pub fn new(target: Option<LogFn>, max_level: u32) -> Self {
+    if let Some(t) = &target {
+      crate::tracing_forward::register(t, max_level);
+    }
     LogSink { target, max_level }
   }
 
@@ -42,8 +46,6 @@ impl LogSink {
     if let Some(f) = &self.target {
       let record = LogRecord { level, facility: facility.to_string(), message: message.to_string() };
       f.call(record, ThreadsafeFunctionCallMode::NonBlocking);
-    } else {
-      tracing::event!(tracing::Level::DEBUG, facility, message);
     }
   }
 
