@@ -1,9 +1,11 @@
-//! `npm run bench`: ferrokafka against kafkajs and against librdkafka driven directly from Rust
-//! (the ceiling), on one MockCluster (or KAFKA_BROKERS), in one run. Prints a table; with
+//! `npm run bench`: ferrokafka against kafkajs, @platformatic/kafka and kafka-crab-js (where they
+//! install and load: `others.js`) and against librdkafka driven directly from Rust (the ceiling), on
+//! one MockCluster (or KAFKA_BROKERS), in one run. Prints a table; with
 //! `--json` the last line is one JSON object of medians. `--quick` keeps it under a minute.
 const { execFileSync } = require('child_process')
 const path = require('path')
 const ferro = require('..')
+const others = require('./others')
 
 const argv = process.argv.slice(2)
 const flag = (name) => argv.includes(`--${name}`)
@@ -16,6 +18,9 @@ const JSON_OUT = flag('json')
 const N = option('messages', QUICK ? 50_000 : 300_000)
 // --quick: one run of each (a smoke figure in under a minute); the full bench takes the median of 3.
 const RUNS = option('runs', QUICK ? 1 : 3)
+// @platformatic/kafka and kafka-crab-js: the same workload; --quick gives them 20,000 records per run
+// (their set-up, group join and failure timeouts weigh more than their records) to stay under 50 s.
+const OTHER_N = option('other-messages', QUICK ? Math.min(N, 20_000) : N)
 const PARTITIONS = 24
 const BATCH = 1000
 const IN_FLIGHT = 8
@@ -81,13 +86,19 @@ async function produceBench(lib, useBatch = false) {
   return rate
 }
 
-/** Fills a topic with N records (with ferrokafka), then times a consumer from its first message. */
-async function consumeBench(lib, mode) {
+/** A new topic holding n records, written by ferrokafka. */
+async function filledTopic(n) {
   const topic = await newTopic()
   const filler = clients('ferro').producer()
   await filler.connect()
-  await produceWith(filler, topic, N, false)
+  await produceWith(filler, topic, n, false)
   await filler.disconnect()
+  return topic
+}
+
+/** Fills a topic with N records (with ferrokafka), then times a consumer from its first message. */
+async function consumeBench(lib, mode) {
+  const topic = await filledTopic(N)
   const kafka = clients(lib)
   const consumer = kafka.consumer({ groupId: `${topic}-${lib}-${mode}` })
   await consumer.connect()
@@ -258,6 +269,27 @@ async function subscribeBench(failEvery = 0) {
   return (N * 1000) / (end - first)
 }
 
+/**
+ * @platformatic/kafka or kafka-crab-js: produce (timed after a warm-up send) and per-message
+ * consume (a new group from the earliest offset, timed from the first record), each the median of
+ * RUNS; a library that is missing or fails keeps its reason instead of a figure.
+ */
+async function otherBench(lib) {
+  const { version, reason, note } = lib.load()
+  const out = { name: version ? `${lib.name} ${version}` : lib.name, note, produce: null, consume: null, produceReason: reason, consumeReason: reason }
+  if (reason) { log(`  ${lib.name}: not compared: ${reason}`); return out }
+  if (note) log(`  ${lib.name}: ${note}`)
+  const attempt = async (what, fn) => {
+    try { out[what] = await measure(`${lib.name} ${what}`, fn) } catch (e) {
+      out[`${what}Reason`] = e.message
+      log(`  ${lib.name} ${what}: not compared: ${e.message}`)
+    }
+  }
+  await attempt('produce', async () => lib.produce(brokers, await newTopic(), OTHER_N, batchOf))
+  await attempt('consume', async () => lib.consume(brokers, await filledTopic(OTHER_N), OTHER_N))
+  return out
+}
+
 async function measure(name, fn) {
   const results = []
   for (let i = 0; i < RUNS; i++) results.push(await fn())
@@ -286,9 +318,8 @@ async function main() {
   const [e50, e99] = await endToEnd()
   const rss = await rssGrowth()
   const peakRss = process.memoryUsage().rss
-  for (const lib of ['@platformatic/kafka', 'kafka-crab-js']) {
-    try { require.resolve(lib); log(`  ${lib}: installed but not yet benchmarked`) } catch { log(`  ${lib}: not installed (not a devDependency); not compared`) }
-  }
+  // Last, so that their allocations stay out of ferrokafka's RSS figures.
+  for (const lib of others.libraries) r[lib.key] = await otherBench(lib)
 
   const mbps = (rate) => ((rate * 116) / 1e6).toFixed(1)
   const rows = [
@@ -303,12 +334,24 @@ async function main() {
   for (const [name, f, k, c] of rows) {
     console.log(`${name.padEnd(28)} ${fmt(f)} ${mbps(f).padStart(6)} ${fmt(k)} ${fmt(c)} ${(f / k).toFixed(2).padStart(9)}x ${(f / c).toFixed(2).padStart(10)}`)
   }
+  console.log('')
+  console.log(`${`other clients${OTHER_N !== N ? ` (${OTHER_N} records)` : ''}`.padEnd(36)} ${'msg/s'.padStart(11)} ${'ferrokafka'.padStart(11)} ${'ferrokafka/it'.padStart(13)}`)
+  for (const lib of others.libraries) {
+    const o = r[lib.key]
+    for (const [what, ferroRate, label] of [['produce', r.ferroProduce, 'produce (1000/batch)'], ['consume', r.ferroEachMessage, 'consume (per message)']]) {
+      const rate = o[what]
+      const name = `${o.name} ${label}`.padEnd(36)
+      console.log(rate === null ? `${name} not compared: ${o[`${what}Reason`]}` : `${name} ${fmt(rate)} ${fmt(ferroRate)} ${(ferroRate / rate).toFixed(2).padStart(12)}x`)
+    }
+    if (o.note) console.log(`  (${lib.name}: ${o.note})`)
+  }
   console.log(`event bus: publish ${fmt(r.busPublish).trim()} msg/s (${(r.busPublish / r.rawSingleSend).toFixed(2)} of raw single sends), subscribe ${fmt(r.busSubscribe).trim()} msg/s (${(r.busSubscribe / r.ferroEachBatch).toFixed(2)} of eachBatch), with 1% dead-lettered ${fmt(r.busSubscribeFailing).trim()} msg/s (${(r.busSubscribeFailing / r.busSubscribe).toFixed(2)} of no failures)`)
   console.log(`awaited single send p50/p99 ms: ferrokafka ${fp50.toFixed(2)}/${fp99.toFixed(2)}, kafkajs ${kp50.toFixed(2)}/${kp99.toFixed(2)}`)
   console.log(`end-to-end at 1,000 msg/s p50/p99 ms: ${e50.toFixed(2)}/${e99.toFixed(2)}`)
   console.log(`RSS: ${(rss.rssEarly / 2 ** 20).toFixed(0)} MB at the early mark, ${(rss.rssLate / 2 ** 20).toFixed(0)} MB at the end (${rss.growth.toFixed(1)}% growth); peak ${(peakRss / 2 ** 20).toFixed(0)} MB`)
-  cluster?.close()
   if (JSON_OUT) {
+    const ratio = (ferroRate, rate) => (rate === null ? null : ferroRate / rate)
+    const { platformatic: pk, crab: ck } = r
     console.log(JSON.stringify({
       produce_vs_ceiling: r.ferroProduce / r.ceilProduce,
       produce_vs_kafkajs: r.ferroProduce / r.kjsProduce,
@@ -320,6 +363,11 @@ async function main() {
       single_send_p50_ms: fp50, single_send_p99_ms: fp99, kafkajs_single_send_p50_ms: kp50, kafkajs_single_send_p99_ms: kp99,
       bus_subscribe_vs_each_batch: r.busSubscribe / r.ferroEachBatch, bus_publish_vs_send: r.busPublish / r.rawSingleSend,
       bus_failing_vs_clean: r.busSubscribeFailing / r.busSubscribe,
+      platformatic_produce: pk.produce, platformatic_consume: pk.consume, crab_produce: ck.produce, crab_consume: ck.consume,
+      produce_vs_platformatic: ratio(r.ferroProduce, pk.produce), each_message_vs_platformatic: ratio(r.ferroEachMessage, pk.consume),
+      produce_vs_crab: ratio(r.ferroProduce, ck.produce), each_message_vs_crab: ratio(r.ferroEachMessage, ck.consume),
+      not_compared: Object.fromEntries(others.libraries.flatMap((lib) => ['produce', 'consume']
+        .filter((what) => r[lib.key][what] === null).map((what) => [`${lib.key}_${what}`, r[lib.key][`${what}Reason`]]))),
       e2e_p50_ms: e50, e2e_p99_ms: e99, rss_growth_pct: rss.growth, peak_rss_mb: peakRss / 2 ** 20,
       msg_per_sec: { ferro_produce: r.ferroProduce, ferro_send_batch: r.ferroSendBatch, kafkajs_produce: r.kjsProduce, ceiling_produce: r.ceilProduce,
         ferro_each_batch: r.ferroEachBatch, ferro_each_message: r.ferroEachMessage, kafkajs_each_batch: r.kjsEachBatch, kafkajs_each_message: r.kjsEachMessage, ceiling_consume: r.ceilConsume },
@@ -327,4 +375,10 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1) })
+main().then(() => {
+  // The other clients may outlive their last call (kafka-crab-js' producer has no close, a client
+  // given up on after a timeout is still running); with the brokers closed under them, kafka-crab-js'
+  // librdkafka threads log reconnect errors to stdout, after the --json line. So they go first.
+  if (others.used()) process.exit(0)
+  cluster?.close()
+}, (e) => { console.error(e); process.exit(1) })
