@@ -204,8 +204,8 @@ const crab = {
 
   async produce(brokers, topic, n, batchOf) {
     // kafka-crab-js' producer has no close: its librdkafka handle goes with the object. Each send
-    // flushes the producer within queueTimeout; its 5 s default ran out (OperationTimedOut) in a run
-    // on this 2-core machine.
+    // ends in a flush bounded by queueTimeout; with the default, a run on this 2-core machine failed
+    // with `Flush error: OperationTimedOut`.
     const producer = crab.client(brokers).createProducer({ queueTimeout: STEP_MS, configuration: { acks: 'all' } })
     const send = (messages) => producer.send({ topic, messages: messages.map((m) => ({ key: m.key, payload: m.value })) })
     await within(send(batchOf(0, 1)), STEP_MS, 'kafka-crab-js warm-up send')

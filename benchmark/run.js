@@ -1,7 +1,7 @@
 //! `npm run bench`: ferrokafka against kafkajs, @platformatic/kafka and kafka-crab-js (where they
 //! install and load: `others.js`) and against librdkafka driven directly from Rust (the ceiling), on
-//! one MockCluster (or KAFKA_BROKERS), in one run. Prints a table; with
-//! `--json` the last line is one JSON object of medians. `--quick` keeps it under a minute.
+//! one MockCluster (or KAFKA_BROKERS), in one run. Prints a table; with `--json` the last line is
+//! one JSON object of medians. `--quick` keeps it under a minute.
 const { execFileSync } = require('child_process')
 const path = require('path')
 const ferro = require('..')
@@ -335,12 +335,13 @@ async function main() {
     console.log(`${name.padEnd(28)} ${fmt(f)} ${mbps(f).padStart(6)} ${fmt(k)} ${fmt(c)} ${(f / k).toFixed(2).padStart(9)}x ${(f / c).toFixed(2).padStart(10)}`)
   }
   console.log('')
-  console.log(`${`other clients${OTHER_N !== N ? ` (${OTHER_N} records)` : ''}`.padEnd(36)} ${'msg/s'.padStart(11)} ${'ferrokafka'.padStart(11)} ${'ferrokafka/it'.padStart(13)}`)
+  const width = Math.max(...others.libraries.map((lib) => r[lib.key].name.length)) + 22
+  console.log(`${`other clients${OTHER_N !== N ? ` (${OTHER_N} records)` : ''}`.padEnd(width)} ${'msg/s'.padStart(11)} ${'ferrokafka'.padStart(11)} ${'ferrokafka/it'.padStart(13)}`)
   for (const lib of others.libraries) {
     const o = r[lib.key]
     for (const [what, ferroRate, label] of [['produce', r.ferroProduce, 'produce (1000/batch)'], ['consume', r.ferroEachMessage, 'consume (per message)']]) {
       const rate = o[what]
-      const name = `${o.name} ${label}`.padEnd(36)
+      const name = `${o.name} ${label}`.padEnd(width)
       console.log(rate === null ? `${name} not compared: ${o[`${what}Reason`]}` : `${name} ${fmt(rate)} ${fmt(ferroRate)} ${(ferroRate / rate).toFixed(2).padStart(12)}x`)
     }
     if (o.note) console.log(`  (${lib.name}: ${o.note})`)
