@@ -15,7 +15,10 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
-static LOGGERS: Lazy<Mutex<Vec<(Weak<RawLogFn>, u32)>>> = Lazy::new(|| {
+/// Each live client's logger, held weakly, with its kafkajs level.
+type Loggers = Vec<(Weak<RawLogFn>, u32)>;
+
+static LOGGERS: Lazy<Mutex<Loggers>> = Lazy::new(|| {
   // The first client with a logger installs the forwarder; a host that already set its own
   // global subscriber keeps it.
   let _ = tracing::subscriber::set_global_default(Forward);
@@ -89,13 +92,8 @@ impl Subscriber for Forward {
     let Some(level) = kafkajs_level(event.metadata().level()) else { return };
     let mut text = Text::default();
     event.record(&mut text);
-    let loggers: Vec<LogFn> = LOGGERS
-      .lock()
-      .unwrap()
-      .iter()
-      .filter(|(_, max)| level <= *max)
-      .filter_map(|(w, _)| w.upgrade())
-      .collect();
+    let loggers: Vec<LogFn> =
+      LOGGERS.lock().unwrap().iter().filter(|(_, max)| level <= *max).filter_map(|(w, _)| w.upgrade()).collect();
     for logger in loggers {
       let record = LogRecord { level, facility: event.metadata().target().to_string(), message: text.0.clone() };
       logger.call(record, ThreadsafeFunctionCallMode::NonBlocking);
