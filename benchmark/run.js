@@ -6,6 +6,7 @@ const { execFileSync } = require('child_process')
 const path = require('path')
 const ferro = require('..')
 const others = require('./others')
+const { sendInFlight } = others
 
 const argv = process.argv.slice(2)
 const flag = (name) => argv.includes(`--${name}`)
@@ -23,7 +24,6 @@ const RUNS = option('runs', QUICK ? 1 : 3)
 const OTHER_N = option('other-messages', QUICK ? Math.min(N, 20_000) : N)
 const PARTITIONS = 24
 const BATCH = 1000
-const IN_FLIGHT = 8
 const CEILING = path.join(__dirname, '..', 'target', 'release', 'ferrokafka-ceiling')
 
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`)
@@ -52,21 +52,9 @@ const keys = Array.from({ length: 1000 }, (_, i) => Buffer.from(`key-${String(i)
 const batchOf = (from, count) => Array.from({ length: count }, (_, i) => ({ key: keys[(from + i) % keys.length], value }))
 
 /** Produces N records in batches of 1000 with 8 sends in flight; returns msg/s. */
-async function produceWith(producer, topic, n, useBatch) {
-  let next = 0
-  const started = now()
-  const worker = async () => {
-    while (next < n) {
-      const from = next
-      const count = Math.min(BATCH, n - from)
-      next += count
-      const messages = batchOf(from, count)
-      if (useBatch) await producer.sendBatch({ topicMessages: [{ topic, messages }] })
-      else await producer.send({ topic, messages })
-    }
-  }
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
-  return (n * 1000) / (now() - started)
+function produceWith(producer, topic, n, useBatch) {
+  return sendInFlight(n, batchOf, (messages) =>
+    useBatch ? producer.sendBatch({ topicMessages: [{ topic, messages }] }) : producer.send({ topic, messages }))
 }
 
 function clients(lib) {
