@@ -61,6 +61,20 @@ class BusConsumer extends EventConsumer {
     super(cluster, { ...options.consumer, groupId, fromBeginning: options.fromBeginning, retry: options.retry, dlqTopic: options.dlqTopic, circuitBreaker: options.circuitBreaker })
   }
 
+  /** Rust's routing decisions, remembered per event type: a topic carries few distinct types. */
+  private readonly decided = new Map<string, boolean>()
+
+  /** Whether each type matches one of the patterns; one crossing for the types not seen before. */
+  private matched(types: string[]): boolean[] {
+    const fresh = [...new Set(types.filter((t) => !this.decided.has(t)))]
+    if (fresh.length) {
+      if (this.decided.size + fresh.length > 10_000) this.decided.clear()
+      const matches = this.router.matchBatch(this.patterns, fresh)
+      fresh.forEach((t, i) => this.decided.set(t, matches[i].length > 0))
+    }
+    return types.map((t) => this.decided.get(t)!)
+  }
+
   async start(topics: string[]): Promise<void> {
     await this.consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? false })
     await this.consumer.run({
@@ -68,14 +82,12 @@ class BusConsumer extends EventConsumer {
       // Failures are reported per event, so a dead-lettered event never costs a refetch of its batch.
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset }) => {
-        // One crossing decides, for the whole batch, which events match which pattern.
         const events = batch.messages.map((m) => { try { return parseDomainEvent(m) } catch (e) { return e as Error } })
-        const types = events.map((e) => (e instanceof Error ? '' : e.type))
-        const matches = this.router.matchBatch(this.patterns, types)
+        const matched = this.matched(events.map((e) => (e instanceof Error ? '' : e.type)))
         for (let i = 0; i < batch.messages.length; i++) {
           const message = batch.messages[i]
           try {
-            await this.handle(batch.topic, batch.partition, message, events[i], matches[i].length > 0)
+            await this.handle(batch.topic, batch.partition, message, events[i], matched[i])
           } catch (error) {
             const action = await this.consumer.reportFailure(batch.topic, batch.partition, message, error)
             if (action !== 'dead-lettered') return
