@@ -73,7 +73,7 @@ function inbox() {
       seen.push(item)
       for (const w of waiters) if (w.pred(item)) { waiters.delete(w); w.d.resolve(item) }
     },
-    waitFor(pred, ms = 20000, what = 'an expected message') {
+    waitFor(pred, ms = 20000, what = `a message matching ${pred}`) {
       const found = seen.find(pred)
       if (found) return Promise.resolve(found)
       const w = { pred, d: deferred() }
