@@ -68,6 +68,7 @@ fn commit_stored_logged(consumer: &RawConsumer) {
 
 /// COMMIT_OFFSETS for an explicit list (kafkajs's `commitOffsets`).
 pub(crate) fn report(ctx: &ConsumerCtx, offsets: &TopicPartitionList) {
+  ctx.committed(offsets);
   if offsets.count() > 0 {
     ctx.push(
       "COMMIT_OFFSETS",

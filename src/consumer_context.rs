@@ -82,22 +82,39 @@ impl ConsumerCtx {
     self.wake.notify_one();
   }
 
-  /// Stores the offsets a rebalance resumed after, so the next commit records that work; kept
-  /// until the partition is assigned, dropped when it is no longer ours.
+  /// Stores the offsets a rebalance resumed after, so the next commit records that work. Stored
+  /// again at every fetch until a commit reaches them: a store made while librdkafka still applies
+  /// the assignment can be reset by it, and with nothing left to fetch no later store would
+  /// repair that (the group's commit stayed behind for good). Dropped when the partition is no
+  /// longer ours, or when this member stored further since.
   pub fn store_catch_up(&self, consumer: &crate::consumer::RawConsumer) {
     let mut pending = self.catch_up.lock().unwrap();
     if pending.is_empty() {
       return;
     }
     let assigned = consumer.assignment().unwrap_or_default();
-    pending.retain(|((topic, partition), next)| {
-      if assigned.find_partition(topic, *partition).is_none() {
+    let last = self.last_stored.lock().unwrap();
+    pending.retain(|(key, next)| {
+      if assigned.find_partition(&key.0, key.1).is_none() || last.get(key).is_some_and(|&l| l > *next) {
         return false;
       }
       let mut one = TopicPartitionList::with_capacity(1);
-      let stored = one.add_partition_offset(topic, *partition, Offset::Offset(*next)).is_ok()
-        && consumer.store_offsets(&one).is_ok();
-      !stored
+      if one.add_partition_offset(&key.0, key.1, Offset::Offset(*next)).is_ok() {
+        let _ = consumer.store_offsets(&one);
+      }
+      true
+    });
+  }
+
+  /// A commit reached the broker: catch-up stores at or below it are done.
+  pub fn committed(&self, offsets: &TopicPartitionList) {
+    let mut pending = self.catch_up.lock().unwrap();
+    if pending.is_empty() {
+      return;
+    }
+    pending.retain(|((topic, partition), next)| match offsets.find_partition(topic, *partition).map(|e| e.offset()) {
+      Some(Offset::Offset(c)) => c < *next,
+      _ => true,
     });
   }
 
@@ -315,7 +332,10 @@ impl ConsumerContext for ConsumerCtx {
 
   fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
     match result {
-      Ok(()) => self.push("COMMIT_OFFSETS", json!({ "groupId": self.group_id, "topics": offsets_list(offsets) })),
+      Ok(()) => {
+        self.committed(offsets);
+        self.push("COMMIT_OFFSETS", json!({ "groupId": self.group_id, "topics": offsets_list(offsets) }))
+      }
       Err(e) => self.log.emit(2, "COMMIT", &format!("offset commit failed: {}", e)),
     }
   }
