@@ -5,7 +5,7 @@
 //! `KafkaJSSASLAuthenticationError` (or a connection error for TLS), so clients keep the reason
 //! here and `connect` checks it between short metadata attempts.
 
-use crate::error::{code_name, Context, FerroError, Result};
+use crate::error::{Context, FerroError, Result};
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -19,23 +19,14 @@ pub struct HandshakeFailure(Mutex<Option<FerroError>>);
 impl HandshakeFailure {
   /// Keeps authentication and TLS failures from a client's error callback; ignores the rest.
   pub fn record(&self, error: &KafkaError, reason: &str) {
-    let code = match error.rdkafka_error_code() {
-      Some(c @ (RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)) => c,
-      _ => return,
-    };
-    let name = if code == RDKafkaErrorCode::Authentication {
-      "KafkaJSSASLAuthenticationError"
-    } else {
-      "KafkaJSConnectionError"
-    };
-    // librdkafka's reason names the mechanism, the broker and its verdict; never a password.
-    *self.0.lock().unwrap() = Some(FerroError {
-      name,
-      message: format!("connect: {}", reason.trim()),
-      code: code_name(code),
-      retriable: false,
-      field: None,
-    });
+    if !matches!(error.rdkafka_error_code(), Some(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SSL)) {
+      return;
+    }
+    // Class and retriability from the one mapping (error.rs); the message is librdkafka's
+    // reason, which names the mechanism, the broker and its verdict, never a password.
+    let mut refused = FerroError::kafka("connect", error);
+    refused.message = format!("connect: {}", reason.trim());
+    *self.0.lock().unwrap() = Some(refused);
   }
 
   fn get(&self) -> Option<FerroError> {
