@@ -74,8 +74,9 @@ function inbox() {
       for (const w of waiters) if (w.pred(item)) { waiters.delete(w); w.d.resolve(item) }
     },
     waitFor(pred, ms = 20000, what = `a message matching ${pred}`) {
-      const found = seen.find(pred)
-      if (found) return Promise.resolve(found)
+      // By index: an item already seen may itself be falsy (0, '').
+      const at = seen.findIndex(pred)
+      if (at >= 0) return Promise.resolve(seen[at])
       const w = { pred, d: deferred() }
       waiters.add(w)
       return within(ms, w.d.promise, what).finally(() => waiters.delete(w))
