@@ -111,6 +111,37 @@ test("librdkafka's logs reach logCreator with kafkajs levels, without the passwo
   expect(`${err.message}${util.inspect(err)}`).not.toContain(CANARY)
 })
 
+test("a lone consumer's librdkafka lines follow its own logLevel, whatever other clients are alive", async () => {
+  const topic = unique('lone-log')
+  cluster.createTopic(topic, 1, 1)
+  const entries = (level) => {
+    const seen = []
+    const k = new Kafka({ brokers: cluster.brokers, logLevel: level, logCreator: () => (e) => seen.push(e), rdkafka: { debug: 'cgrp' } })
+    return { seen, consumer: k.consumer({ groupId: unique('g') }) }
+  }
+  // The only client alive: nothing else asks for debug lines on its behalf.
+  const debug = entries(logLevel.DEBUG)
+  await debug.consumer.connect()
+  await debug.consumer.subscribe({ topics: [topic] })
+  await debug.consumer.run({ eachMessage: async () => {} })
+  await debug.consumer.disconnect()
+  const lines = debug.seen.filter((e) => e.namespace === 'librdkafka' && e.level === logLevel.DEBUG).map((e) => e.log.message)
+  // Group membership is logged from librdkafka's main thread after the client's creation.
+  expect(lines.filter((m) => /JoinGroup|Joining group/.test(m)).length).toBeGreaterThan(0)
+
+  // Beside a client at DEBUG, a client at WARN gets no debug line although `debug` is set.
+  const loud = entries(logLevel.DEBUG)
+  const quiet = entries(logLevel.WARN)
+  await Promise.all([loud, quiet].map(async ({ consumer }) => {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic] })
+    await consumer.run({ eachMessage: async () => {} })
+  }))
+  await Promise.all([loud, quiet].map(({ consumer }) => consumer.disconnect()))
+  expect(loud.seen.filter((e) => e.namespace === 'librdkafka' && e.level === logLevel.DEBUG).length).toBeGreaterThan(0)
+  expect(quiet.seen.filter((e) => e.level > logLevel.WARN)).toEqual([])
+})
+
 test('instrumentation rejects unknown event names and returns a remover', () => {
   const producer = kafka.producer()
   expect(() => producer.on('nope', () => {})).toThrow(KafkaJSNonRetriableError)

@@ -5,6 +5,7 @@
 //! value, because any of them may hold a secret.
 
 use crate::error::{FerroError, Result};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::ClientConfig;
 use serde_json::{Map, Value};
 
@@ -149,20 +150,23 @@ pub fn client_config(common: &Value) -> Result<ClientConfig> {
       (true, true) => "sasl_ssl",
     },
   );
-  // librdkafka logs everything at its own level; the facade's logCreator filters by kafkajs level.
-  cfg.set("log_level", syslog_level(opts.integer("logLevel", 5)?.unwrap_or(4)).to_string());
+  // librdkafka drops lines above the client's level before they reach its logger. Set through
+  // `set_log_level`: rdkafka applies that after creation, over any `log_level` property, and by
+  // default takes it from the global `tracing` subscriber, i.e. from whichever clients happen to be
+  // alive (a lone consumer at DEBUG got no debug lines after its start).
+  cfg.set_log_level(rdkafka_log_level(opts.integer("logLevel", 5)?.unwrap_or(4)));
   apply_overrides(&opts, &mut cfg)?;
   Ok(cfg)
 }
 
-/// kafkajs levels (NOTHING 0, ERROR 1, WARN 2, INFO 4, DEBUG 5) to syslog levels.
-pub fn syslog_level(kafkajs_level: u64) -> i32 {
+/// kafkajs levels (NOTHING 0, ERROR 1, WARN 2, INFO 4, DEBUG 5) to librdkafka severities.
+pub fn rdkafka_log_level(kafkajs_level: u64) -> RDKafkaLogLevel {
   match kafkajs_level {
-    0 => 0,
-    1 => 3,
-    2 | 3 => 4,
-    4 => 6,
-    _ => 7,
+    0 => RDKafkaLogLevel::Emerg,
+    1 => RDKafkaLogLevel::Error,
+    2 | 3 => RDKafkaLogLevel::Warning,
+    4 => RDKafkaLogLevel::Info,
+    _ => RDKafkaLogLevel::Debug,
   }
 }
 

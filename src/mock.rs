@@ -147,8 +147,10 @@ impl MockCluster {
     if !(1..=64).contains(&brokers) {
       return Err(FerroError::config("brokers", "must be between 1 and 64").into());
     }
-    let host: BaseProducer =
-      ClientConfig::new().set("log_level", "0").create().map_err(|e| FerroError::kafka("create mock cluster", &e))?;
+    let host: BaseProducer = ClientConfig::new()
+      .set_log_level(rdkafka::config::RDKafkaLogLevel::Emerg)
+      .create()
+      .map_err(|e| FerroError::kafka("create mock cluster", &e))?;
     let raw = unsafe { rd::rd_kafka_mock_cluster_new(host.client().native_ptr(), brokers) };
     if raw.is_null() {
       return Err(FerroError::state("librdkafka could not start the mock cluster").into());
