@@ -189,6 +189,8 @@ export class Consumer extends ConsumerRunLoop {
 
   /** Which delivery of the message at this position the next handler call is (1 = first). */
   attemptOf(topic: string, partition: number, offset: string): number {
+    // No key built while nothing has failed: the common case, once per handled event.
+    if (this.failures.size === 0) return 1
     return (this.failures.get(`${keyOf(topic, partition)}\u0000${offset}`) ?? 0) + 1
   }
 

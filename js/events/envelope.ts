@@ -102,6 +102,12 @@ export function parseDomainEvent<T = any>(message: Pick<KafkaMessage, 'value'> |
     throw new EventValidationError(`Cannot parse domain event: the value is not JSON (${(e as Error).message})`)
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new EventValidationError('Cannot parse domain event: the value is not a JSON object')
+  const { id, type } = parsed
+  if (typeof id === 'string' && id.length > 0 && typeof type === 'string' && type.length > 0 && 'data' in parsed) {
+    // The well-formed envelope: no issue list built for it.
+    if (parsed.metadata == null) parsed.metadata = {}
+    return parsed as DomainEvent<T>
+  }
   const issues: { path: string; message: string }[] = []
   for (const field of ['id', 'type'] as const) {
     if (typeof parsed[field] !== 'string' || parsed[field].length === 0) issues.push({ path: field, message: 'must be a non-empty string' })
