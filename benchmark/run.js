@@ -35,8 +35,7 @@ const external = process.env.KAFKA_BROKERS
 const cluster = external ? null : new ferro.MockCluster({ brokers: 3 })
 const brokers = external ? external.split(',') : cluster.brokers
 let topicSeq = 0
-async function newTopic(partitions = PARTITIONS) {
-  const name = `bench-${process.pid}-${++topicSeq}`
+async function newTopic(partitions = PARTITIONS, name = `bench-${process.pid}-${++topicSeq}`) {
   if (cluster) cluster.createTopic(name, partitions, 3)
   else {
     const admin = new ferro.Kafka({ brokers, logLevel: 0 }).admin()
@@ -208,8 +207,8 @@ async function rssGrowth() {
 /** Event bus: publish with 256 in flight, against the same pattern of raw single-record sends. */
 async function publishBench(useBus) {
   const n = Math.min(N, QUICK ? 20_000 : 100_000)
-  const type = `benchbus${++topicSeq}.created`
-  if (cluster) cluster.createTopic(type, PARTITIONS, 3)
+  const type = `benchbus${process.pid}x${++topicSeq}.created`
+  await newTopic(PARTITIONS, type)
   const bus = new ferro.EventBus({ brokers, logLevel: 0 })
   await bus.start()
   const raw = clients('ferro').producer()
@@ -228,8 +227,9 @@ async function publishBench(useBus) {
 
 /** Event bus: a wildcard subscription over N envelopes (failing a share into the DLQ if asked). */
 async function subscribeBench(failEvery = 0) {
-  const type = `benchsub${++topicSeq}.created`
-  if (cluster) { cluster.createTopic(type, PARTITIONS, 3); cluster.createTopic(`dlq.${type}`, PARTITIONS, 3) }
+  const type = `benchsub${process.pid}x${++topicSeq}.created`
+  await newTopic(PARTITIONS, type)
+  await newTopic(PARTITIONS, `dlq.${type}`)
   const filler = clients('ferro').producer()
   await filler.connect()
   for (let i = 0; i < N; i += BATCH) {
