@@ -111,21 +111,6 @@ test("librdkafka's logs reach logCreator with kafkajs levels, without the passwo
   expect(`${err.message}${util.inspect(err)}`).not.toContain(CANARY)
 })
 
-test('consumer.connect() reaches the cluster as kafkajs does: no broker answering rejects it with a retriable connection error', async () => {
-  const port = await closedPort()
-  const k = new Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, connectionTimeout: 1000 })
-  const consumer = k.consumer({ groupId: unique('g') })
-  const err = await within(30_000, consumer.connect().then(() => null, (e) => e), 'connect')
-  expect(err).toBeInstanceOf(KafkaJSConnectionError)
-  expect(err.retriable).toBe(true)
-  await consumer.disconnect()
-  // Against the running cluster the same call resolves, and the consumer then runs.
-  const live = kafka.consumer({ groupId: unique('g') })
-  await live.connect()
-  await live.subscribe({ topics: [unique('t')] })
-  await live.disconnect()
-})
-
 test("a lone consumer's librdkafka lines follow its own logLevel, whatever other clients are alive", async () => {
   const topic = unique('lone-log')
   cluster.createTopic(topic, 1, 1)

@@ -10,7 +10,6 @@ import { consumerEvents as events } from './consumer-events'
 import { ConsumerStallWatch, type ConsumerHealth } from './consumer-stall'
 import { call, callSync, KafkaJSNonRetriableError } from './errors'
 import type { ClientContext } from './kafka'
-import { native } from './native'
 import { readNativeStats, type LibrdkafkaStats } from './service/metrics'
 import type {
   ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, KafkaMessage,
@@ -38,29 +37,10 @@ export class Consumer extends ConsumerRunLoop {
     if (common) this.nativeConsumer = this.create(common)
   }
 
-  /**
-   * Reaches the cluster as kafkajs's does: rejects when no broker answers within the connection
-   * bound, and at once on a refused TLS or SASL handshake. The group member itself joins in run().
-   */
   async connect(): Promise<void> {
-    if (!this.reached) {
-      // A short-lived metadata client of the same configuration (src/handshake.rs decides).
-      const common = await this.ctx.common()
-      const admin = callSync(() => new native.NativeAdmin(common))
-      try {
-        await call(() => admin.connect(this.ctx.connectTimeoutMs))
-      } finally {
-        // Not awaited: destroying a librdkafka client takes 50-100 ms, none of it connect()'s.
-        void admin.disconnect().catch(() => undefined)
-      }
-      this.reached = true
-    }
     if (!this.nativeConsumer) this.nativeConsumer = this.create(await this.ctx.common())
     this.instrumentation.emit(events.CONNECT)
   }
-
-  /** Whether connect() reached the cluster since construction or the last disconnect(). */
-  private reached = false
 
   /** kafkajs `subscribe({ topics | topic, fromBeginning })`; a RegExp subscribes by pattern. */
   async subscribe(subscription: ConsumerSubscribeTopics | ConsumerSubscribeTopic): Promise<void> {
@@ -131,9 +111,8 @@ export class Consumer extends ConsumerRunLoop {
       // Only the final commit's report matters now: the group is left.
       this.handleEvents(last.filter((e) => e.kind === 'COMMIT_OFFSETS'), nc)
     }
-    // A fresh native consumer (and log callback) on the next connect(), which reaches out again.
+    // A fresh native consumer (and log callback) on the next connect().
     this.nativeConsumer = null
-    this.reached = false
     this.pausedKeys.clear()
     this.instrumentation.emit(events.DISCONNECT)
   }

@@ -208,13 +208,8 @@ describe('SASL (tansu --authentication; SASL_SSL through the TLS proxy)', () => 
     const adminErr = await within(REFUSED_WITHIN_MS, admin.connect().then(() => null, (e) => e), 'a refused admin connect')
     await admin.disconnect().catch(() => {})
     expect(adminErr).toBeInstanceOf(KafkaJSSASLAuthenticationError)
-    // So does a consumer's connect(), as kafkajs's does, before any group is joined.
-    const consumer = kafka.consumer({ groupId: unique('g') })
-    const consumerErr = await within(REFUSED_WITHIN_MS, consumer.connect().then(() => null, (e) => e), 'a refused consumer connect')
-    await consumer.disconnect().catch(() => {})
-    expect(consumerErr).toBeInstanceOf(KafkaJSSASLAuthenticationError)
     expect(logs.length).toBeGreaterThan(0)
-    for (const text of [err.message, err.stack, JSON.stringify(err), adminErr.message, consumerErr.message, JSON.stringify(logs)]) {
+    for (const text of [err.message, err.stack, JSON.stringify(err), adminErr.message, JSON.stringify(logs)]) {
       expect(String(text).includes(password)).toBe(false)
     }
   })
