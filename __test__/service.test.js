@@ -55,6 +55,37 @@ test('seed 003: objects and arrays sent as JSON; several subscribe calls on one 
   expect(s.isConnected).toBe(false)
 })
 
+test('a subscribe whose start fails is not kept: the group\'s next subscribe starts and delivers', async () => {
+  const topic = unique('orders')
+  cluster.createTopic(topic, 1, 1)
+  const s = service()
+  try {
+    await refusedTopicThenGood(s, topic)
+  } finally {
+    await s.disconnect()
+  }
+})
+
+async function refusedTopicThenGood(s, topic) {
+  await s.init().connectProducer()
+  const group = unique('g')
+  // An illegal topic name makes the group's start fail (librdkafka never sees it).
+  await expect(s.subscribe('not a topic!', group, async () => {})).rejects.toThrow(/topics/)
+  const got = deferred()
+  await s.subscribe(topic, group, async (message) => got.resolve(message))
+  await s.send(topic, { id: 7 })
+  expect(await within(30_000, got.promise, 'the record')).toEqual({ id: 7 })
+  expect(Object.values((await s.healthCheck()).groups)[0].topics).toEqual([topic])
+  // The same on a running group: the refused topic leaves its subscription as it was.
+  await expect(s.subscribe('not a topic either!', group, async () => {})).rejects.toThrow(/topics/)
+  const more = unique('more')
+  cluster.createTopic(more, 1, 1)
+  const second = deferred()
+  await s.subscribe(more, group, async (message) => second.resolve(message))
+  await s.send(more, { id: 8 })
+  expect(await within(30_000, second.promise, 'the record of the added topic')).toEqual({ id: 8 })
+}
+
 test('seed 003: subscribe(topic, handler) joins the group of the latest connectConsumer; two groups in one process each get their own topic', async () => {
   const userTopic = unique('user-events')
   const ordersTopic = unique('orders.events')

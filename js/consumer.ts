@@ -179,12 +179,14 @@ export class Consumer extends ConsumerRunLoop {
   async addTopics(topics: string[]): Promise<void> {
     const fresh = topics.filter((t) => !this.topics.includes(t))
     if (fresh.length === 0) return
+    if (this.running && this.nativeConsumer) {
+      // Without fromBeginning the new topics start at their end as of this call (fixed in Rust), so
+      // records produced once this resolves are delivered, not skipped, when the rebalance that the
+      // new subscription starts assigns them (on MockCluster that takes about a session timeout).
+      // Kept only once accepted: a refused topic must not stay in the subscription.
+      await call(() => this.nativeConsumer!.resubscribe([...this.topics, ...fresh], this.fromBeginning ? [] : fresh))
+    }
     this.topics.push(...fresh)
-    if (!this.running || !this.nativeConsumer) return
-    // Without fromBeginning the new topics start at their end as of this call (fixed in Rust), so
-    // records produced once this resolves are delivered, not skipped, when the rebalance that the
-    // new subscription starts assigns them (on MockCluster that takes about a session timeout).
-    await call(() => this.nativeConsumer!.resubscribe(this.topics, this.fromBeginning ? [] : fresh))
   }
 
   /** Which delivery of the message at this position the next handler call is (1 = first). */

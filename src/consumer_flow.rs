@@ -32,6 +32,10 @@ impl NativeConsumer {
   #[napi]
   pub async fn resubscribe(&self, topics: Vec<String>, added: Vec<String>) -> napi::Result<()> {
     use crate::error::Context;
+    // As start() does: a name Kafka cannot hold is refused here, not subscribed and left pending.
+    for topic in added.iter().filter(|t| !t.starts_with('^')) {
+      crate::config::topic_name("topics", topic)?;
+    }
     let consumer = self.inner.client()?;
     crate::error::blocking(move || {
       let timeout = std::time::Duration::from_secs(10);

@@ -242,8 +242,24 @@ export class KafkaService extends KafkaServiceOps {
     if (g.restarting) await g.restarting
     if (g.running && known) return
     g.restarting = this.start(groupId, g)
-    await g.restarting
-    g.restarting = null
+    try {
+      await g.restarting
+    } catch (e) {
+      // Neither the failed start nor this subscription is kept: the group's next subscribe()
+      // starts again with the handlers that did subscribe.
+      const list = g.handlers.get(topic) ?? []
+      list.splice(list.lastIndexOf(handler), 1)
+      if (list.length === 0) g.handlers.delete(topic)
+      if (!g.running) {
+        // The consumer kept the failed subscription: a fresh one holds only what did subscribe.
+        this.groups.delete(groupId)
+        await g.consumer.disconnect().catch(() => undefined)
+        for (const [t, hs] of g.handlers) this.group(groupId).handlers.set(t, hs)
+      }
+      throw e
+    } finally {
+      g.restarting = null
+    }
   }
 
   /** Starts a group's consumer, or extends its running subscription in place. */
