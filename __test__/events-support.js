@@ -74,7 +74,6 @@ const domainEvent = (type, data, extra = {}) => ({
   data, metadata: {}, timestamp: new Date().toISOString(), ...extra,
 })
 
-
 module.exports = {
   start, UUID_V4, DLQ_HEADERS, domain, createTopics, ensureTopic, readTopic, headerText, committed, highWatermark,
   committedReaches, withBus, domainEvent,
