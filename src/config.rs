@@ -5,7 +5,6 @@
 //! value, because any of them may hold a secret.
 
 use crate::error::{FerroError, Result};
-use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::ClientConfig;
 use serde_json::{Map, Value};
 
@@ -154,20 +153,9 @@ pub fn client_config(common: &Value) -> Result<ClientConfig> {
   // `set_log_level`: rdkafka applies that after creation, over any `log_level` property, and by
   // default takes it from the global `tracing` subscriber, i.e. from whichever clients happen to be
   // alive (a lone consumer at DEBUG got no debug lines after its start).
-  cfg.set_log_level(rdkafka_log_level(opts.integer("logLevel", 5)?.unwrap_or(4)));
+  cfg.set_log_level(crate::logging::rdkafka_level(opts.integer("logLevel", 5)?.unwrap_or(4)));
   apply_overrides(&opts, &mut cfg)?;
   Ok(cfg)
-}
-
-/// kafkajs levels (NOTHING 0, ERROR 1, WARN 2, INFO 4, DEBUG 5) to librdkafka severities.
-pub fn rdkafka_log_level(kafkajs_level: u64) -> RDKafkaLogLevel {
-  match kafkajs_level {
-    0 => RDKafkaLogLevel::Emerg,
-    1 => RDKafkaLogLevel::Error,
-    2 | 3 => RDKafkaLogLevel::Warning,
-    4 => RDKafkaLogLevel::Info,
-    _ => RDKafkaLogLevel::Debug,
-  }
 }
 
 fn pem(opts: &Options, key: &str) -> Result<Option<String>> {

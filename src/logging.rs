@@ -64,6 +64,17 @@ pub fn kafkajs_level(level: RDKafkaLogLevel) -> u32 {
   }
 }
 
+/// The inverse: a kafkajs level to the librdkafka severity that lets exactly its lines through.
+pub fn rdkafka_level(kafkajs_level: u64) -> RDKafkaLogLevel {
+  match kafkajs_level {
+    0 => RDKafkaLogLevel::Emerg,
+    1 => RDKafkaLogLevel::Error,
+    2 | 3 => RDKafkaLogLevel::Warning,
+    4 => RDKafkaLogLevel::Info,
+    _ => RDKafkaLogLevel::Debug,
+  }
+}
+
 /// The latest librdkafka statistics JSON of a client (`statistics.interval.ms`), kept as text:
 /// it is only parsed when someone reads the metrics.
 #[derive(Default)]
