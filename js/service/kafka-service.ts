@@ -248,7 +248,8 @@ export class KafkaService extends KafkaServiceOps {
       // Neither the failed start nor this subscription is kept: the group's next subscribe()
       // starts again with the handlers that did subscribe.
       const list = g.handlers.get(topic) ?? []
-      list.splice(list.lastIndexOf(handler), 1)
+      const at = list.lastIndexOf(handler)
+      if (at >= 0) list.splice(at, 1)
       if (list.length === 0) g.handlers.delete(topic)
       if (!g.running) {
         // The consumer kept the failed subscription: a fresh one holds only what did subscribe.
