@@ -1,6 +1,7 @@
 // What the event-layer suites share: one MockCluster per suite, and helpers to create topics,
-// read a topic, read committed offsets and high watermarks, and run a started bus.
-const { logLevel, initializeEventBus, CorrelationTracker } = require('..')
+// read a topic, send with an EventProducer, read committed offsets and high watermarks, and run a
+// started bus.
+const { logLevel, initializeEventBus, EventProducer, CorrelationTracker } = require('..')
 const { unique, startCluster, adminOf, consumeUntil } = require('./helpers')
 
 /** The running suite's cluster, core client and event-layer config (set by `start`). */
@@ -29,9 +30,22 @@ const ensureTopic = (topic) => {
   try { state.cluster.createTopic(topic, 1, 1) } catch (e) { if (!/already exists/i.test(e.message)) throw e }
 }
 
-/** Every record of `topic` until `n` were read, with a plain core consumer. */
-const readTopic = (topic, n, timeoutMs = 20000) =>
-  consumeUntil(state.kafka, { topics: [topic], done: (s) => s.length >= n, timeoutMs })
+/** Records of `topic` (from the beginning) until `done(records)`, with a plain core consumer. */
+const readUntil = (topic, done, timeoutMs = 20000) => consumeUntil(state.kafka, { topics: [topic], done, timeoutMs })
+
+/** Every record of `topic` until `n` were read. */
+const readTopic = (topic, n, timeoutMs = 20000) => readUntil(topic, (s) => s.length >= n, timeoutMs)
+
+/** Sends `messages` to `topic` with a short-lived EventProducer. */
+async function produce(topic, messages) {
+  const producer = new EventProducer(state.cfg)
+  await producer.connect()
+  try {
+    return await producer.send(topic, messages)
+  } finally {
+    await producer.disconnect()
+  }
+}
 
 const headerText = (message, name) => message.headers[name] === undefined ? undefined : message.headers[name].toString()
 
@@ -75,6 +89,6 @@ const domainEvent = (type, data, extra = {}) => ({
 })
 
 module.exports = {
-  start, UUID_V4, DLQ_HEADERS, domain, createTopics, ensureTopic, readTopic, headerText, committed, highWatermark,
-  committedReaches, withBus, domainEvent,
+  start, UUID_V4, DLQ_HEADERS, domain, createTopics, ensureTopic, readUntil, readTopic, produce, headerText, committed,
+  highWatermark, committedReaches, withBus, domainEvent,
 }
