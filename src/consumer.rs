@@ -270,6 +270,7 @@ impl NativeConsumer {
         _ = ctx.wake.notified() => None,
       };
       let mut next = first;
+      let poller = crate::consumer_batch::ReadyPoller::new();
       let holds = self.inner.holds.lock().unwrap().clone();
       while let Some(item) = next {
         match item {
@@ -280,7 +281,7 @@ impl NativeConsumer {
         if builder.count >= max_messages as usize {
           break;
         }
-        next = crate::consumer_batch::next_ready(&mut stream);
+        next = poller.next(&mut stream);
       }
     }
     let rk = consumer.client().native_ptr();

@@ -128,8 +128,36 @@ pub(crate) fn cached_high_watermark(rk: *mut rdkafka::bindings::rd_kafka_t, topi
   high
 }
 
-/// Sets a flag when woken: tells rdkafka's "event served, poll again" apart from "queue empty",
-/// which `now_or_never` cannot (both are `Pending` to it).
+/// Takes what is already queued without waiting. A fetch drains thousands of messages through it,
+/// so its waker is made once, not per message.
+pub(crate) struct ReadyPoller {
+  woken: std::sync::Arc<WokenFlag>,
+  waker: std::task::Waker,
+}
+
+impl ReadyPoller {
+  pub(crate) fn new() -> Self {
+    let woken = std::sync::Arc::new(WokenFlag(std::sync::atomic::AtomicBool::new(false)));
+    ReadyPoller { waker: std::task::Waker::from(woken.clone()), woken }
+  }
+
+  /// The next message (or error) already queued; `None` once the queue is empty. Events met on
+  /// the way (rebalance, commit, statistics) are served, however many there are.
+  pub(crate) fn next<S: futures::Stream + Unpin>(&self, stream: &mut S) -> Option<S::Item> {
+    use std::sync::atomic::Ordering::SeqCst;
+    loop {
+      self.woken.0.store(false, SeqCst);
+      match std::pin::Pin::new(&mut *stream).poll_next(&mut std::task::Context::from_waker(&self.waker)) {
+        std::task::Poll::Ready(item) => return item,
+        std::task::Poll::Pending if self.woken.0.load(SeqCst) => continue,
+        std::task::Poll::Pending => return None,
+      }
+    }
+  }
+}
+
+/// Set when woken: tells rdkafka's "event served, poll again" apart from "queue empty", which
+/// `now_or_never` cannot (both are `Pending` to it).
 struct WokenFlag(std::sync::atomic::AtomicBool);
 
 impl std::task::Wake for WokenFlag {
@@ -138,19 +166,5 @@ impl std::task::Wake for WokenFlag {
   }
   fn wake_by_ref(self: &std::sync::Arc<Self>) {
     self.0.store(true, std::sync::atomic::Ordering::SeqCst);
-  }
-}
-
-/// The next message (or error) already queued, without waiting; `None` once the queue is empty.
-/// Events met on the way (rebalance, commit, statistics) are served, however many there are.
-pub(crate) fn next_ready<S: futures::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
-  loop {
-    let flag = std::sync::Arc::new(WokenFlag(std::sync::atomic::AtomicBool::new(false)));
-    let waker = std::task::Waker::from(flag.clone());
-    match std::pin::Pin::new(&mut *stream).poll_next(&mut std::task::Context::from_waker(&waker)) {
-      std::task::Poll::Ready(item) => return item,
-      std::task::Poll::Pending if flag.0.load(std::sync::atomic::Ordering::SeqCst) => continue,
-      std::task::Poll::Pending => return None,
-    }
   }
 }

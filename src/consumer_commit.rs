@@ -143,7 +143,8 @@ impl NativeConsumer {
         }
         // Serves pending commit callbacks now (the final commit's too), so they are reported.
         let mut stream = c.stream();
-        while crate::consumer_batch::next_ready(&mut stream).is_some() {}
+        let poller = crate::consumer_batch::ReadyPoller::new();
+        while poller.next(&mut stream).is_some() {}
         drop(stream);
         let events = c.context().take_events();
         c.unsubscribe();

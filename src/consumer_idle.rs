@@ -78,7 +78,8 @@ impl ConsumerInner {
     ConsumerInner::set_paused(consumer, &fresh, true);
     idle.paused.extend(fresh);
     let mut stream = consumer.stream();
-    while let Some(item) = crate::consumer_batch::next_ready(&mut stream) {
+    let poller = crate::consumer_batch::ReadyPoller::new();
+    while let Some(item) = poller.next(&mut stream) {
       match item {
         Ok(m) => {
           let offset = idle.rewind.entry((m.topic().to_string(), m.partition())).or_insert(m.offset());
