@@ -4,19 +4,18 @@
 //! `store` (handled up to an offset) or `fail` (the handler threw at an offset). Only `store`
 //! moves the stored offset librdkafka commits, so a commit never runs ahead of processing.
 //! `fail` applies the retry policy: the partition is rewound to the failed message and paused
-//! for the backoff, while other partitions keep flowing.
+//! for the backoff, while other partitions keep flowing. The next batch is drained while the
+//! handlers run the current one (consumer_ahead.rs).
 
 use crate::config::{self, Options};
-use crate::consumer_batch::{cached_high_watermark, BatchBuilder, FetchedBatch};
+use crate::consumer_batch::{cached_high_watermark, FetchedBatch};
 use crate::consumer_commit::store_next;
 use crate::consumer_context::ConsumerCtx;
 use crate::dlq::RetryPolicy;
 use crate::error::{Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
-use futures::StreamExt;
 use napi_derive::napi;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -67,7 +66,7 @@ pub(crate) struct ConsumerInner {
   pub(crate) barriers: Mutex<HashMap<Tp, (std::collections::BTreeSet<i64>, i64)>>,
   /// Partitions in a short retry backoff: their fetched messages are dropped until the instant,
   /// then the partition is rewound (a librdkafka resume takes about a second to fetch again).
-  pub(crate) holds: Mutex<HashMap<Tp, std::time::Instant>>,
+  pub(crate) holds: Arc<crate::consumer_ahead::Holds>,
   pub(crate) idle: crate::consumer_idle::Idle,
   /// A requested commit is running / another one was requested meanwhile (consumer_commit.rs).
   pub(crate) committing: std::sync::atomic::AtomicBool,
@@ -114,14 +113,13 @@ impl ConsumerInner {
   }
 
   pub(crate) fn set_paused(consumer: &RawConsumer, tps: &[Tp], pause: bool) {
+    if pause {
+      crate::consumer_ahead::pause(consumer, tps);
+      return;
+    }
     let mut tpl = TopicPartitionList::new();
     for (t, p) in tps {
       tpl.add_partition(t, *p);
-    }
-    // A partition not (yet) assigned cannot be paused in librdkafka; the facade remembers it.
-    if pause {
-      let _ = consumer.pause(&tpl);
-      return;
     }
     let _ = consumer.resume(&tpl);
   }
@@ -129,14 +127,11 @@ impl ConsumerInner {
   /// Resumes partitions and seeks each to its next unhandled offset: a resumed partition would
   /// otherwise wait for its broker thread's next idle wake-up (about a second).
   pub(crate) fn resume_at_next(&self, consumer: &RawConsumer, tps: &[Tp]) {
-    {
+    let targets: Vec<(Tp, Offset)> = {
       let next = self.next_offsets.lock().unwrap();
-      for tp in tps {
-        if let Some(&o) = next.get(tp) {
-          let _ = consumer.seek(&tp.0, tp.1, Offset::Offset(o), Duration::ZERO);
-        }
-      }
-    }
+      tps.iter().filter_map(|tp| next.get(tp).map(|&o| (tp.clone(), Offset::Offset(o)))).collect()
+    };
+    let _ = crate::consumer_ahead::seek(consumer, &targets, Duration::ZERO);
     ConsumerInner::set_paused(consumer, tps, false);
   }
 
@@ -195,7 +190,7 @@ impl NativeConsumer {
         breaker: Mutex::new(Default::default()),
         dlq_producer: Mutex::new(None),
         next_offsets: Mutex::new(HashMap::new()),
-        holds: Mutex::new(HashMap::new()),
+        holds: Default::default(),
         barriers: Mutex::new(HashMap::new()),
         idle: Default::default(),
         committing: Default::default(),
@@ -254,41 +249,32 @@ impl NativeConsumer {
     Ok(())
   }
 
-  /// Waits up to `maxWaitMs` for messages (or an event), then drains up to `maxMessages`.
+  /// Hands over the batch read ahead while the handlers ran (consumer_ahead.rs); with none, waits
+  /// up to `maxWaitMs` for messages (or an event), then drains up to `maxMessages`.
   #[napi]
   pub async fn fetch(&self, max_messages: u32, max_wait_ms: u32) -> napi::Result<FetchedBatch> {
     let consumer = self.inner.client()?;
     let ctx = consumer.context();
     self.inner.fetch_started(&consumer);
     ctx.store_catch_up(&consumer);
-    let mut builder = BatchBuilder::with_capacity(64 * 1024);
-    {
-      let mut stream = consumer.stream();
-      let first = tokio::select! {
-        m = stream.next() => m,
-        _ = tokio::time::sleep(Duration::from_millis(max_wait_ms as u64)) => None,
-        _ = ctx.wake.notified() => None,
-      };
-      let mut next = first;
-      let poller = crate::consumer_batch::ReadyPoller::new();
-      let holds = self.inner.holds.lock().unwrap().clone();
-      while let Some(item) = next {
-        match item {
-          Ok(m) if !holds.is_empty() && holds.keys().any(|(t, p)| *p == m.partition() && t == m.topic()) => {}
-          Ok(m) => builder.push(&m),
-          Err(e) => report_fetch_error(&consumer, &e),
-        }
-        if builder.count >= max_messages as usize {
-          break;
-        }
-        next = poller.next(&mut stream);
-      }
+    let ahead = &ctx.ahead;
+    // The rows read ahead while the handlers ran, else a drain now.
+    ahead.settle().await;
+    let wait = Duration::from_millis(max_wait_ms as u64);
+    // Events waiting (their wake-up may have ended the read-ahead) go back at once.
+    if ahead.is_empty() && !ctx.has_events() {
+      ahead.drain(&consumer, &self.inner.holds, max_messages as usize, wait).await;
     }
+    let builder = ahead.take();
     let rk = consumer.client().native_ptr();
     let batch = builder.finish(|t, p| cached_high_watermark(rk, t, p), ctx.take_events());
     for p in &batch.partitions {
       let last = batch.meta[(p.start + p.count - 1) as usize * crate::consumer_batch::ROW];
       self.inner.set_next((p.topic.clone(), p.partition), last as i64 + 1);
+    }
+    // Messages are flowing: drain the next batch while the handlers run this one.
+    if !batch.partitions.is_empty() {
+      crate::consumer_ahead::ReadAhead::spawn(consumer.clone(), self.inner.holds.clone(), max_messages as usize, wait);
     }
     self.inner.fetch_ended();
     Ok(batch)
@@ -348,12 +334,15 @@ impl NativeConsumer {
   #[napi]
   pub fn rewind(&self, positions: Vec<TopicPartitionOffset>) -> napi::Result<()> {
     let consumer = self.inner.client()?;
+    let mut targets = Vec::with_capacity(positions.len());
     for p in tpl_of(&positions, "rewind")?.elements() {
+      let tp = (p.topic().to_string(), p.partition());
       if let Offset::Offset(o) = p.offset() {
-        self.inner.set_next((p.topic().to_string(), p.partition()), o);
+        self.inner.set_next(tp.clone(), o);
       }
-      let _ = consumer.seek(p.topic(), p.partition(), p.offset(), Duration::ZERO);
+      targets.push((tp, p.offset()));
     }
+    let _ = crate::consumer_ahead::seek(&consumer, &targets, Duration::ZERO);
     Ok(())
   }
 
@@ -366,7 +355,8 @@ impl NativeConsumer {
     self.inner.failures.lock().unwrap().remove(&(target.topic.clone(), target.partition));
     // A seek back asks for records again: a rebalance must not skip them.
     consumer.context().last_stored.lock().unwrap().remove(&(target.topic.clone(), target.partition));
-    consumer.seek(&target.topic, target.partition, offset, Duration::from_secs(5)).during("seek")?;
+    let tp = (target.topic.clone(), target.partition);
+    crate::consumer_ahead::seek(&consumer, &[(tp, offset)], Duration::from_secs(5)).during("seek")?;
     if let Offset::Offset(o) = offset {
       self.inner.set_next((target.topic.clone(), target.partition), o);
     }

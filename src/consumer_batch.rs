@@ -90,6 +90,16 @@ impl BatchBuilder {
     self.count += 1;
   }
 
+  /// Drops the rows of one partition; returns the offset of its first row, if it had any. Their
+  /// bytes stay in `data` unreferenced until the batch is handed over.
+  pub fn purge(&mut self, tp: &crate::consumer::Tp) -> Option<i64> {
+    let i = self.groups.iter().position(|g| g.1 == tp.1 && g.0 == tp.0)?;
+    let (_, _, rows) = self.groups.remove(i);
+    self.last = None;
+    self.count -= rows.len() / ROW;
+    rows.first().map(|&offset| offset as i64)
+  }
+
   /// Flattens the per-partition rows; `high_watermark` reads librdkafka's cached watermark.
   pub fn finish(
     self,

@@ -129,7 +129,8 @@ impl NativeConsumer {
     let consumer = self.inner.consumer.write().unwrap().take();
     self.inner.log.lock().unwrap().take();
     if let Some(c) = consumer {
-      c.context().wake.notify_waiters();
+      // The batch read ahead is dropped unhandled: nothing of it was stored.
+      c.context().ahead.close(&c.context().wake).await;
       if c.client().fatal_error().is_some() {
         // librdkafka's destroy of a client that hit a fatal error can block for good waiting on
         // its group handler; nothing is left to commit, so it is let go on a thread of its own.

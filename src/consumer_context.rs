@@ -52,6 +52,8 @@ pub struct ConsumerCtx {
   /// Offsets to store again once the assignment that resumed after them is in effect (a store
   /// inside the rebalance callback is refused: the assignment is applied asynchronously).
   catch_up: Mutex<Vec<((String, i32), i64)>>,
+  /// The batch drained while the handlers run the current one (consumer_ahead.rs).
+  pub ahead: crate::consumer_ahead::ReadAhead,
 }
 
 impl ConsumerCtx {
@@ -74,6 +76,7 @@ impl ConsumerCtx {
       stats: Default::default(),
       last_stored: Mutex::new(Default::default()),
       catch_up: Mutex::new(Vec::new()),
+      ahead: Default::default(),
     }
   }
 
@@ -120,6 +123,10 @@ impl ConsumerCtx {
 
   pub fn take_events(&self) -> Vec<ConsumerEvent> {
     std::mem::take(&mut *self.events.lock().unwrap())
+  }
+
+  pub fn has_events(&self) -> bool {
+    !self.events.lock().unwrap().is_empty()
   }
 }
 
@@ -282,6 +289,7 @@ impl ConsumerContext for ConsumerCtx {
     let rebalance = if assign {
       Rebalance::Assign(tpl)
     } else if revoke {
+      self.ahead.note_revoked(tpl);
       Rebalance::Revoke(tpl)
     } else {
       Rebalance::Error(KafkaError::Rebalance(err.into()))

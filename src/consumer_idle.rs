@@ -43,9 +43,13 @@ impl ConsumerInner {
       idle.last_poll = None;
       (std::mem::take(&mut idle.paused), std::mem::take(&mut idle.rewind))
     };
-    for ((topic, partition), offset) in rewind {
-      let _ = consumer.seek(&topic, partition, rdkafka::Offset::Offset(offset), Duration::ZERO);
-      self.set_next((topic, partition), offset);
+    let targets: Vec<(Tp, rdkafka::Offset)> =
+      rewind.into_iter().map(|(tp, o)| (tp, rdkafka::Offset::Offset(o))).collect();
+    let _ = crate::consumer_ahead::seek(consumer, &targets, Duration::ZERO);
+    for (tp, offset) in targets {
+      if let rdkafka::Offset::Offset(o) = offset {
+        self.set_next(tp, o);
+      }
     }
     if !paused.is_empty() {
       // A partition the user paused meanwhile stays paused.

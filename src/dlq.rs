@@ -178,7 +178,7 @@ impl ConsumerInner {
     } else {
       ConsumerInner::set_paused(&consumer, std::slice::from_ref(&key), true);
     }
-    let _ = consumer.seek(&key.0, key.1, Offset::Offset(offset), Duration::ZERO);
+    let _ = crate::consumer_ahead::seek(&consumer, &[(key.clone(), Offset::Offset(offset))], Duration::ZERO);
     let inner = self.clone();
     tokio_spawn(async move {
       tokio::time::sleep(Duration::from_millis(delay_ms as u64)).await;
@@ -190,7 +190,7 @@ impl ConsumerInner {
       }
       if let Ok(c) = inner.client() {
         if hold {
-          let _ = c.seek(&key.0, key.1, Offset::Offset(offset), Duration::ZERO);
+          let _ = crate::consumer_ahead::seek(&c, &[(key.clone(), Offset::Offset(offset))], Duration::ZERO);
         } else {
           inner.resume_at_next(&c, &[key]);
         }

@@ -9,6 +9,7 @@ pub mod config;
 #[cfg(test)]
 mod config_tests;
 pub mod consumer;
+pub mod consumer_ahead;
 pub mod consumer_batch;
 pub mod consumer_commit;
 pub mod consumer_context;
