@@ -57,7 +57,7 @@ pub(crate) struct ConsumerInner {
   pub(crate) commit: RwLock<CommitPolicy>,
   pub(crate) resolved_since_commit: AtomicU64,
   pub(crate) dead_letter: RwLock<Option<crate::dlq::DeadLetterPolicy>>,
-  pub(crate) breaker: Mutex<crate::dlq::Breaker>,
+  pub(crate) breaker: Mutex<crate::consumer_breaker::Breaker>,
   pub(crate) dlq_producer: Mutex<Option<Arc<crate::producer::RawProducer>>>,
   /// The next offset the run loop has not handled, per partition.
   next_offsets: Mutex<HashMap<Tp, i64>>,
@@ -176,7 +176,7 @@ impl NativeConsumer {
     let policy = RetryPolicy::from_options(&retry)?;
     Ok(NativeConsumer {
       inner: Arc::new(ConsumerInner {
-        log_level: common.get("logLevel").and_then(Value::as_u64).unwrap_or(4) as u32,
+        log_level: crate::logging::client_log_level(&common),
         group_id: opts.string("groupId")?.unwrap_or_default().to_string(),
         common,
         options,

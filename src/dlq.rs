@@ -5,7 +5,8 @@
 //! a message that is non-retryable or out of retries is written to its DLQ topic with its
 //! original bytes and the failure context in headers; its offset is stored only after the
 //! broker acknowledged that record. If the DLQ write fails, nothing is stored and the message
-//! comes back after a backoff. A circuit breaker stops a downstream outage from filling the DLQ.
+//! comes back after a backoff. A circuit breaker (consumer_breaker.rs) stops a downstream outage
+//! from filling the DLQ.
 
 use crate::config::{self, Options};
 use crate::consumer::{tokio_spawn, ConsumerInner, NativeConsumer, Tp};
@@ -14,10 +15,9 @@ use crate::error::{FerroError, Result};
 use crate::producer::{create_raw, RawProducer};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use rdkafka::consumer::Consumer;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::Offset;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -146,14 +146,6 @@ impl DeadLetterPolicy {
   }
 }
 
-/// The circuit breaker of one consumer: closed, open (paused) or half-open (one probe).
-#[derive(Default)]
-pub struct Breaker {
-  consecutive: u32,
-  open: bool,
-  half_open: bool,
-}
-
 impl ConsumerInner {
   fn record_failure(&self, key: &Tp, offset: i64) -> u32 {
     let mut failures = self.failures.lock().unwrap();
@@ -194,60 +186,6 @@ impl ConsumerInner {
         } else {
           inner.resume_at_next(&c, &[key]);
         }
-      }
-    });
-    Ok(())
-  }
-
-  /// A handled message closes a half-open breaker and resets the failure streak.
-  pub fn on_success(&self) {
-    let mut b = self.breaker.lock().unwrap();
-    if b.half_open {
-      b.half_open = false;
-      drop(b);
-      self.emit("CIRCUIT_CLOSED", json!({ "groupId": self.group_id }));
-      self.breaker.lock().unwrap().consecutive = 0;
-    } else {
-      b.consecutive = 0;
-    }
-  }
-
-  fn emit(&self, kind: &str, payload: Value) {
-    if let Ok(c) = self.client() {
-      c.context().push(kind, payload);
-    }
-  }
-
-  /// Opens the breaker: every assigned partition pauses for the cool-down, then one probe runs.
-  fn open_breaker(self: &Arc<Self>, cooldown_ms: u64) -> Result<()> {
-    let consumer = self.client()?;
-    let assigned: Vec<Tp> = consumer
-      .assignment()
-      .unwrap_or_default()
-      .elements()
-      .iter()
-      .map(|e| (e.topic().to_string(), e.partition()))
-      .collect();
-    ConsumerInner::set_paused(&consumer, &assigned, true);
-    {
-      let mut b = self.breaker.lock().unwrap();
-      b.open = true;
-      b.half_open = false;
-    }
-    self.emit("CIRCUIT_OPEN", json!({ "groupId": self.group_id, "cooldownMs": cooldown_ms }));
-    let inner = self.clone();
-    tokio_spawn(async move {
-      tokio::time::sleep(Duration::from_millis(cooldown_ms)).await;
-      {
-        let mut b = inner.breaker.lock().unwrap();
-        b.open = false;
-        b.half_open = true;
-      }
-      inner.emit("CIRCUIT_HALF_OPEN", json!({ "groupId": inner.group_id }));
-      let paused = inner.user_paused.lock().unwrap().clone();
-      if let Ok(c) = inner.client() {
-        let resume: Vec<Tp> = assigned.into_iter().filter(|tp| !paused.contains(tp)).collect();
-        inner.resume_at_next(&c, &resume);
       }
     });
     Ok(())
@@ -334,12 +272,7 @@ impl NativeConsumer {
       return Ok(FailureDecision { action: action.into(), attempt, delay_ms, dlq_topic: None });
     };
     if let Some((threshold, cooldown)) = policy.breaker {
-      let open_now = {
-        let mut b = inner.breaker.lock().unwrap();
-        b.consecutive += 1;
-        !b.open && (b.half_open || b.consecutive >= threshold)
-      };
-      if open_now {
+      if inner.breaker_trips(threshold) {
         inner.retry_later(key.clone(), off, cooldown as u32)?;
         inner.open_breaker(cooldown)?;
         // A downstream outage is not this message's fault: its attempt does not count.
