@@ -166,7 +166,7 @@ impl NativeProducer {
   ) -> napi::Result<Self> {
     let log: Option<LogFn> = log.map(std::sync::Arc::new);
     let cfg = config::producer_config(&common, &options)?;
-    let log_level = common.get("logLevel").and_then(Value::as_u64).unwrap_or(4) as u32;
+    let log_level = crate::logging::client_log_level(&common);
     let transactional = options.get("transactionalId").map(|v| !v.is_null()).unwrap_or(false);
     let main = create_raw(cfg, &common, log.clone(), log_level)?;
     Ok(NativeProducer {
@@ -194,7 +194,7 @@ impl NativeProducer {
     .await
   }
 
-  /// Sends every record of several sends in one crossing (see [`PackedRecords`]): `sends[i]`
+  /// Sends every record of several sends in one crossing (see [`crate::packed_records::PackedRecords`]): `sends[i]`
   /// is how many `topics` entries the i-th send has. Resolves to one promise per send, each
   /// settling to kafkajs's RecordMetadata[] for that send alone.
   #[napi(ts_return_type = "Array<Promise<RecordMetadata[]>>")]
