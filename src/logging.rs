@@ -64,6 +64,12 @@ pub fn kafkajs_level(level: RDKafkaLogLevel) -> u32 {
   }
 }
 
+/// A client's kafkajs `logLevel` (INFO when unset). The value was validated with the rest of the
+/// client's configuration (config.rs) before any client reads it here.
+pub fn client_log_level(common: &serde_json::Value) -> u32 {
+  common.get("logLevel").and_then(serde_json::Value::as_u64).unwrap_or(4) as u32
+}
+
 /// The inverse: a kafkajs level to the librdkafka severity that lets exactly its lines through.
 pub fn rdkafka_level(kafkajs_level: u64) -> RDKafkaLogLevel {
   match kafkajs_level {
