@@ -1,9 +1,9 @@
 // The kafkajs Consumer contract on a MockCluster over TCP: payload shapes, retry of a failing
-// message without committing past it, pause/resume, seek, manual commits, a group of two,
-// stop and the instrumentation events.
+// message without committing past it, pause/resume, seek, stop and the instrumentation events
+// (commits and groups of several members: consumer-group.test.js).
 const { Kafka: KafkaJS } = require('kafkajs')
 const { KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, deferred, within, nextEvent, inbox, adminOf, sendWith } = require('./helpers')
+const { unique, startCluster, deferred, within, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
@@ -13,18 +13,7 @@ const produce = (topic, messages) => sendWith(kafka, topic, messages)
 
 const withAdmin = (fn, client = kafka) => adminOf(client, fn)
 
-/** The committed offset of one partition of `groupId` (`'-1'` when none). */
-async function committed(admin, groupId, topic, partition = 0) {
-  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
-  const t = offsets.find((o) => o.topic === topic)
-  return t.partitions.find((p) => p.partition === partition).offset
-}
-
 const range = (n, f) => Array.from({ length: n }, (_, i) => f(i))
-
-// The MockCluster waits (sessionTimeout - 1 s) for members after any member left a group, so
-// tests that use one group with several consumers keep the session short.
-const SHORT_SESSION = { sessionTimeout: 6000, heartbeatInterval: 500 }
 
 test('eachMessage receives kafkajs-shaped payloads', async () => {
   const topic = unique('t')
@@ -240,134 +229,6 @@ test('seek moves the next fetch back: offsets are delivered again', async () => 
     expect(box.seen.slice(5, 10)).toEqual(['0', '1', '2', '3', '4'])
   } finally {
     await consumer.disconnect()
-  }
-})
-
-test('commitOffsets with autoCommit off: a new member of the group resumes after the committed offset', async () => {
-  const topic = unique('t')
-  const groupId = unique('g')
-  cluster.createTopic(topic, 1, 1)
-  await produce(topic, range(10, (i) => ({ value: `m${i}` })))
-
-  const first = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const box = inbox()
-  try {
-    await first.connect()
-    await first.subscribe({ topics: [topic], fromBeginning: true })
-    await first.run({ autoCommit: false, eachMessage: async ({ message }) => { box.push(message.offset) } })
-    await box.waitFor((o) => o === '9')
-    await first.commitOffsets([{ topic, partition: 0, offset: '6' }])
-  } finally {
-    await first.disconnect()
-  }
-  // autoCommit false: disconnect commits nothing more than the explicit commit.
-  expect(await withAdmin((a) => committed(a, groupId, topic))).toBe('6')
-
-  const second = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const box2 = inbox()
-  try {
-    await second.connect()
-    await second.subscribe({ topics: [topic], fromBeginning: true })
-    await second.run({ eachMessage: async ({ message }) => { box2.push(message.offset) } })
-    await box2.waitFor((o) => o === '9')
-  } finally {
-    await second.disconnect()
-  }
-  expect(box2.seen).toEqual(['6', '7', '8', '9'])
-})
-
-test('after auto-committed consumption a new member resumes at the next unhandled message, skipping none', async () => {
-  const topic = unique('t')
-  const groupId = unique('g')
-  cluster.createTopic(topic, 1, 1)
-  await produce(topic, range(10, (i) => ({ value: `m${i}` })))
-
-  const first = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const box = inbox()
-  try {
-    await first.connect()
-    await first.subscribe({ topics: [topic], fromBeginning: true })
-    await first.run({ eachMessage: async ({ message }) => { box.push(message.offset) } })
-    await box.waitFor((o) => o === '9')
-  } finally {
-    await first.disconnect()
-  }
-  expect(box.seen).toEqual(range(10, String))
-  // kafkajs commits the offset of the next message to read: 10 after handling offsets 0..9.
-  const committedAfterFirst = await withAdmin((a) => committed(a, groupId, topic))
-
-  await produce(topic, range(5, (i) => ({ value: `n${i}` })))
-  const second = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const box2 = inbox()
-  try {
-    await second.connect()
-    await second.subscribe({ topics: [topic], fromBeginning: true })
-    await second.run({ eachMessage: async ({ message }) => { box2.push(message.offset) } })
-    await box2.waitFor((o) => o === '14')
-  } finally {
-    await second.disconnect()
-  }
-  expect(box2.seen).toEqual(['10', '11', '12', '13', '14'])
-  expect(committedAfterFirst).toBe('10')
-})
-
-test('two members split the partitions; when one leaves the other takes them all over', async () => {
-  const topic = unique('t')
-  const groupId = unique('g')
-  const partitions = [0, 1, 2, 3]
-  cluster.createTopic(topic, partitions.length, 1)
-  const a = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const b = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const joins = { a: [], b: [] }
-  const latest = (k) => joins[k][joins[k].length - 1]
-  const assigned = (join) => ((join && join.memberAssignment[topic]) || []).slice().sort()
-  const split = deferred()
-  const checkSplit = () => {
-    const pa = assigned(latest('a'))
-    const pb = assigned(latest('b'))
-    if (!latest('a') || !latest('b')) return
-    const union = [...new Set([...pa, ...pb])].sort()
-    if (pa.length > 0 && pb.length > 0 && pa.length + pb.length === partitions.length && union.join() === partitions.join()) split.resolve()
-  }
-  a.on(a.events.GROUP_JOIN, (e) => { joins.a.push(e.payload); checkSplit() })
-  b.on(b.events.GROUP_JOIN, (e) => { joins.b.push(e.payload); checkSplit() })
-  const box = inbox()
-  let bConnected = false
-  try {
-    await a.connect()
-    await a.subscribe({ topics: [topic], fromBeginning: true })
-    await a.run({ eachMessage: async ({ partition, message }) => { box.push({ partition, value: message.value.toString() }) } })
-    await b.connect()
-    bConnected = true
-    await b.subscribe({ topics: [topic], fromBeginning: true })
-    await b.run({ eachMessage: async () => {} })
-    await within(45000, split.promise, 'a disjoint split of the partitions')
-
-    const pa = assigned(latest('a'))
-    const pb = assigned(latest('b'))
-    expect(pa.filter((p) => pb.includes(p))).toEqual([])
-    expect([...pa, ...pb].sort()).toEqual(partitions)
-    expect(latest('a')).toMatchObject({ groupId })
-    expect(typeof latest('a').memberId).toBe('string')
-    expect(latest('a').memberId).not.toBe(latest('b').memberId)
-
-    const takeover = nextEvent(a, a.events.GROUP_JOIN, (p) => assigned(p).length === partitions.length)
-    await b.disconnect()
-    bConnected = false
-    await within(45000, takeover, 'the remaining member taking over every partition')
-    expect(assigned(latest('a'))).toEqual(partitions)
-
-    await produce(topic, partitions.flatMap((p) => [{ partition: p, value: `after-${p}-a` }, { partition: p, value: `after-${p}-b` }]))
-    for (const p of partitions) {
-      await box.waitFor((m) => m.value === `after-${p}-a`)
-      await box.waitFor((m) => m.value === `after-${p}-b`)
-    }
-    for (const p of partitions) {
-      expect(box.seen.filter((m) => m.partition === p && m.value.startsWith('after-')).map((m) => m.value)).toEqual([`after-${p}-a`, `after-${p}-b`])
-    }
-  } finally {
-    if (bConnected) await b.disconnect()
-    await a.disconnect()
   }
 })
 

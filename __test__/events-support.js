@@ -2,7 +2,7 @@
 // read a topic, send with an EventProducer, read committed offsets and high watermarks, and run a
 // started bus.
 const { logLevel, initializeEventBus, EventProducer, CorrelationTracker } = require('..')
-const { unique, startCluster, adminOf, consumeUntil } = require('./helpers')
+const { unique, startCluster, adminOf, consumeUntil, committedOffset } = require('./helpers')
 
 /** The running suite's cluster, core client and event-layer config (set by `start`). */
 const state = {}
@@ -50,10 +50,7 @@ async function produce(topic, messages) {
 const headerText = (message, name) => message.headers[name] === undefined ? undefined : message.headers[name].toString()
 
 /** The committed offset of partition 0 of `topic` for `groupId` ('-1' when none). */
-const committed = (groupId, topic) => adminOf(state.kafka, async (admin) => {
-  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
-  return offsets.find((o) => o.topic === topic).partitions.find((p) => p.partition === 0).offset
-})
+const committed = (groupId, topic) => adminOf(state.kafka, (admin) => committedOffset(admin, groupId, topic))
 
 /** The high watermark of partition 0 of `topic`. */
 const highWatermark = (topic) => adminOf(state.kafka, async (admin) => (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === 0).high)

@@ -143,6 +143,13 @@ function expectedRecord(r) {
   return { key: asBuffer(r.key), value: asBuffer(r.value), headers, timestamp: r.timestamp }
 }
 
+/** The offset `groupId` committed for one partition of `topic` (`'-1'` when none), read with `admin`. */
+async function committedOffset(admin, groupId, topic, partition = 0) {
+  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
+  return offsets.find((o) => o.topic === topic).partitions.find((p) => p.partition === partition).offset
+}
+
 module.exports = {
   unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, spawnLines, sampleRecords, expectedRecord,
+  committedOffset,
 }
