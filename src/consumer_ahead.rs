@@ -71,9 +71,19 @@ impl ReadAhead {
     }
   }
 
-  /// Takes the rows drained so far.
+  /// Takes the rows drained so far (a revocation served meanwhile by another poller counts).
   pub(crate) fn take(&self) -> BatchBuilder {
-    std::mem::replace(&mut self.state.lock().unwrap().rows, BatchBuilder::with_capacity(64 * 1024))
+    let mut state = self.state.lock().unwrap();
+    self.drop_revoked(&mut state);
+    std::mem::replace(&mut state.rows, BatchBuilder::with_capacity(64 * 1024))
+  }
+
+  fn drop_revoked(&self, state: &mut AheadState) {
+    if self.any_revoked.swap(false, Ordering::SeqCst) {
+      for tp in std::mem::take(&mut *self.revoked.lock().unwrap()) {
+        state.rows.purge(&tp);
+      }
+    }
   }
 
   pub(crate) fn is_empty(&self) -> bool {
@@ -144,11 +154,7 @@ impl ReadAhead {
     consumer: &RawConsumer,
     item: KafkaResult<BorrowedMessage<'_>>,
   ) {
-    if self.any_revoked.swap(false, Ordering::SeqCst) {
-      for tp in std::mem::take(&mut *self.revoked.lock().unwrap()) {
-        state.rows.purge(&tp);
-      }
-    }
+    self.drop_revoked(state);
     if state.moves != step.moves {
       step.moves = state.moves;
       step.held = step.holds.lock().unwrap().clone();
