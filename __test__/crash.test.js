@@ -3,11 +3,28 @@
 // uncommitted window), which are allowed; a missing event is not.
 const path = require('path')
 const { EventBus, readDeadLetters } = require('..')
-const { unique, startCluster, within, deferred, spawnLines } = require('./helpers')
+const { unique, startCluster, within, deferred, spawnLines, adminOf } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => ({ cluster, kafka } = startCluster(1)))
 afterAll(() => cluster.close())
+
+/**
+ * Resolves once `group`'s committed offsets equal the high watermark of every partition of
+ * `topic` (the broker has no event for it: asked every 200 ms); rejects after `ms`.
+ */
+async function committedToEnd(group, topic, ms = 30_000) {
+  for (const until = Date.now() + ms; Date.now() < until;) {
+    const done = await adminOf(kafka, async (admin) => {
+      const high = await admin.fetchTopicOffsets(topic)
+      const [{ partitions }] = await admin.fetchOffsets({ groupId: group, topics: [topic] })
+      return high.every((h) => partitions.find((p) => p.partition === h.partition)?.offset === h.high)
+    })
+    if (done) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`the commits of ${group} did not reach the end of ${topic} within ${ms} ms`)
+}
 
 function child(type, group, onLine) {
   const script = path.join(__dirname, 'fixtures', 'events-crash-child.js')
@@ -44,6 +61,9 @@ test('a subscriber killed mid-batch and restarted loses nothing', async () => {
   const check = () => { if (good.every((n) => handled.has(n))) rest.resolve() }
   const second = child(type, group, (line) => { note(line); check() })
   await within(90_000, rest.promise, 'every good event handled')
+  // A poison event's offset is committed only once the DLQ acknowledged it: when the group's
+  // commits reach the end of every partition, each event is handled or dead-lettered.
+  await committedToEnd(group, type)
   second.proc.kill('SIGTERM')
   await second.exited
 
