@@ -224,7 +224,7 @@ export abstract class ConsumerRunLoop {
     const headers = Object.entries(message.headers ?? {}).flatMap(([k, v]) =>
       (Array.isArray(v) ? v : [v]).filter((x) => x !== undefined).map((x) => ({ key: k, value: Buffer.isBuffer(x) ? x : Buffer.from(String(x)) })))
     const correlation = message.headers?.['correlation-id']
-    const decision = await call(() => nc.fail({
+    const decision = callSync(() => nc.fail({
       topic: p.topic, partition: p.partition, offset: message.offset,
       errorName: String(error?.name ?? 'Error'), errorMessage: String(error?.message ?? error), errorStack: error?.stack ? String(error.stack) : undefined,
       retryable: isRetryable(error),

@@ -251,9 +251,11 @@ pub fn chrono_like_iso(ms: i64) -> String {
 
 #[napi]
 impl NativeConsumer {
-  /// A handler failed at `report.offset`: Rust decides retry, dead-letter or crash.
+  /// A handler failed at `report.offset`: Rust decides retry, dead-letter or crash. Synchronous:
+  /// nothing here waits (the dead-letter write and the backoff run on tasks), and a failure's
+  /// round trip through a promise was most of what a dead-lettered record cost the run loop.
   #[napi]
-  pub async fn fail(&self, report: FailureReport) -> napi::Result<FailureDecision> {
+  pub fn fail(&self, report: FailureReport) -> napi::Result<FailureDecision> {
     let inner = self.inner.clone();
     let off: i64 = report.offset.parse().map_err(|_| FerroError::config("offset", "must be a decimal string"))?;
     let key: Tp = (report.topic.clone(), report.partition);
