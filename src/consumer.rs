@@ -291,6 +291,9 @@ impl NativeConsumer {
   #[napi]
   pub fn wake(&self) {
     if let Ok(c) = self.inner.client() {
+      // Twice: a read-ahead waiting for messages takes the first; the second stays for the
+      // fetch's own drain after it, which would otherwise wait its full `maxWaitMs`.
+      c.context().wake.notify_one();
       c.context().wake.notify_one();
     }
   }

@@ -100,6 +100,9 @@ impl ReadAhead {
     *ahead.running.lock().unwrap() = Some(running);
     crate::consumer::tokio_spawn(async move {
       consumer.context().ahead.drain(&consumer, &holds, max, wait).await;
+      // The client is released before `settle` returns: `close()` must hold the last reference,
+      // or librdkafka's destroy would run here, after close() resolved.
+      drop(consumer);
       let _ = done.send(());
     });
   }
@@ -116,7 +119,10 @@ impl ReadAhead {
   /// the first message (or a wake-up). Each poll and its push happen under the state lock.
   pub(crate) async fn drain(&self, consumer: &RawConsumer, holds: &Holds, max: usize, wait: Duration) {
     let mut stream = consumer.stream();
-    let mut step = Step { holds, held: holds.lock().unwrap().clone(), moves: self.state.lock().unwrap().moves };
+    // One lock at a time (the drain takes `holds` under `state` below).
+    let moves = self.state.lock().unwrap().moves;
+    let held = holds.lock().unwrap().clone();
+    let mut step = Step { holds, held, moves };
     let first = std::future::poll_fn(|cx| {
       let mut state = self.state.lock().unwrap();
       match std::pin::Pin::new(&mut stream).poll_next(cx) {
@@ -174,14 +180,21 @@ struct Step<'a> {
   moves: u64,
 }
 
-/// Seeks partitions, dropping their rows read ahead. `timeout` zero: asynchronous.
+/// Seeks partitions, dropping their rows read ahead. `timeout` zero: asynchronous. A seek that
+/// fails puts its partition back at the first dropped row, so no row is skipped.
 pub(crate) fn seek(consumer: &RawConsumer, targets: &[(Tp, Offset)], timeout: Duration) -> KafkaResult<()> {
   let tps: Vec<Tp> = targets.iter().map(|(tp, _)| tp.clone()).collect();
-  consumer.context().ahead.moving(&tps, |_| {
-    for ((topic, partition), offset) in targets {
-      consumer.seek(topic, *partition, *offset, timeout)?;
+  consumer.context().ahead.moving(&tps, |dropped| {
+    let mut result = Ok(());
+    for (tp, offset) in targets {
+      if let Err(e) = consumer.seek(&tp.0, tp.1, *offset, timeout) {
+        if let Some((_, first)) = dropped.iter().find(|(d, _)| d == tp) {
+          let _ = consumer.seek(&tp.0, tp.1, Offset::Offset(*first), Duration::ZERO);
+        }
+        result = result.and(Err(e));
+      }
     }
-    Ok(())
+    result
   })
 }
 

@@ -292,6 +292,8 @@ impl ConsumerContext for ConsumerCtx {
       self.ahead.note_revoked(tpl);
       Rebalance::Revoke(tpl)
     } else {
+      // Given up below (an eager unassign drops the whole assignment).
+      self.ahead.note_revoked(&consumer.assignment().unwrap_or_default());
       Rebalance::Error(KafkaError::Rebalance(err.into()))
     };
     self.pre_rebalance(consumer, &rebalance);
