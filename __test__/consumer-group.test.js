@@ -1,87 +1,58 @@
 // The kafkajs Consumer contract on a MockCluster over TCP, for a group: offsets committed by hand
 // or automatically are where a new member resumes, and members split and take over partitions.
-const { unique, startCluster, deferred, within, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
+const { unique, startCluster, deferred, within, nextEvent, inbox, adminOf, sendWith, committedOffset } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
 afterAll(() => cluster.close())
 
-const produce = (topic, messages) => sendWith(kafka, topic, messages)
-
-const withAdmin = (fn, client = kafka) => adminOf(client, fn)
-
-const range = (n, f) => Array.from({ length: n }, (_, i) => f(i))
-
 // The MockCluster waits (sessionTimeout - 1 s) for members after any member left a group, so
 // tests that use one group with several consumers keep the session short.
 const SHORT_SESSION = { sessionTimeout: 6000, heartbeatInterval: 500 }
+
+const values = (prefix, n) => Array.from({ length: n }, (_, i) => ({ value: `${prefix}${i}` }))
+const committedOf = (groupId, topic) => adminOf(kafka, (admin) => committedOffset(admin, groupId, topic))
+
+/**
+ * A member of `groupId` runs (with `run` options) until it handled offset `last` of partition 0,
+ * calls `before(consumer)` and leaves; returns the offsets it handled, in order.
+ */
+async function memberUntil(groupId, topic, last, run = {}, before = async () => {}) {
+  const member = kafka.consumer({ groupId, ...SHORT_SESSION })
+  const box = inbox()
+  try {
+    await member.connect()
+    await member.subscribe({ topics: [topic], fromBeginning: true })
+    await member.run({ ...run, eachMessage: async ({ message }) => { box.push(message.offset) } })
+    await box.waitFor((o) => o === last)
+    await before(member)
+  } finally {
+    await member.disconnect()
+  }
+  return box.seen
+}
 
 test('commitOffsets with autoCommit off: a new member of the group resumes after the committed offset', async () => {
   const topic = unique('t')
   const groupId = unique('g')
   cluster.createTopic(topic, 1, 1)
-  await produce(topic, range(10, (i) => ({ value: `m${i}` })))
-
-  const first = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const box = inbox()
-  try {
-    await first.connect()
-    await first.subscribe({ topics: [topic], fromBeginning: true })
-    await first.run({ autoCommit: false, eachMessage: async ({ message }) => { box.push(message.offset) } })
-    await box.waitFor((o) => o === '9')
-    await first.commitOffsets([{ topic, partition: 0, offset: '6' }])
-  } finally {
-    await first.disconnect()
-  }
+  await sendWith(kafka, topic, values('m', 10))
+  await memberUntil(groupId, topic, '9', { autoCommit: false }, (m) => m.commitOffsets([{ topic, partition: 0, offset: '6' }]))
   // autoCommit false: disconnect commits nothing more than the explicit commit.
-  expect(await withAdmin((a) => committed(a, groupId, topic))).toBe('6')
-
-  const second = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const box2 = inbox()
-  try {
-    await second.connect()
-    await second.subscribe({ topics: [topic], fromBeginning: true })
-    await second.run({ eachMessage: async ({ message }) => { box2.push(message.offset) } })
-    await box2.waitFor((o) => o === '9')
-  } finally {
-    await second.disconnect()
-  }
-  expect(box2.seen).toEqual(['6', '7', '8', '9'])
+  expect(await committedOf(groupId, topic)).toBe('6')
+  expect(await memberUntil(groupId, topic, '9')).toEqual(['6', '7', '8', '9'])
 })
 
 test('after auto-committed consumption a new member resumes at the next unhandled message, skipping none', async () => {
   const topic = unique('t')
   const groupId = unique('g')
   cluster.createTopic(topic, 1, 1)
-  await produce(topic, range(10, (i) => ({ value: `m${i}` })))
-
-  const first = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const box = inbox()
-  try {
-    await first.connect()
-    await first.subscribe({ topics: [topic], fromBeginning: true })
-    await first.run({ eachMessage: async ({ message }) => { box.push(message.offset) } })
-    await box.waitFor((o) => o === '9')
-  } finally {
-    await first.disconnect()
-  }
-  expect(box.seen).toEqual(range(10, String))
+  await sendWith(kafka, topic, values('m', 10))
+  expect(await memberUntil(groupId, topic, '9')).toEqual(values('', 10).map((v) => v.value))
   // kafkajs commits the offset of the next message to read: 10 after handling offsets 0..9.
-  const committedAfterFirst = await withAdmin((a) => committed(a, groupId, topic))
-
-  await produce(topic, range(5, (i) => ({ value: `n${i}` })))
-  const second = kafka.consumer({ groupId, ...SHORT_SESSION })
-  const box2 = inbox()
-  try {
-    await second.connect()
-    await second.subscribe({ topics: [topic], fromBeginning: true })
-    await second.run({ eachMessage: async ({ message }) => { box2.push(message.offset) } })
-    await box2.waitFor((o) => o === '14')
-  } finally {
-    await second.disconnect()
-  }
-  expect(box2.seen).toEqual(['10', '11', '12', '13', '14'])
-  expect(committedAfterFirst).toBe('10')
+  expect(await committedOf(groupId, topic)).toBe('10')
+  await sendWith(kafka, topic, values('n', 5))
+  expect(await memberUntil(groupId, topic, '14')).toEqual(['10', '11', '12', '13', '14'])
 })
 
 test('two members split the partitions; when one leaves the other takes them all over', async () => {
@@ -130,7 +101,7 @@ test('two members split the partitions; when one leaves the other takes them all
     await within(45000, takeover, 'the remaining member taking over every partition')
     expect(assigned(latest('a'))).toEqual(partitions)
 
-    await produce(topic, partitions.flatMap((p) => [{ partition: p, value: `after-${p}-a` }, { partition: p, value: `after-${p}-b` }]))
+    await sendWith(kafka, topic, partitions.flatMap((p) => [{ partition: p, value: `after-${p}-a` }, { partition: p, value: `after-${p}-b` }]))
     for (const p of partitions) {
       await box.waitFor((m) => m.value === `after-${p}-a`)
       await box.waitFor((m) => m.value === `after-${p}-b`)
