@@ -2,7 +2,7 @@
 // filled by the consumer's own dead-letter policy.
 const { execFile } = require('child_process')
 const path = require('path')
-const { NonRetryableError, DLQHandler } = require('..')
+const { NonRetryableError, DLQHandler, readDeadLetters } = require('..')
 const { unique, startCluster, deferred, within, sendWith } = require('./helpers')
 
 let cluster, kafka
@@ -41,6 +41,12 @@ test('dlq inspect prints every record with its failure headers', async () => {
   for (const k of ['k0', 'k1', 'k2']) expect(out.stdout).toContain(k)
   expect(out.stdout).toContain(`${topic}[0]@0`)
   expect(out.stdout).toContain('NonRetryableError: bad k1')
+})
+
+test('dead-lettered records land in the DLQ in the order they failed in', async () => {
+  const { dlq } = await deadLettered(50)
+  const keys = (await readDeadLetters(kafka, dlq)).map((r) => r.key)
+  expect(keys).toEqual(Array.from({ length: 50 }, (_, i) => `k${i}`))
 })
 
 test('dlq replay --limit sends records back to their original topic with the replay counted', async () => {

@@ -268,21 +268,22 @@ async fn enqueue_waiting(producer: &RawProducer, waiting: Waiting) {
   }
 }
 
-/// Sends one record from Rust itself (the dead-letter path) and waits for the broker's ack.
-pub(crate) async fn send_one(
+/// Sends one record from Rust itself (the dead-letter path). The record is enqueued by the call
+/// itself, so records keep the order of the calls; the returned future waits for the broker's ack.
+pub(crate) fn send_one(
   producer: &RawProducer,
   topic: &str,
   key: Option<&[u8]>,
   value: Option<&[u8]>,
   headers: OwnedHeaders,
-) -> Result<Vec<RecordMetadata>> {
+) -> impl std::future::Future<Output = Result<Vec<RecordMetadata>>> + Send + 'static {
   let (tx, rx) = oneshot::channel();
   let state = SendState::new(tx);
   if let Err((e, _)) = state.hand_over(producer, record(topic, &state, None, None, key, value, Some(headers))) {
     state.fail(FerroError::kafka(&format!("send to topic \"{}\"", topic), &e));
   }
   state.release();
-  state.settle(rx).await
+  async move { state.settle(rx).await }
 }
 
 /// Enqueues several sends packed back to back in one call (`sends[i]` topic entries each, in

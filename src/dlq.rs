@@ -296,11 +296,14 @@ impl NativeConsumer {
     inner.failures.lock().unwrap().remove(&key);
     let (retry, dlq_topic) = (policy.retry, topic.clone());
     let (k, v) = (report.key.map(|b| b.to_vec()), report.value.map(|b| b.to_vec()));
+    // Enqueued now, in the order failures are reported: the DLQ keeps the source order.
+    let first = send_one(&producer, &dlq_topic, k.as_deref(), v.as_deref(), headers.clone());
     tokio_spawn(async move {
       // Until the DLQ acknowledges the record, the partition's commits stop at this message; a
       // failed write is retried with backoff (a crash meanwhile redelivers from the message).
       let mut tries = 0u32;
-      while let Err(e) = send_one(&producer, &dlq_topic, k.as_deref(), v.as_deref(), headers.clone()).await {
+      let mut written = first.await;
+      while let Err(e) = written {
         tries += 1;
         if let Some(log) = inner.log.lock().unwrap().clone() {
           let sink = crate::logging::LogSink::new(Some(log), inner.log_level);
@@ -310,6 +313,7 @@ impl NativeConsumer {
         if inner.client().is_err() {
           return; // closed: nothing was committed past the message, so it comes back next run
         }
+        written = send_one(&producer, &dlq_topic, k.as_deref(), v.as_deref(), headers.clone()).await;
       }
       let next = {
         let mut barriers = inner.barriers.lock().unwrap();
