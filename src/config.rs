@@ -153,7 +153,8 @@ pub fn client_config(common: &Value) -> Result<ClientConfig> {
   // `set_log_level`: rdkafka applies that after creation, over any `log_level` property, and by
   // default takes it from the global `tracing` subscriber, i.e. from whichever clients happen to be
   // alive (a lone consumer at DEBUG got no debug lines after its start).
-  cfg.set_log_level(crate::logging::rdkafka_level(opts.integer("logLevel", 5)?.unwrap_or(4)));
+  opts.integer("logLevel", 5)?;
+  cfg.set_log_level(crate::logging::rdkafka_level(crate::logging::client_log_level(common).into()));
   apply_overrides(&opts, &mut cfg)?;
   Ok(cfg)
 }

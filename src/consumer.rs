@@ -102,6 +102,15 @@ pub(crate) fn tpl_of(entries: &[TopicPartitionOffset], field: &str) -> Result<To
   Ok(tpl)
 }
 
+/// The partitions as a list without offsets (for pause and resume).
+pub(crate) fn partitions_tpl(tps: &[Tp]) -> TopicPartitionList {
+  let mut tpl = TopicPartitionList::with_capacity(tps.len());
+  for (t, p) in tps {
+    tpl.add_partition(t, *p);
+  }
+  tpl
+}
+
 impl ConsumerInner {
   pub(crate) fn client(&self) -> Result<Arc<RawConsumer>> {
     self
@@ -117,11 +126,7 @@ impl ConsumerInner {
       crate::consumer_ahead::pause(consumer, tps);
       return;
     }
-    let mut tpl = TopicPartitionList::new();
-    for (t, p) in tps {
-      tpl.add_partition(t, *p);
-    }
-    let _ = consumer.resume(&tpl);
+    let _ = consumer.resume(&partitions_tpl(tps));
   }
 
   /// Resumes partitions and seeks each to its next unhandled offset: a resumed partition would

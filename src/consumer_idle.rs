@@ -43,14 +43,12 @@ impl ConsumerInner {
       idle.last_poll = None;
       (std::mem::take(&mut idle.paused), std::mem::take(&mut idle.rewind))
     };
+    for (tp, &offset) in &rewind {
+      self.set_next(tp.clone(), offset);
+    }
     let targets: Vec<(Tp, rdkafka::Offset)> =
       rewind.into_iter().map(|(tp, o)| (tp, rdkafka::Offset::Offset(o))).collect();
     let _ = crate::consumer_ahead::seek(consumer, &targets, Duration::ZERO);
-    for (tp, offset) in targets {
-      if let rdkafka::Offset::Offset(o) = offset {
-        self.set_next(tp, o);
-      }
-    }
     if !paused.is_empty() {
       // A partition the user paused meanwhile stays paused.
       let user = self.user_paused.lock().unwrap().clone();

@@ -194,9 +194,10 @@ impl NativeProducer {
     .await
   }
 
-  /// Sends every record of several sends in one crossing (see [`crate::packed_records::PackedRecords`]): `sends[i]`
-  /// is how many `topics` entries the i-th send has. Resolves to one promise per send, each
-  /// settling to kafkajs's RecordMetadata[] for that send alone.
+  /// Sends every record of several sends in one crossing (see
+  /// [`crate::packed_records::PackedRecords`]): `sends[i]` is how many `topics` entries the i-th
+  /// send has. Resolves to one promise per send, each settling to kafkajs's RecordMetadata[] for
+  /// that send alone.
   #[napi(ts_return_type = "Array<Promise<RecordMetadata[]>>")]
   pub fn send<'e>(
     &self,
