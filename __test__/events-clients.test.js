@@ -2,19 +2,15 @@
 // sendToOrganizationTopic, sendTransaction) and EventConsumer (registerHandler, on, runBatch) with
 // CorrelationTracker inside handlers.
 const {
-  TopicManager, EventProducer, EventConsumer, createConsumer, CorrelationTracker, QUARANTINE_TOPIC, MANUAL_REVIEW_TOPIC,
+  TopicManager, EventProducer, EventConsumer, createConsumer, CorrelationTracker,
 } = require('..')
 const { unique, deferred, within, inbox, adminOf } = require('./helpers')
 const support = require('./events-support')
 const { UUID_V4, createTopics, headerText, readUntil, committed, produce } = support
 
 let cluster, kafka, cfg
-beforeAll(() => {
-  ({ cluster, kafka, cfg } = support.start('events-clients-test'))
-  // TopicManager's test finds these existing: only the DLQ topic is new there.
-  cluster.createTopic(MANUAL_REVIEW_TOPIC, 1, 1)
-  cluster.createTopic(QUARANTINE_TOPIC, 1, 1)
-})
+// TopicManager's test finds the review and quarantine topics existing: only the DLQ topic is new.
+beforeAll(() => ({ cluster, kafka, cfg } = support.startWithReviewTopics('events-clients-test')))
 afterAll(() => cluster.close())
 
 describe('TopicManager', () => {

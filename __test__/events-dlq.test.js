@@ -7,12 +7,9 @@ const support = require('./events-support')
 const { createTopics, headerText, produce } = support
 
 let cluster, kafka, cfg
-beforeAll(() => {
-  ({ cluster, kafka, cfg } = support.start('events-dlq-test'))
-  // Shared by every DLQHandler test: records are told apart by their unique keys.
-  cluster.createTopic(MANUAL_REVIEW_TOPIC, 1, 1)
-  cluster.createTopic(QUARANTINE_TOPIC, 1, 1)
-})
+// The review and quarantine topics are shared by every DLQHandler test: records are told apart by
+// their unique keys.
+beforeAll(() => ({ cluster, kafka, cfg } = support.startWithReviewTopics('events-dlq-test')))
 afterAll(() => cluster.close())
 
 /** Records of `topics` with these keys, as they arrive, each stamped with its arrival time. */

@@ -1,7 +1,7 @@
 // What the event-layer suites share: one MockCluster per suite, and helpers to create topics,
 // read a topic, send with an EventProducer, read committed offsets and high watermarks, and run a
 // started bus.
-const { logLevel, initializeEventBus, EventProducer, CorrelationTracker } = require('..')
+const { logLevel, initializeEventBus, EventProducer, CorrelationTracker, MANUAL_REVIEW_TOPIC, QUARANTINE_TOPIC } = require('..')
 const { unique, startCluster, adminOf, consumeUntil, committedOffset } = require('./helpers')
 
 /** The running suite's cluster, core client and event-layer config (set by `start`). */
@@ -11,6 +11,14 @@ const state = {}
 function start(clientId) {
   const { cluster, kafka } = startCluster()
   Object.assign(state, { cluster, kafka, cfg: { brokers: cluster.brokers, clientId, logLevel: logLevel.NOTHING } })
+  return state
+}
+
+/** `start`, plus the manual-review and quarantine topics DLQHandler and TopicManager expect. */
+function startWithReviewTopics(clientId) {
+  start(clientId)
+  state.cluster.createTopic(MANUAL_REVIEW_TOPIC, 1, 1)
+  state.cluster.createTopic(QUARANTINE_TOPIC, 1, 1)
   return state
 }
 
@@ -86,6 +94,6 @@ const domainEvent = (type, data, extra = {}) => ({
 })
 
 module.exports = {
-  start, UUID_V4, DLQ_HEADERS, domain, createTopics, ensureTopic, readUntil, readTopic, produce, headerText, committed,
+  start, startWithReviewTopics, UUID_V4, DLQ_HEADERS, domain, createTopics, ensureTopic, readUntil, readTopic, produce, headerText, committed,
   highWatermark, committedReaches, withBus, domainEvent,
 }
