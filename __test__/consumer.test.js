@@ -52,6 +52,32 @@ test('eachMessage receives kafkajs-shaped payloads', async () => {
   }
 })
 
+test('offsets and timestamps arrive as the exact decimal strings, on both sides of 1e9', async () => {
+  const topic = unique('t')
+  const groupId = unique('g')
+  cluster.createTopic(topic, 1, 1)
+  const stamps = ['1', '999999999', '1000000000', '1700000000000', '1700000000005', '1700000000045', '1700000000345',
+    '1700000002345', '1700000012345', '1700000123456', '1700000999999', '1701000000000']
+  await produce(topic, stamps.map((timestamp, i) => ({ value: `m${i}`, timestamp })))
+  const consumer = kafka.consumer({ groupId })
+  const seen = []
+  const all = deferred()
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) seen.push([m.offset, m.timestamp])
+        if (seen.length >= stamps.length) all.resolve()
+      },
+    })
+    await within(20000, all.promise, 'all messages')
+    expect(seen).toEqual(stamps.map((t, i) => [String(i), t]))
+  } finally {
+    await consumer.disconnect()
+  }
+})
+
 test('eachBatch receives a kafkajs Batch and the batch helpers', async () => {
   const topic = unique('t')
   const groupId = unique('g')

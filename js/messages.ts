@@ -4,8 +4,24 @@ import type { IHeaders, KafkaMessage } from './types'
 
 const ROW = 8
 
+/** Node's own Buffer class (what `subarray` builds), constructed directly: no species lookup. */
+const FastBuffer = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species] as new (ab: ArrayBufferLike, offset: number, length: number) => Buffer
+
+/**
+ * `String(n)` for an integer, cheaper for those past 1e9: V8 prints such doubles (every epoch
+ * millisecond timestamp) through its slow path, about 130 ns each, a sixth of a message's cost.
+ */
+export function decimal(n: number): string {
+  if (n < 1e9) return String(n)
+  const high = Math.floor(n / 1e6)
+  const low = n - high * 1e6
+  return high + (low >= 1e5 ? '' : low >= 1e4 ? '0' : low >= 1e3 ? '00' : low >= 100 ? '000' : low >= 10 ? '0000' : '00000') + low
+}
+
 export function buildMessages(b: FetchedBatch, start: number, count: number): KafkaMessage[] {
   const { data, meta, headers } = b
+  const ab = data.buffer, base = data.byteOffset
+  const view = (at: number, length: number) => new FastBuffer(ab, base + at, length)
   const out: KafkaMessage[] = new Array(count)
   for (let i = 0; i < count; i++) {
     const r = (start + i) * ROW
@@ -16,7 +32,7 @@ export function buildMessages(b: FetchedBatch, start: number, count: number): Ka
       for (let h = meta[r + 7], end = h + hc; h < end; h++) {
         const x = h * 4
         const name = data.toString('utf8', headers[x], headers[x] + headers[x + 1])
-        const value = headers[x + 3] < 0 ? Buffer.alloc(0) : data.subarray(headers[x + 2], headers[x + 2] + headers[x + 3])
+        const value = headers[x + 3] < 0 ? Buffer.alloc(0) : view(headers[x + 2], headers[x + 3])
         const prev = hs[name]
         hs[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value]
       }
@@ -24,10 +40,10 @@ export function buildMessages(b: FetchedBatch, start: number, count: number): Ka
     out[i] = {
       magicByte: 2,
       attributes: 0,
-      timestamp: String(meta[r + 1]),
-      offset: String(meta[r]),
-      key: kl < 0 ? null : data.subarray(meta[r + 2], meta[r + 2] + kl),
-      value: vl < 0 ? null : data.subarray(meta[r + 4], meta[r + 4] + vl),
+      timestamp: decimal(meta[r + 1]),
+      offset: decimal(meta[r]),
+      key: kl < 0 ? null : view(meta[r + 2], kl),
+      value: vl < 0 ? null : view(meta[r + 4], vl),
       headers: hs ?? {},
       isControlRecord: false,
       batchContext: null,

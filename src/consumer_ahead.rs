@@ -134,7 +134,10 @@ impl ReadAhead {
         Poll::Pending => Poll::Pending,
       }
     });
+    // Biased: a message already queued wins over a wake-up permit left by an earlier event (a
+    // commit's), which otherwise ended more than half the read-aheads before their first message.
     let got = tokio::select! {
+      biased;
       got = first => got,
       _ = tokio::time::sleep(wait) => false,
       _ = consumer.context().wake.notified() => false,

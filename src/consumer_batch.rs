@@ -75,13 +75,14 @@ impl BatchBuilder {
       }
     }
     let ts = m.timestamp().to_millis().unwrap_or(-1) as f64;
-    // Messages come in runs of one partition: check the last slot before searching.
-    let (topic, partition) = (m.topic(), m.partition());
-    let same = |g: &(String, i32, Vec<f64>)| g.1 == partition && g.0 == topic;
+    // Messages come in runs of one partition: check the last slot before searching. The name is
+    // compared in place (no length scan, no UTF-8 check) until a new partition shows up.
+    let (name, partition) = (unsafe { rdkafka::bindings::rd_kafka_topic_name((*m.ptr()).rkt) }, m.partition());
+    let same = |g: &(String, i32, Vec<f64>)| g.1 == partition && unsafe { names_equal(name, &g.0) };
     let slot = match self.last.filter(|&i| same(&self.groups[i])).or_else(|| self.groups.iter().position(same)) {
       Some(i) => i,
       None => {
-        self.groups.push((topic.to_string(), partition, Vec::with_capacity(ROW * 64)));
+        self.groups.push((m.topic().to_string(), partition, Vec::with_capacity(ROW * 64)));
         self.groups.len() - 1
       }
     };
@@ -128,6 +129,14 @@ impl BatchBuilder {
       events,
     }
   }
+}
+
+/// Whether the NUL-terminated `c` spells `s`.
+///
+/// # Safety
+/// `c` must point to a NUL-terminated string.
+unsafe fn names_equal(c: *const std::ffi::c_char, s: &str) -> bool {
+  s.bytes().enumerate().all(|(i, b)| *c.add(i) as u8 == b) && *c.add(s.len()) == 0
 }
 
 /// The high watermark librdkafka last saw in a fetch response (no network round trip).

@@ -76,7 +76,7 @@ async fn consume(brokers: &str, topic: &str, n: usize) -> f64 {
     .set("group.id", format!("ceiling-{}", std::process::id()))
     .set("auto.offset.reset", "earliest")
     .set("enable.auto.offset.store", "false")
-    .set("fetch.queue.backoff.ms", "0")
+    .set("fetch.queue.backoff.ms", "10")
     .set("queued.min.messages", "100000")
     .create()
     .expect("consumer");
