@@ -130,6 +130,24 @@ describe('brokers as a function (kafkajs: an array, or a function returning one,
     expect(error.message).toContain('brokers')
   })
 
+  test('no broker answers: producer, consumer and admin connect() each reject with the same retriable error, no later than their bound', async () => {
+    // A port nothing listens on: every connection is refused, so only the bound (10 s) ends connect().
+    const dead = new Kafka({ brokers: ['127.0.0.1:1'], connectionTimeout: 1000, logLevel: logLevel.NOTHING })
+    const started = Date.now()
+    const errors = await Promise.all(clients.map(([, make]) => {
+      const client = make(dead)
+      return within(20_000, client.connect().then(() => null, (e) => e), 'connect').finally(() => client.disconnect().catch(() => {}))
+    }))
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(KafkaJSError)
+      expect(error.retriable).toBe(true)
+      expect(error.message).toMatch(/^connect: /)
+    }
+    // The consumer's is the producer's and the admin's error, not one of its own.
+    expect(errors.map((e) => e.name)).toEqual([errors[0].name, errors[0].name, errors[0].name])
+    expect(Date.now() - started).toBeLessThan(15_000)
+  }, 30_000)
+
   test.each([
     ['a string', async () => 'localhost:9092'],
     ['undefined', async () => undefined],

@@ -37,8 +37,14 @@ export class Consumer extends ConsumerRunLoop {
     if (common) this.nativeConsumer = this.create(common)
   }
 
+  /**
+   * Reaches the cluster with the client's options, as kafkajs's does: rejects (after
+   * `connectionTimeout`/`requestTimeout`, at least 10 s) when no broker answers, and at once with
+   * the reason when TLS or SASL is refused. The group is joined by `run()`.
+   */
   async connect(): Promise<void> {
     if (!this.nativeConsumer) this.nativeConsumer = this.create(await this.ctx.common())
+    await call(() => this.nativeConsumer!.connect(this.ctx.connectTimeoutMs))
     this.instrumentation.emit(events.CONNECT)
   }
 

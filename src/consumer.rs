@@ -254,6 +254,14 @@ impl NativeConsumer {
     Ok(())
   }
 
+  /// Resolves once a broker answers with the client options given (kafkajs's `connect()`);
+  /// rejects with the handshake's reason (TLS, SASL) or a connection error after `timeoutMs`.
+  #[napi]
+  pub async fn connect(&self, timeout_ms: u32) -> napi::Result<()> {
+    let common = self.inner.common.clone();
+    crate::error::blocking(move || crate::handshake::probe(&common, Duration::from_millis(timeout_ms as u64))).await
+  }
+
   /// Hands over the batch read ahead while the handlers ran (consumer_ahead.rs); with none, waits
   /// up to `maxWaitMs` for messages (or an event), then drains up to `maxMessages`.
   #[napi]

@@ -62,6 +62,19 @@ pub fn connect<C: ClientContext>(
   }
 }
 
+/// Connects a short-lived client made from the clients' common options (brokers, TLS, SASL):
+/// kafkajs's `consumer.connect()` reaches the cluster, while a consumer's own client is made
+/// only when it starts, with its subscription.
+pub fn probe(common: &serde_json::Value, timeout: Duration) -> Result<()> {
+  let cfg = crate::config::client_config(common)?;
+  let native = cfg.create_native_config().map_err(|e| FerroError::creation("client", e))?;
+  // A producer-type handle starts no group or poll thread; its main queue is read here.
+  let client = Client::new(&cfg, native, rd::rd_kafka_type_t::RD_KAFKA_PRODUCER, rdkafka::client::DefaultClientContext)
+    .map_err(|e| FerroError::creation("client", e))?;
+  crate::oauth::seed_client(&crate::oauth::cell_for(common), client.native_ptr())?;
+  connect(&client, &HandshakeFailure::default(), timeout, true)
+}
+
 /// Reads the error events waiting on a client's main queue into `failure` (other events there,
 /// log lines of a client nobody polls, are let go as before).
 fn record_queued_errors(rk: *mut rd::rd_kafka_t, failure: &HandshakeFailure) {

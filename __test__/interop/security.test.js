@@ -208,8 +208,13 @@ describe('SASL (tansu --authentication; SASL_SSL through the TLS proxy)', () => 
     const adminErr = await within(REFUSED_WITHIN_MS, admin.connect().then(() => null, (e) => e), 'a refused admin connect')
     await admin.disconnect().catch(() => {})
     expect(adminErr).toBeInstanceOf(KafkaJSSASLAuthenticationError)
+    // And the consumer: kafkajs's consumer.connect() reaches the cluster too.
+    const consumer = kafka.consumer({ groupId: unique('sasl-wrong') })
+    const consumerErr = await within(REFUSED_WITHIN_MS, consumer.connect().then(() => null, (e) => e), 'a refused consumer connect')
+    await consumer.disconnect().catch(() => {})
+    expect(consumerErr).toBeInstanceOf(KafkaJSSASLAuthenticationError)
     expect(logs.length).toBeGreaterThan(0)
-    for (const text of [err.message, err.stack, JSON.stringify(err), adminErr.message, JSON.stringify(logs)]) {
+    for (const text of [err.message, err.stack, JSON.stringify(err), adminErr.message, consumerErr.message, JSON.stringify(logs)]) {
       expect(String(text).includes(password)).toBe(false)
     }
   })
