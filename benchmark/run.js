@@ -108,10 +108,10 @@ function ceiling(mode, topic, n) {
   return JSON.parse(out.trim().split('\n').pop()).msgPerSec
 }
 
-/** The consume ceiling reads a topic filled like ferrokafka's consume bench: only the consumer differs. */
+/** The consume ceilings read a topic filled like ferrokafka's consume bench: only the consumer differs. */
 async function ceilingBench(mode) {
   if (mode === 'produce') return ceiling('produce', await newTopic(), N)
-  return ceiling('consume', await filledTopic(N), N)
+  return ceiling(mode, await filledTopic(N), N)
 }
 
 /** Sequential awaited one-record sends: what a request handler does. Returns [p50, p99] ms. */
@@ -289,6 +289,7 @@ async function main() {
   const r = {}
   r.ceilProduce = await measure('ceiling produce', () => ceilingBench('produce'))
   r.ceilConsume = await measure('ceiling consume', () => ceilingBench('consume'))
+  r.ceilConsumeBatch = await measure('Rust consume with the batch call', () => ceilingBench('consume-batch'))
   r.ferroProduce = await measure('ferrokafka send', () => produceBench('ferro'))
   r.ferroSendBatch = await measure('ferrokafka sendBatch', () => produceBench('ferro', true))
   r.kjsProduce = await measure('kafkajs send', () => produceBench('kafkajs'))
@@ -321,6 +322,7 @@ async function main() {
   for (const [name, f, k, c] of rows) {
     console.log(`${name.padEnd(28)} ${fmt(f)} ${mbps(f).padStart(6)} ${fmt(k)} ${fmt(c)} ${(f / k).toFixed(2).padStart(9)}x ${(f / c).toFixed(2).padStart(10)}`)
   }
+  console.log(`ceiling: rdkafka's StreamConsumer polled per message; a Rust consumer with librdkafka's batch call (as ferrokafka's drain) read ${fmt(r.ceilConsumeBatch).trim()} msg/s: eachBatch ${(r.ferroEachBatch / r.ceilConsumeBatch).toFixed(2)}, eachMessage ${(r.ferroEachMessage / r.ceilConsumeBatch).toFixed(2)} of it`)
   console.log('')
   const width = Math.max(...others.libraries.map((lib) => r[lib.key].name.length)) + 22
   console.log(`${`other clients${OTHER_N !== N ? ` (${OTHER_N} records)` : ''}`.padEnd(width)} ${'msg/s'.padStart(11)} ${'ferrokafka'.padStart(11)} ${'ferrokafka/it'.padStart(13)}`)
@@ -348,6 +350,7 @@ async function main() {
       each_message_vs_ceiling: r.ferroEachMessage / r.ceilConsume,
       each_message_vs_kafkajs: r.ferroEachMessage / r.kjsEachMessage,
       each_batch_vs_kafkajs: r.ferroEachBatch / r.kjsEachBatch,
+      each_batch_vs_batch_call: r.ferroEachBatch / r.ceilConsumeBatch, each_message_vs_batch_call: r.ferroEachMessage / r.ceilConsumeBatch,
       single_send_p50_ms: fp50, single_send_p99_ms: fp99, kafkajs_single_send_p50_ms: kp50, kafkajs_single_send_p99_ms: kp99,
       bus_subscribe_vs_each_batch: r.busSubscribe / r.ferroEachBatch, bus_publish_vs_send: r.busPublish / r.rawSingleSend,
       bus_failing_vs_clean: r.busSubscribeFailing / r.busSubscribe,
@@ -358,7 +361,8 @@ async function main() {
         .filter((what) => r[lib.key][what] === null).map((what) => [`${lib.key}_${what}`, r[lib.key][`${what}Reason`]]))),
       e2e_p50_ms: e50, e2e_p99_ms: e99, rss_growth_pct: rss.growth, peak_rss_mb: peakRss / 2 ** 20,
       msg_per_sec: { ferro_produce: r.ferroProduce, ferro_send_batch: r.ferroSendBatch, kafkajs_produce: r.kjsProduce, ceiling_produce: r.ceilProduce,
-        ferro_each_batch: r.ferroEachBatch, ferro_each_message: r.ferroEachMessage, kafkajs_each_batch: r.kjsEachBatch, kafkajs_each_message: r.kjsEachMessage, ceiling_consume: r.ceilConsume },
+        ferro_each_batch: r.ferroEachBatch, ferro_each_message: r.ferroEachMessage, kafkajs_each_batch: r.kjsEachBatch, kafkajs_each_message: r.kjsEachMessage, ceiling_consume: r.ceilConsume,
+        rust_batch_call_consume: r.ceilConsumeBatch },
     }))
   }
 }

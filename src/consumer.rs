@@ -23,7 +23,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-pub(crate) type RawConsumer = StreamConsumer<ConsumerCtx>;
+/// librdkafka's consumer, whose fetch queue (consumer_queue.rs) is destroyed before it: the
+/// messages still queued there hold the client's partitions.
+pub(crate) struct RawConsumer(StreamConsumer<ConsumerCtx>);
+
+impl std::ops::Deref for RawConsumer {
+  type Target = StreamConsumer<ConsumerCtx>;
+  fn deref(&self) -> &Self::Target {
+    &self.0
+  }
+}
+
+impl Drop for RawConsumer {
+  fn drop(&mut self) {
+    self.0.context().fetch_queue.close();
+  }
+}
 
 /// A position in a partition: kafkajs's `{ topic, partition, offset }` with the offset a string.
 #[napi(object)]
@@ -243,7 +258,9 @@ impl NativeConsumer {
     );
     // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
     let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
-    let consumer: RawConsumer = created.map_err(|e| FerroError::creation("consumer", e))?;
+    let consumer = RawConsumer(created.map_err(|e| FerroError::creation("consumer", e))?);
+    // Before subscribing: the first assignment forwards its partitions there.
+    consumer.context().fetch_queue.open(consumer.client().native_ptr());
     crate::oauth::seed_client(&consumer.context().oauth, consumer.client().native_ptr())?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names).during("subscribe")?;

@@ -14,10 +14,11 @@
 use crate::consumer::{report_fetch_error, RawConsumer, Tp};
 use crate::consumer_batch::{BatchBuilder, ReadyPoller};
 use futures::Stream;
+use rdkafka::bindings as rd;
 use rdkafka::consumer::Consumer;
-use rdkafka::error::KafkaResult;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -115,44 +116,84 @@ impl ReadAhead {
     self.take();
   }
 
-  /// Polls into the rows until `max` are held or nothing more is queued; waits up to `wait` for
-  /// the first message (or a wake-up). Each poll and its push happen under the state lock.
+  /// Drains into the rows until `max` are held or nothing more is queued; waits up to `wait` for
+  /// the first message (or an event, a wake-up). Messages come from the fetch queue in runs
+  /// (consumer_queue.rs), events from the consumer's own queue; each run is taken, and each
+  /// event served, under the state lock.
   pub(crate) async fn drain(&self, consumer: &RawConsumer, holds: &Holds, max: usize, wait: Duration) {
     let mut stream = consumer.stream();
+    let ctx = consumer.context();
     // One lock at a time (the drain takes `holds` under `state` below).
     let moves = self.state.lock().unwrap().moves;
     let held = holds.lock().unwrap().clone();
     let mut step = Step { holds, held, moves };
-    let first = std::future::poll_fn(|cx| {
-      let mut state = self.state.lock().unwrap();
-      match std::pin::Pin::new(&mut stream).poll_next(cx) {
-        Poll::Ready(Some(item)) => {
-          self.accept(&mut state, &mut step, consumer, item);
-          Poll::Ready(true)
-        }
-        Poll::Ready(None) => Poll::Ready(false),
-        Poll::Pending => Poll::Pending,
-      }
-    });
-    // Biased: a message already queued wins over a wake-up permit left by an earlier event (a
-    // commit's), which otherwise ended more than half the read-aheads before their first message.
-    let got = tokio::select! {
-      biased;
-      got = first => got,
-      _ = tokio::time::sleep(wait) => false,
-      _ = consumer.context().wake.notified() => false,
-    };
-    if !got {
-      return;
-    }
     let poller = ReadyPoller::new();
-    loop {
-      let mut state = self.state.lock().unwrap();
-      if state.rows.count >= max {
+    let deadline = tokio::time::Instant::now() + wait;
+    while !self.take_queued(consumer, &mut stream, &poller, &mut step, max) {
+      let first = std::future::poll_fn(|cx| {
+        let mut state = self.state.lock().unwrap();
+        match std::pin::Pin::new(&mut stream).poll_next(cx) {
+          Poll::Ready(Some(item)) => {
+            self.accept(&mut state, &mut step, consumer, item);
+            Poll::Ready(true)
+          }
+          Poll::Ready(None) => Poll::Ready(false),
+          Poll::Pending => Poll::Pending,
+        }
+      });
+      // Biased: a message already queued wins over a wake-up permit left by an earlier event (a
+      // commit's), which otherwise ended more than half the read-aheads before their first message.
+      let woken = tokio::select! {
+        biased;
+        got = first => got,
+        _ = ctx.fetch_queue.ready.notified() => true,
+        _ = tokio::time::sleep_until(deadline) => false,
+        _ = ctx.wake.notified() => false,
+      };
+      if !woken {
         return;
       }
-      let Some(item) = poller.next(&mut stream) else { return };
-      self.accept(&mut state, &mut step, consumer, item);
+    }
+    while self.state.lock().unwrap().rows.count < max
+      && self.take_queued(consumer, &mut stream, &poller, &mut step, max)
+    {}
+  }
+
+  /// Takes what is queued now, up to `max` rows: the consumer's queue first (events are served
+  /// there, and a partition that could not be forwarded delivers there), then a run of the fetch
+  /// queue. Returns whether anything was taken.
+  fn take_queued<'m, S: Stream<Item = KafkaResult<BorrowedMessage<'m>>> + Unpin>(
+    &self,
+    consumer: &RawConsumer,
+    stream: &mut S,
+    poller: &ReadyPoller,
+    step: &mut Step<'_>,
+    max: usize,
+  ) -> bool {
+    let mut state = self.state.lock().unwrap();
+    let mut took = false;
+    while state.rows.count < max {
+      let Some(item) = poller.next(stream) else { break };
+      self.accept(&mut state, step, consumer, item);
+      took = true;
+    }
+    if state.rows.count < max {
+      self.admit(&mut state, step);
+      // A run at a time: a seek or pause waits for the run in hand (it takes this lock).
+      let run = (max - state.rows.count).min(RUN);
+      let taken = consumer.context().fetch_queue.take(run, |m| self.accept_raw(&mut state, step, consumer, m));
+      took |= taken > 0;
+    }
+    took
+  }
+
+  /// Applies what happened since the last message: rows of revoked partitions go, and a move
+  /// makes the retry holds be read again.
+  fn admit(&self, state: &mut AheadState, step: &mut Step<'_>) {
+    self.drop_revoked(state);
+    if state.moves != step.moves {
+      step.moves = state.moves;
+      step.held = step.holds.lock().unwrap().clone();
     }
   }
 
@@ -163,18 +204,33 @@ impl ReadAhead {
     consumer: &RawConsumer,
     item: KafkaResult<BorrowedMessage<'_>>,
   ) {
-    self.drop_revoked(state);
-    if state.moves != step.moves {
-      step.moves = state.moves;
-      step.held = step.holds.lock().unwrap().clone();
-    }
+    self.admit(state, step);
     match item {
-      Ok(m) if !step.held.is_empty() && step.held.keys().any(|(t, p)| *p == m.partition() && t == m.topic()) => {}
-      Ok(m) => state.rows.push(&m),
+      Ok(m) => self.accept_raw(state, step, consumer, unsafe { &*m.ptr() }),
       Err(e) => report_fetch_error(consumer, &e),
     }
   }
+
+  /// One message (or a partition's error) into the rows; a held partition's are dropped.
+  fn accept_raw(&self, state: &mut AheadState, step: &Step<'_>, consumer: &RawConsumer, m: &rd::rd_kafka_message_t) {
+    use rd::rd_kafka_resp_err_t::{RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_RESP_ERR__PARTITION_EOF};
+    match m.err {
+      RD_KAFKA_RESP_ERR_NO_ERROR => {}
+      RD_KAFKA_RESP_ERR__PARTITION_EOF => return report_fetch_error(consumer, &KafkaError::PartitionEOF(m.partition)),
+      e => return report_fetch_error(consumer, &KafkaError::MessageConsumption(e.into())),
+    }
+    if !step.held.is_empty() {
+      let topic = unsafe { std::ffi::CStr::from_ptr(rd::rd_kafka_topic_name(m.rkt)) }.to_string_lossy();
+      if step.held.keys().any(|(t, p)| *p == m.partition && *t == topic) {
+        return;
+      }
+    }
+    state.rows.push_raw(m);
+  }
 }
+
+/// Messages taken from the fetch queue under one hold of the state lock.
+const RUN: usize = 512;
 
 /// What a drain knows of the retry holds, re-read after each move.
 struct Step<'a> {

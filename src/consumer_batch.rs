@@ -6,7 +6,8 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::bindings as rd;
+use rdkafka::message::BorrowedMessage;
 use std::ffi::CString;
 
 /// Numbers per message row in `meta`.
@@ -62,32 +63,47 @@ impl BatchBuilder {
   }
 
   pub fn push(&mut self, m: &BorrowedMessage<'_>) {
-    let (ks, kl) = self.bytes(m.key());
-    let (vs, vl) = self.bytes(m.payload());
+    self.push_raw(unsafe { &*m.ptr() });
+  }
+
+  /// Copies one message (a polled one, or one of the fetch queue's batch) into the rows.
+  pub fn push_raw(&mut self, m: &rd::rd_kafka_message_t) {
+    let (ks, kl) = self.bytes(unsafe { raw_bytes(m.key, m.key_len) });
+    let (vs, vl) = self.bytes(unsafe { raw_bytes(m.payload, m.len) });
     let header_start = (self.headers.len() / 4) as f64;
     let mut header_count = 0.0;
-    if let Some(hs) = m.headers() {
-      for h in hs.iter() {
-        let (ns, nl) = self.bytes(Some(h.key.as_bytes()));
-        let (hvs, hvl) = self.bytes(h.value);
+    let mut hdrs = std::ptr::null_mut();
+    if unsafe { rd::rd_kafka_message_headers(m, &mut hdrs) } == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+      for idx in 0.. {
+        let (mut name, mut value, mut size) = (std::ptr::null(), std::ptr::null(), 0usize);
+        if unsafe { rd::rd_kafka_header_get_all(hdrs, idx, &mut name, &mut value, &mut size) }
+          != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+        {
+          break;
+        }
+        let (ns, nl) = self.bytes(Some(unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes()));
+        let (hvs, hvl) = self.bytes(unsafe { raw_bytes(value, size) });
         self.headers.extend_from_slice(&[ns, nl, hvs, hvl]);
         header_count += 1.0;
       }
     }
-    let ts = m.timestamp().to_millis().unwrap_or(-1) as f64;
+    let mut kind = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    let ts = unsafe { rd::rd_kafka_message_timestamp(m, &mut kind) };
+    let ts = if kind == rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE { -1.0 } else { ts as f64 };
     // Messages come in runs of one partition: check the last slot before searching. The name is
     // compared in place (no length scan, no UTF-8 check) until a new partition shows up.
-    let (name, partition) = (unsafe { rdkafka::bindings::rd_kafka_topic_name((*m.ptr()).rkt) }, m.partition());
+    let (name, partition) = (unsafe { rd::rd_kafka_topic_name(m.rkt) }, m.partition);
     let same = |g: &(String, i32, Vec<f64>)| g.1 == partition && unsafe { names_equal(name, &g.0) };
     let slot = match self.last.filter(|&i| same(&self.groups[i])).or_else(|| self.groups.iter().position(same)) {
       Some(i) => i,
       None => {
-        self.groups.push((m.topic().to_string(), partition, Vec::with_capacity(ROW * 64)));
+        let topic = unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned();
+        self.groups.push((topic, partition, Vec::with_capacity(ROW * 64)));
         self.groups.len() - 1
       }
     };
     self.last = Some(slot);
-    self.groups[slot].2.extend_from_slice(&[m.offset() as f64, ts, ks, kl, vs, vl, header_count, header_start]);
+    self.groups[slot].2.extend_from_slice(&[m.offset as f64, ts, ks, kl, vs, vl, header_count, header_start]);
     self.count += 1;
   }
 
@@ -129,6 +145,14 @@ impl BatchBuilder {
       events,
     }
   }
+}
+
+/// The bytes at `ptr`, `None` for a null pointer (a null key or value).
+///
+/// # Safety
+/// A non-null `ptr` must point to `len` readable bytes.
+unsafe fn raw_bytes<'a>(ptr: *const std::ffi::c_void, len: usize) -> Option<&'a [u8]> {
+  (!ptr.is_null()).then(|| std::slice::from_raw_parts(ptr as *const u8, len))
 }
 
 /// Whether the NUL-terminated `c` spells `s`.

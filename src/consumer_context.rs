@@ -54,6 +54,8 @@ pub struct ConsumerCtx {
   catch_up: Mutex<Vec<((String, i32), i64)>>,
   /// The batch drained while the handlers run the current one (consumer_ahead.rs).
   pub ahead: crate::consumer_ahead::ReadAhead,
+  /// Where assigned partitions deliver their messages (consumer_queue.rs).
+  pub fetch_queue: crate::consumer_queue::FetchQueue,
 }
 
 impl ConsumerCtx {
@@ -77,6 +79,7 @@ impl ConsumerCtx {
       last_stored: Mutex::new(Default::default()),
       catch_up: Mutex::new(Vec::new()),
       ahead: Default::default(),
+      fetch_queue: Default::default(),
     }
   }
 
@@ -90,7 +93,7 @@ impl ConsumerCtx {
   /// the assignment can be reset by it, and with nothing left to fetch no later store would
   /// repair that (the group's commit stayed behind for good). Dropped when the partition is no
   /// longer ours, or when this member stored further since.
-  pub fn store_catch_up(&self, consumer: &crate::consumer::RawConsumer) {
+  pub(crate) fn store_catch_up(&self, consumer: &crate::consumer::RawConsumer) {
     let mut pending = self.catch_up.lock().unwrap();
     if pending.is_empty() {
       return;
@@ -297,6 +300,9 @@ impl ConsumerContext for ConsumerCtx {
       Rebalance::Error(KafkaError::Rebalance(err.into()))
     };
     self.pre_rebalance(consumer, &rebalance);
+    if assign {
+      self.fetch_queue.forward(consumer.client().native_ptr(), tpl);
+    }
     let cooperative = matches!(consumer.rebalance_protocol(), RebalanceProtocol::Cooperative);
     let result = match (assign, cooperative) {
       (true, true) => consumer.incremental_assign(tpl),

@@ -16,6 +16,7 @@ pub mod consumer_commit;
 pub mod consumer_context;
 pub mod consumer_flow;
 pub mod consumer_idle;
+pub mod consumer_queue;
 pub mod delivery;
 pub mod dlq;
 pub mod env_config;
