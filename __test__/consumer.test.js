@@ -3,7 +3,7 @@
 // (commits and groups of several members: consumer-group.test.js).
 const { Kafka: KafkaJS } = require('kafkajs')
 const { KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, deferred, within, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
+const { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
@@ -54,28 +54,12 @@ test('eachMessage receives kafkajs-shaped payloads', async () => {
 
 test('offsets and timestamps arrive as the exact decimal strings, on both sides of 1e9', async () => {
   const topic = unique('t')
-  const groupId = unique('g')
   cluster.createTopic(topic, 1, 1)
   const stamps = ['1', '999999999', '1000000000', '1700000000000', '1700000000005', '1700000000045', '1700000000345',
     '1700000002345', '1700000012345', '1700000123456', '1700000999999', '1701000000000']
   await produce(topic, stamps.map((timestamp, i) => ({ value: `m${i}`, timestamp })))
-  const consumer = kafka.consumer({ groupId })
-  const seen = []
-  const all = deferred()
-  try {
-    await consumer.connect()
-    await consumer.subscribe({ topics: [topic], fromBeginning: true })
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) seen.push([m.offset, m.timestamp])
-        if (seen.length >= stamps.length) all.resolve()
-      },
-    })
-    await within(20000, all.promise, 'all messages')
-    expect(seen).toEqual(stamps.map((t, i) => [String(i), t]))
-  } finally {
-    await consumer.disconnect()
-  }
+  const seen = await consumeUntil(kafka, { topics: [topic], done: (s) => s.length >= stamps.length })
+  expect(seen.map(({ message }) => [message.offset, message.timestamp])).toEqual(stamps.map((t, i) => [String(i), t]))
 })
 
 test('eachBatch receives a kafkajs Batch and the batch helpers', async () => {
