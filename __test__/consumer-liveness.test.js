@@ -192,3 +192,36 @@ test('a handler out of retries: CRASH carries KafkaJSNumberOfRetriesExceeded (ca
   // kafkajs's COMMIT_OFFSETS payload, the final commit of disconnect() included.
   expect(commits.at(-1)).toMatchObject({ groupId: joined.groupId, memberId: joined.memberId, topics: [{ topic, partitions: [{ partition: 0, offset: '2' }] }] })
 }, 60_000)
+
+test('a partition the idle keeper paused after librdkafka reported its end resumes at the next record, not past it', async () => {
+  // With enable.partition.eof, the end of the partition comes through librdkafka's batch call as an
+  // element of its own, which moves librdkafka's position one past it; a pause that resumed from
+  // that position skipped the first record produced after the end.
+  const topic = unique('eof')
+  cluster.createTopic(topic, 1, 1)
+  const kafka = kafkaWith({ rdkafka: { 'max.poll.interval.ms': POLL_BOUND_MS, 'enable.partition.eof': true } })
+  await sendWith(kafka, topic, [{ value: 'first' }])
+  const consumer = kafka.consumer({ groupId: unique('eof-group'), ...SHORT_SESSION })
+  const handled = []
+  const second = deferred()
+  // The workload: the first handler outlasts a third of the poll bound, so the idle keeper
+  // pauses the partition, and the next fetch resumes it.
+  const slowMs = POLL_BOUND_MS / 3 + 1500
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        handled.push(message.value.toString())
+        if (handled.length === 1) {
+          await sendWith(kafka, topic, [{ value: 'second' }])
+          await pause(slowMs)
+        } else second.resolve()
+      },
+    })
+    await within(30_000, second.promise, 'the record produced after the end of the partition')
+    expect(handled).toEqual(['first', 'second'])
+  } finally {
+    await consumer.disconnect()
+  }
+}, 60_000)

@@ -136,9 +136,12 @@ impl ConsumerInner {
       .ok_or_else(|| FerroError::state("The consumer is not running (call subscribe() and run() first)"))
   }
 
-  pub(crate) fn set_paused(consumer: &RawConsumer, tps: &[Tp], pause: bool) {
+  /// Pauses or resumes partitions; a paused one resumes at its first record not handed to the
+  /// facade (consumer_ahead::pause).
+  pub(crate) fn set_paused(&self, consumer: &RawConsumer, tps: &[Tp], pause: bool) {
     if pause {
-      crate::consumer_ahead::pause(consumer, tps);
+      let next = self.next_offsets.lock().unwrap().clone();
+      crate::consumer_ahead::pause(consumer, tps, |tp| next.get(tp).copied());
       return;
     }
     let _ = consumer.resume(&partitions_tpl(tps));
@@ -152,7 +155,7 @@ impl ConsumerInner {
       tps.iter().filter_map(|tp| next.get(tp).map(|&o| (tp.clone(), Offset::Offset(o)))).collect()
     };
     let _ = crate::consumer_ahead::seek(consumer, &targets, Duration::ZERO);
-    ConsumerInner::set_paused(consumer, tps, false);
+    self.set_paused(consumer, tps, false);
   }
 
   /// Stores `next` for `tp`, unless a dead-letter write before it is still unacknowledged: then

@@ -129,6 +129,9 @@ impl ReadAhead {
     let mut step = Step { holds, held, moves };
     let poller = ReadyPoller::new();
     let deadline = tokio::time::Instant::now() + wait;
+    if self.state.lock().unwrap().rows.count >= max {
+      return;
+    }
     while !self.take_queued(consumer, &mut stream, &poller, &mut step, max) {
       let first = std::future::poll_fn(|cx| {
         let mut state = self.state.lock().unwrap();
@@ -257,15 +260,19 @@ pub(crate) fn seek(consumer: &RawConsumer, targets: &[(Tp, Offset)], timeout: Du
   })
 }
 
-/// Pauses partitions. Rows read ahead for them are dropped and the partition is sought back to
-/// the first of them, so that a resume fetches them again.
-pub(crate) fn pause(consumer: &RawConsumer, tps: &[Tp]) {
+/// Pauses partitions. Rows read ahead for them are dropped, and each is sought back to the first
+/// of them, else to `next` (the facade's next record): never left to librdkafka's position, which
+/// its batch call sets past every element it returns, a partition's end or fetch error included.
+pub(crate) fn pause(consumer: &RawConsumer, tps: &[Tp], next: impl Fn(&Tp) -> Option<i64>) {
   let tpl = crate::consumer::partitions_tpl(tps);
   consumer.context().ahead.moving(tps, |dropped| {
     // A partition not (yet) assigned cannot be paused in librdkafka; the facade remembers it.
     let _ = consumer.pause(&tpl);
-    for ((topic, partition), first) in dropped {
-      let _ = consumer.seek(topic, *partition, Offset::Offset(*first), Duration::ZERO);
+    for tp in tps {
+      let first = dropped.iter().find(|(d, _)| d == tp).map(|(_, first)| *first);
+      if let Some(offset) = first.or_else(|| next(tp)) {
+        let _ = consumer.seek(&tp.0, tp.1, Offset::Offset(offset), Duration::ZERO);
+      }
     }
   });
 }

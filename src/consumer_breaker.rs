@@ -55,7 +55,7 @@ impl ConsumerInner {
       .iter()
       .map(|e| (e.topic().to_string(), e.partition()))
       .collect();
-    ConsumerInner::set_paused(&consumer, &assigned, true);
+    self.set_paused(&consumer, &assigned, true);
     {
       let mut b = self.breaker.lock().unwrap();
       b.open = true;

@@ -61,7 +61,7 @@ impl NativeConsumer {
     let tps = self.inner.partitions_of(&list)?;
     self.inner.user_paused.lock().unwrap().extend(tps.iter().cloned());
     if let Ok(c) = self.inner.client() {
-      ConsumerInner::set_paused(&c, &tps, true);
+      self.inner.set_paused(&c, &tps, true);
     }
     Ok(())
   }

@@ -53,7 +53,7 @@ impl ConsumerInner {
       // A partition the user paused meanwhile stays paused.
       let user = self.user_paused.lock().unwrap().clone();
       let resume: Vec<Tp> = paused.into_iter().filter(|tp| !user.contains(tp)).collect();
-      ConsumerInner::set_paused(consumer, &resume, false);
+      self.set_paused(consumer, &resume, false);
     }
   }
 
@@ -77,7 +77,7 @@ impl ConsumerInner {
       .map(|e| (e.topic().to_string(), e.partition()))
       .filter(|tp| !idle.paused.contains(tp))
       .collect();
-    ConsumerInner::set_paused(consumer, &fresh, true);
+    self.set_paused(consumer, &fresh, true);
     idle.paused.extend(fresh);
     let mut stream = consumer.stream();
     let poller = crate::consumer_batch::ReadyPoller::new();

@@ -57,7 +57,7 @@ impl FetchQueue {
       let Ok(topic) = CString::new(e.topic()) else { continue };
       unsafe {
         let partition_queue = rd::rd_kafka_queue_get_partition(rk, topic.as_ptr(), e.partition());
-        // An unknown partition has no queue: its messages, if any, come on the consumer's queue.
+        // Null only for a handle that is not a consumer; then messages stay on the consumer's queue.
         if !partition_queue.is_null() {
           rd::rd_kafka_queue_forward(partition_queue, ours.0);
           rd::rd_kafka_queue_destroy(partition_queue);

@@ -168,7 +168,7 @@ impl ConsumerInner {
       let until = std::time::Instant::now() + Duration::from_millis(delay_ms as u64);
       self.holds.lock().unwrap().insert(key.clone(), until);
     } else {
-      ConsumerInner::set_paused(&consumer, std::slice::from_ref(&key), true);
+      self.set_paused(&consumer, std::slice::from_ref(&key), true);
     }
     let _ = crate::consumer_ahead::seek(&consumer, &[(key.clone(), Offset::Offset(offset))], Duration::ZERO);
     let inner = self.clone();
