@@ -391,9 +391,8 @@ pub fn consumer_config(common: &Value, consumer: &Value, from_beginning: bool) -
       cfg.set("partition.assignment.strategy", names.join(","));
     }
   }
-  // librdkafka's default backoff (1000 ms) throttles a fast consumer six-fold (FACTS.md), but not
-  // none: the queue length it checks against queued.min.messages is the whole consumer queue, and
-  // at 0 the broker threads spin while that holds 100,000 messages (twice their CPU, -30% consumed).
+  // The default backoff (1000 ms) throttles a fast consumer six-fold (FACTS.md); 0 makes the broker
+  // threads spin while the whole consumer queue holds queued.min.messages (twice their CPU).
   cfg.set("fetch.queue.backoff.ms", "10");
   cfg.set("queued.min.messages", "100000");
   apply_overrides(&Options::new("", common)?, &mut cfg)?;

@@ -15,7 +15,7 @@ use crate::dlq::RetryPolicy;
 use crate::error::{Context, FerroError, Result};
 use crate::logging::{LogFn, LogSink, RawLogFn};
 use napi_derive::napi;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -23,22 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-/// librdkafka's consumer, whose fetch queue (consumer_queue.rs) is destroyed before it: the
-/// messages still queued there hold the client's partitions.
-pub(crate) struct RawConsumer(StreamConsumer<ConsumerCtx>);
-
-impl std::ops::Deref for RawConsumer {
-  type Target = StreamConsumer<ConsumerCtx>;
-  fn deref(&self) -> &Self::Target {
-    &self.0
-  }
-}
-
-impl Drop for RawConsumer {
-  fn drop(&mut self) {
-    self.0.context().fetch_queue.close();
-  }
-}
+pub(crate) use crate::consumer_queue::RawConsumer;
 
 /// A position in a partition: kafkajs's `{ topic, partition, offset }` with the offset a string.
 #[napi(object)]
@@ -140,8 +125,11 @@ impl ConsumerInner {
   /// facade (consumer_ahead::pause).
   pub(crate) fn set_paused(&self, consumer: &RawConsumer, tps: &[Tp], pause: bool) {
     if pause {
-      let next = self.next_offsets.lock().unwrap().clone();
-      crate::consumer_ahead::pause(consumer, tps, |tp| next.get(tp).copied());
+      let next: Vec<Option<i64>> = {
+        let offsets = self.next_offsets.lock().unwrap();
+        tps.iter().map(|tp| offsets.get(tp).copied()).collect()
+      };
+      crate::consumer_ahead::pause(consumer, tps, &next);
       return;
     }
     let _ = consumer.resume(&partitions_tpl(tps));
@@ -261,9 +249,8 @@ impl NativeConsumer {
     );
     // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
     let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
-    let consumer = RawConsumer(created.map_err(|e| FerroError::creation("consumer", e))?);
-    // Before subscribing: the first assignment forwards its partitions there.
-    consumer.context().fetch_queue.open(consumer.client().native_ptr());
+    // Its fetch queue exists before the subscription: the first assignment forwards to it.
+    let consumer = RawConsumer::new(created.map_err(|e| FerroError::creation("consumer", e))?);
     crate::oauth::seed_client(&consumer.context().oauth, consumer.client().native_ptr())?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names).during("subscribe")?;

@@ -12,7 +12,7 @@
 //! revocation (noted by the rebalance callback, which runs inside a drain's poll) drops them.
 
 use crate::consumer::{report_fetch_error, RawConsumer, Tp};
-use crate::consumer_batch::{BatchBuilder, ReadyPoller};
+use crate::consumer_batch::{names_equal, BatchBuilder, ReadyPoller};
 use futures::Stream;
 use rdkafka::bindings as rd;
 use rdkafka::consumer::Consumer;
@@ -121,6 +121,9 @@ impl ReadAhead {
   /// (consumer_queue.rs), events from the consumer's own queue; each run is taken, and each
   /// event served, under the state lock.
   pub(crate) async fn drain(&self, consumer: &RawConsumer, holds: &Holds, max: usize, wait: Duration) {
+    if self.state.lock().unwrap().rows.count >= max {
+      return;
+    }
     let mut stream = consumer.stream();
     let ctx = consumer.context();
     // One lock at a time (the drain takes `holds` under `state` below).
@@ -129,9 +132,6 @@ impl ReadAhead {
     let mut step = Step { holds, held, moves };
     let poller = ReadyPoller::new();
     let deadline = tokio::time::Instant::now() + wait;
-    if self.state.lock().unwrap().rows.count >= max {
-      return;
-    }
     while !self.take_queued(consumer, &mut stream, &poller, &mut step, max) {
       let first = std::future::poll_fn(|cx| {
         let mut state = self.state.lock().unwrap();
@@ -222,13 +222,11 @@ impl ReadAhead {
       RD_KAFKA_RESP_ERR__PARTITION_EOF => return report_fetch_error(consumer, &KafkaError::PartitionEOF(m.partition)),
       e => return report_fetch_error(consumer, &KafkaError::MessageConsumption(e.into())),
     }
-    if !step.held.is_empty() {
-      let topic = unsafe { std::ffi::CStr::from_ptr(rd::rd_kafka_topic_name(m.rkt)) }.to_string_lossy();
-      if step.held.keys().any(|(t, p)| *p == m.partition && *t == topic) {
-        return;
-      }
+    let name = unsafe { rd::rd_kafka_topic_name(m.rkt) };
+    if step.held.keys().any(|(t, p)| *p == m.partition && unsafe { names_equal(name, t) }) {
+      return;
     }
-    state.rows.push_raw(m);
+    state.rows.push(m);
   }
 }
 
@@ -261,16 +259,16 @@ pub(crate) fn seek(consumer: &RawConsumer, targets: &[(Tp, Offset)], timeout: Du
 }
 
 /// Pauses partitions. Rows read ahead for them are dropped, and each is sought back to the first
-/// of them, else to `next` (the facade's next record): never left to librdkafka's position, which
+/// of them, else to `next[i]` (the facade's next record in `tps[i]`): never left to librdkafka's position, which
 /// its batch call sets past every element it returns, a partition's end or fetch error included.
-pub(crate) fn pause(consumer: &RawConsumer, tps: &[Tp], next: impl Fn(&Tp) -> Option<i64>) {
+pub(crate) fn pause(consumer: &RawConsumer, tps: &[Tp], next: &[Option<i64>]) {
   let tpl = crate::consumer::partitions_tpl(tps);
   consumer.context().ahead.moving(tps, |dropped| {
     // A partition not (yet) assigned cannot be paused in librdkafka; the facade remembers it.
     let _ = consumer.pause(&tpl);
-    for tp in tps {
+    for (tp, next) in tps.iter().zip(next) {
       let first = dropped.iter().find(|(d, _)| d == tp).map(|(_, first)| *first);
-      if let Some(offset) = first.or_else(|| next(tp)) {
+      if let Some(offset) = first.or(*next) {
         let _ = consumer.seek(&tp.0, tp.1, Offset::Offset(offset), Duration::ZERO);
       }
     }

@@ -7,7 +7,6 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use rdkafka::bindings as rd;
-use rdkafka::message::BorrowedMessage;
 use std::ffi::CString;
 
 /// Numbers per message row in `meta`.
@@ -62,12 +61,8 @@ impl BatchBuilder {
     }
   }
 
-  pub fn push(&mut self, m: &BorrowedMessage<'_>) {
-    self.push_raw(unsafe { &*m.ptr() });
-  }
-
   /// Copies one message (a polled one, or one of the fetch queue's batch) into the rows.
-  pub fn push_raw(&mut self, m: &rd::rd_kafka_message_t) {
+  pub fn push(&mut self, m: &rd::rd_kafka_message_t) {
     let (ks, kl) = self.bytes(unsafe { raw_bytes(m.key, m.key_len) });
     let (vs, vl) = self.bytes(unsafe { raw_bytes(m.payload, m.len) });
     let header_start = (self.headers.len() / 4) as f64;
@@ -159,7 +154,7 @@ unsafe fn raw_bytes<'a>(ptr: *const std::ffi::c_void, len: usize) -> Option<&'a 
 ///
 /// # Safety
 /// `c` must point to a NUL-terminated string.
-unsafe fn names_equal(c: *const std::ffi::c_char, s: &str) -> bool {
+pub(crate) unsafe fn names_equal(c: *const std::ffi::c_char, s: &str) -> bool {
   s.bytes().enumerate().all(|(i, b)| *c.add(i) as u8 == b) && *c.add(s.len()) == 0
 }
 

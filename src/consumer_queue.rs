@@ -12,11 +12,37 @@
 //! messages in the partition's own queue when the application forwarded it once: the rebalance
 //! callback therefore forwards each partition it assigns, every time, before assigning it.
 
+use crate::consumer_context::ConsumerCtx;
 use rdkafka::bindings as rd;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::TopicPartitionList;
 use std::ffi::{c_void, CString};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
+
+/// librdkafka's consumer with its fetch queue: opened with it, destroyed before it (the messages
+/// still queued there hold the client's partitions).
+pub(crate) struct RawConsumer(StreamConsumer<ConsumerCtx>);
+
+impl RawConsumer {
+  pub(crate) fn new(consumer: StreamConsumer<ConsumerCtx>) -> Self {
+    consumer.context().fetch_queue.open(consumer.client().native_ptr());
+    RawConsumer(consumer)
+  }
+}
+
+impl std::ops::Deref for RawConsumer {
+  type Target = StreamConsumer<ConsumerCtx>;
+  fn deref(&self) -> &Self::Target {
+    &self.0
+  }
+}
+
+impl Drop for RawConsumer {
+  fn drop(&mut self) {
+    self.0.context().fetch_queue.close();
+  }
+}
 
 struct QueueHandle(*mut rd::rd_kafka_queue_t);
 
