@@ -114,3 +114,33 @@ test('two members split the partitions; when one leaves the other takes them all
     await a.disconnect()
   }
 })
+
+test('HEARTBEAT: an idle member reports each answered heartbeat, after its GROUP_JOIN and with its member id', async () => {
+  const topic = unique('t')
+  const groupId = unique('g')
+  cluster.createTopic(topic, 2, 1)
+  const consumer = kafka.consumer({ groupId, ...SHORT_SESSION })
+  const beats = []
+  const joins = []
+  consumer.on(consumer.events.GROUP_JOIN, (e) => joins.push(e))
+  consumer.on(consumer.events.HEARTBEAT, (e) => beats.push(e))
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic] })
+    const joined = nextEvent(consumer, consumer.events.GROUP_JOIN)
+    await consumer.run({ eachMessage: async () => {} })
+    await joined
+    // Nothing to read: only heartbeats keep the member in the group (heartbeatInterval 500 ms).
+    const third = deferred()
+    consumer.on(consumer.events.HEARTBEAT, () => { if (beats.length >= 3) third.resolve() })
+    await within(15000, third.promise, 'three heartbeats from an idle member')
+    for (const beat of beats) {
+      expect(beat.payload).toEqual({ groupId, memberId: joins[0].payload.memberId, groupGenerationId: expect.any(Number) })
+      // Reported after the join, never before it.
+      expect(beat.timestamp).toBeGreaterThanOrEqual(joins[0].timestamp)
+    }
+    expect(new Set(beats.map((b) => b.id)).size).toBe(beats.length)
+  } finally {
+    await consumer.disconnect()
+  }
+}, 30000)

@@ -283,6 +283,10 @@ export abstract class ConsumerRunLoop {
           // only those moving elsewhere under cooperative-sticky.
           this.instrumentation.emit(events.REBALANCING, { groupId: this.groupId, memberId: payload.memberId, revoked: payload.revoked ?? {} })
           break
+        case 'HEARTBEAT':
+          // A group heartbeat librdkafka's thread sent was answered (src/interceptor.rs).
+          this.instrumentation.emit(events.HEARTBEAT, { groupId: this.groupId, memberId: this.memberId, groupGenerationId: this.generation })
+          break
         case 'COMMIT_OFFSETS':
           this.stall?.commits(payload.topics)
           this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, memberId: this.memberId, groupGenerationId: this.generation })

@@ -240,7 +240,8 @@ impl NativeConsumer {
         map.insert("autoCommitInterval".into(), i.into());
       }
     }
-    let cfg = config::consumer_config(&self.inner.common, &options, from_beginning)?;
+    let mut cfg = config::consumer_config(&self.inner.common, &options, from_beginning)?;
+    crate::interceptor::enable_heartbeats(&mut cfg);
     let ctx = ConsumerCtx::new(
       LogSink::new(self.inner.log.lock().unwrap().clone(), self.inner.log_level),
       self.inner.group_id.clone(),

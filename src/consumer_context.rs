@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 #[napi(object)]
 #[derive(Clone)]
 pub struct ConsumerEvent {
-  /// `GROUP_JOIN`, `REBALANCING`, `COMMIT_OFFSETS`, `ERROR` or `FATAL`.
+  /// `GROUP_JOIN`, `REBALANCING`, `COMMIT_OFFSETS`, `HEARTBEAT`, `ERROR` or `FATAL`.
   pub kind: String,
   pub payload: Value,
 }

@@ -23,6 +23,7 @@ pub mod env_config;
 pub mod error;
 pub mod event_bus;
 pub mod handshake;
+pub mod interceptor;
 pub mod logging;
 pub mod mock;
 pub mod oauth;
