@@ -1,6 +1,7 @@
 // Fault suite, consumer side (RELIABILITY.md, cases 5-7): kills, group changes and coordinator
 // faults on MockCluster, each case printing its figures before asserting them.
 const path = require('path')
+const { Kafka, logLevel } = require('..')
 const { unique, startCluster, within, deferred, adminOf, spawnLines } = require('./helpers')
 
 let cluster, kafka
@@ -254,3 +255,44 @@ test('7. OffsetCommit and JoinGroup errors and a moved coordinator: the group re
   expect(figures).toEqual(expect.objectContaining({ handled: total, resumedAtCommit: true, violations: 0 }))
   expect(figures.committedAtRestart).toBeGreaterThanOrEqual(1000)
 }, 180_000)
+
+test('fetch errors: a failed partition fetch is logged naming its topic, partition and the broker\'s reason; consumption goes on, nothing lost', async () => {
+  const topic = unique('fault-fetch')
+  const partitions = 2
+  const total = 200
+  cluster.createTopic(topic, partitions, 1)
+  await fill(topic, partitions, total)
+  const reported = deferred()
+  const warnings = []
+  const logged = new Kafka({
+    brokers: cluster.brokers,
+    logCreator: () => ({ level, log }) => {
+      if (level !== logLevel.WARN) return
+      warnings.push(log.message)
+      if (log.message.startsWith(`fetch ${topic}[`)) reported.resolve(log.message)
+    },
+  })
+  const consumer = logged.consumer({ groupId: unique('fault-fetch-g') })
+  const handled = new Map()
+  const all = deferred()
+  try {
+    cluster.pushRequestErrors('Fetch', ['TOPIC_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED'])
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const key = `${partition}:${message.offset}`
+        handled.set(key, (handled.get(key) ?? 0) + 1)
+        if (handled.size === total) all.resolve()
+      },
+    })
+    const message = await within(15000, reported.promise, 'a WARN log of the failed fetch')
+    expect(message).toMatch(new RegExp(`^fetch ${topic}\\[[01]\\]: .*Topic authorization failed.*Fetch from broker \\d+ failed`))
+    await within(15000, all.promise, 'every record after the fetch errors')
+  } finally {
+    cluster.clearRequestErrors('Fetch')
+    await consumer.disconnect()
+  }
+  expect([...handled.values()].every((n) => n === 1)).toBe(true)
+  expect(handled.size).toBe(total)
+}, 60_000)

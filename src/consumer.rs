@@ -390,9 +390,9 @@ impl NativeConsumer {
 
 /// A consumption error for the facade; FATAL when librdkafka has declared the client unusable
 /// (its error code is then the underlying one, e.g. FENCED_INSTANCE_ID, not `Fatal`).
-pub(crate) fn report_fetch_error(consumer: &RawConsumer, e: &rdkafka::error::KafkaError) {
+pub(crate) fn report_fetch_error(consumer: &RawConsumer, error: FerroError) {
   let kind = if consumer.client().fatal_error().is_some() { "FATAL" } else { "ERROR" };
-  consumer.context().push(kind, FerroError::kafka("fetch", e).to_json());
+  consumer.context().push(kind, error.to_json());
 }
 
 pub(crate) fn tokio_spawn<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {

@@ -13,6 +13,7 @@
 
 use crate::consumer::{report_fetch_error, RawConsumer, Tp};
 use crate::consumer_batch::{names_equal, BatchBuilder, ReadyPoller};
+use crate::error::FerroError;
 use futures::Stream;
 use rdkafka::bindings as rd;
 use rdkafka::consumer::Consumer;
@@ -210,7 +211,7 @@ impl ReadAhead {
     self.admit(state, step);
     match item {
       Ok(m) => self.accept_raw(state, step, consumer, unsafe { &*m.ptr() }),
-      Err(e) => report_fetch_error(consumer, &e),
+      Err(e) => report_fetch_error(consumer, FerroError::kafka("fetch", &e)),
     }
   }
 
@@ -219,8 +220,10 @@ impl ReadAhead {
     use rd::rd_kafka_resp_err_t::{RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_RESP_ERR__PARTITION_EOF};
     match m.err {
       RD_KAFKA_RESP_ERR_NO_ERROR => {}
-      RD_KAFKA_RESP_ERR__PARTITION_EOF => return report_fetch_error(consumer, &KafkaError::PartitionEOF(m.partition)),
-      e => return report_fetch_error(consumer, &KafkaError::MessageConsumption(e.into())),
+      RD_KAFKA_RESP_ERR__PARTITION_EOF => {
+        return report_fetch_error(consumer, FerroError::kafka("fetch", &KafkaError::PartitionEOF(m.partition)))
+      }
+      _ => return report_fetch_error(consumer, partition_error(m)),
     }
     let name = unsafe { rd::rd_kafka_topic_name(m.rkt) };
     if step.held.keys().any(|(t, p)| *p == m.partition && unsafe { names_equal(name, t) }) {
@@ -228,6 +231,23 @@ impl ReadAhead {
     }
     state.rows.push(m);
   }
+}
+
+/// A partition's fetch error (an element of the batch call), naming the partition and carrying
+/// librdkafka's own text, which says which broker failed and why where the code alone does not.
+fn partition_error(m: &rd::rd_kafka_message_t) -> FerroError {
+  let text = |p: *const std::ffi::c_char| match p.is_null() {
+    true => String::new(),
+    false => unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned(),
+  };
+  let topic = text(unsafe { rd::rd_kafka_topic_name(m.rkt) });
+  let operation = format!("fetch {}[{}]", topic, m.partition);
+  let mut error = FerroError::kafka(&operation, &KafkaError::MessageConsumption(m.err.into()));
+  let detail = text(unsafe { rd::rd_kafka_message_errstr(m) });
+  if !detail.is_empty() && !error.message.contains(&detail) {
+    error.message = format!("{}: {}", error.message, detail);
+  }
+  error
 }
 
 /// Messages taken from the fetch queue under one hold of the state lock.

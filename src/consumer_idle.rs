@@ -87,7 +87,7 @@ impl ConsumerInner {
           let offset = idle.rewind.entry((m.topic().to_string(), m.partition())).or_insert(m.offset());
           *offset = (*offset).min(m.offset());
         }
-        Err(e) => crate::consumer::report_fetch_error(consumer, &e),
+        Err(e) => crate::consumer::report_fetch_error(consumer, crate::error::FerroError::kafka("fetch", &e)),
       }
     }
     idle.last_poll = Some(Instant::now());
