@@ -4,8 +4,8 @@
 // (rdkafka_mock_handlers.c's api_handlers table) and drops a connection sending one.
 const path = require('path')
 const { spawn } = require('child_process')
-const { Kafka, logLevel, CompressionTypes, KafkaJSError, KafkaJSConnectionError, KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, deferred, within, consumeUntil, adminOf, spawnLines } = require('./helpers')
+const { Kafka, MockCluster, logLevel, CompressionTypes, KafkaJSError, KafkaJSConnectionError, KafkaJSNonRetriableError } = require('..')
+const { unique, startCluster, deferred, within, consumeUntil, adminOf, spawnLines, nextEvent } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
@@ -261,4 +261,30 @@ describe('per-send acks and compression', () => {
       }
     })
   })
+})
+
+describe('request instrumentation (REQUEST, REQUEST_TIMEOUT)', () => {
+  test('a request slower than requestTimeout emits REQUEST_TIMEOUT with kafkajs\'s fields, to a listener added after connect', async () => {
+    const own = new MockCluster({ brokers: 1 })
+    const client = new Kafka({ clientId: 'timeouts', brokers: own.brokers, logLevel: logLevel.NOTHING, requestTimeout: 1000 })
+    const admin = client.admin()
+    try {
+      await admin.connect()
+      const timedOut = nextEvent(admin, admin.events.REQUEST_TIMEOUT)
+      own.setRtt(1, 2500)
+      const pending = admin.fetchTopicMetadata().catch(() => undefined)
+      const event = await within(15000, timedOut, 'a REQUEST_TIMEOUT event')
+      own.setRtt(1, 0)
+      await pending
+      expect(event.type).toBe('admin.network.request_timeout')
+      expect(event.payload).toEqual({
+        broker: own.brokers[0], clientId: 'timeouts', correlationId: expect.any(Number), createdAt: expect.any(Number), sentAt: expect.any(Number),
+        pendingDuration: 0, apiName: expect.any(String), apiKey: expect.any(Number), apiVersion: expect.any(Number),
+      })
+      expect(event.payload.sentAt).toBeLessThanOrEqual(event.timestamp)
+    } finally {
+      await admin.disconnect()
+      own.close()
+    }
+  }, 30000)
 })

@@ -3,6 +3,7 @@ import { inspect } from 'util'
 import type { NativeAdmin } from '../binding'
 import { call, callSync, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
+import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
 import { native } from './native'
 import type { GroupDescription, GroupOverview, ITopicConfig, ITopicMetadata, PartitionOffset } from './types'
@@ -19,10 +20,12 @@ const events = {
 export class Admin {
   readonly events = events
   private readonly instrumentation = new Instrumentation(events, 'admin')
+  private readonly requests: RequestEvents
   private nativeAdmin: NativeAdmin | null = null
   private connected = false
 
   constructor(private readonly ctx: ClientContext, _config: object) {
+    this.requests = new RequestEvents(this.instrumentation, events, ctx.clientId)
     const common = ctx.commonSync()
     if (common) this.nativeAdmin = callSync(() => new native.NativeAdmin(common))
   }
@@ -39,12 +42,15 @@ export class Admin {
     }
     await call(() => this.nativeAdmin!.connect(this.ctx.connectTimeoutMs))
     this.connected = true
+    // The librdkafka client exists from here: its connection's own requests are not reported.
+    this.requests.attach(this.nativeAdmin)
     this.instrumentation.emit(events.CONNECT)
   }
 
   async disconnect(): Promise<void> {
     if (!this.nativeAdmin) return
     this.connected = false
+    this.requests.attach(null)
     await call(() => this.nativeAdmin!.disconnect())
     this.instrumentation.emit(events.DISCONNECT)
   }

@@ -8,6 +8,7 @@ import type { ConsumerEvent, FetchedBatch, NativeConsumer, PartitionBatch, Topic
 import { Batch } from './batch'
 import { call, callSync, errorOf, KafkaJSNumberOfRetriesExceeded, type NativeErrorInfo } from './errors'
 import { Instrumentation } from './instrumentation'
+import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
 import { buildMessages } from './messages'
 import { native } from './native'
@@ -46,7 +47,11 @@ export abstract class ConsumerRunLoop {
   /** The stall watchdog, with option `stallTimeout`. */
   protected stall: ConsumerStallWatch | null = null
 
-  constructor(protected readonly ctx: ClientContext, protected readonly config: ConsumerConfig) {}
+  protected readonly requests: RequestEvents
+
+  constructor(protected readonly ctx: ClientContext, protected readonly config: ConsumerConfig) {
+    this.requests = new RequestEvents(this.instrumentation, events, ctx.clientId)
+  }
 
   protected create(common: Record<string, unknown>): NativeConsumer {
     const { retry, partitionAssigners, stallTimeout: _s, ...rest } = this.config
@@ -66,6 +71,8 @@ export abstract class ConsumerRunLoop {
       autoCommitThreshold: config.autoCommitThreshold ?? undefined,
       deadLetter: config.deadLetter, circuitBreaker: config.circuitBreaker,
     }))
+    // The librdkafka client exists from here (one per run, and per restart after a fatal error).
+    this.requests.attach(nc)
   }
 
   /**

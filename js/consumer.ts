@@ -113,6 +113,7 @@ export class Consumer extends ConsumerRunLoop {
     await this.stop()
     if (this.nativeConsumer) {
       const nc = this.nativeConsumer
+      this.requests.attach(null)
       const last = await call(() => nc.close())
       // Only the final commit's report matters now: the group is left.
       this.handleEvents(last.filter((e) => e.kind === 'COMMIT_OFFSETS'), nc)

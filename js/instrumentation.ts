@@ -16,7 +16,19 @@ let nextId = 0
 
 export class Instrumentation {
   private readonly emitter = new EventEmitter()
+  /** Told when listeners of an event come or go (events that cost something to produce). */
+  private readonly watchers = new Map<string, () => void>()
   constructor(private readonly known: Record<string, string>, private readonly owner: string) {}
+
+  /** Calls `changed` whenever a listener of one of `names` is added or removed. */
+  onListen(names: string[], changed: () => void): void {
+    for (const name of names) this.watchers.set(name, changed)
+  }
+
+  /** Whether anything observes one of `names` (a listener, or a diagnostics_channel subscriber). */
+  listening(...names: string[]): boolean {
+    return names.some((name) => this.emitter.listenerCount(name) > 0 || channelFor(CHANNEL_PREFIX + name).hasSubscribers)
+  }
 
   on(eventName: string, listener: (event: InstrumentationEvent<any>) => void): () => void {
     if (!Object.values(this.known).includes(eventName)) {
@@ -28,7 +40,11 @@ export class Instrumentation {
       Promise.resolve().then(() => listener(event)).catch(() => {})
     }
     this.emitter.on(eventName, wrapped)
-    return () => this.emitter.removeListener(eventName, wrapped)
+    this.watchers.get(eventName)?.()
+    return () => {
+      this.emitter.removeListener(eventName, wrapped)
+      this.watchers.get(eventName)?.()
+    }
   }
 
   emit(eventName: string, payload: unknown = {}): void {

@@ -6,6 +6,7 @@ import { call, callSync, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import { native } from './native'
+import { RequestEvents } from './request-events'
 import { adminMetadataSource, isNativePartitioner, JsPartitioning, type MetadataSource } from './partitioning'
 import type { ProducerBatch, ProducerConfig, ProducerRecord, RecordMetadata, TopicMessages, TopicOffsets } from './types'
 import * as check from './validate'
@@ -82,6 +83,7 @@ export class Transaction {
 export class Producer {
   readonly events = events
   private readonly instrumentation = new Instrumentation(events, 'producer')
+  private readonly requests: RequestEvents
   private nativeProducer: NativeProducer | null = null
   private connected = false
   private transacting = false
@@ -89,6 +91,7 @@ export class Producer {
   private readonly partitioning: JsPartitioning | null
 
   constructor(private readonly ctx: ClientContext, private readonly config: ProducerConfig) {
+    this.requests = new RequestEvents(this.instrumentation, events, ctx.clientId)
     check.fn(config.createPartitioner, 'createPartitioner')
     check.retry(config.retry, 'retry')
     const create = config?.createPartitioner
@@ -100,7 +103,9 @@ export class Producer {
 
   private create(common: Record<string, unknown>): NativeProducer {
     const { createPartitioner: _p, retry: _r, ...options } = this.config
-    return callSync(() => new native.NativeProducer(common, options, this.ctx.nativeLog))
+    const producer = callSync(() => new native.NativeProducer(common, options, this.ctx.nativeLog))
+    this.requests.attach(producer)
+    return producer
   }
 
   /**
@@ -162,6 +167,7 @@ export class Producer {
     this.nativeProducer = null
     if (this.preparing.size > 0) await Promise.allSettled([...this.preparing])
     this.queue.flush()
+    this.requests.attach(null)
     await call(() => p.disconnect(30_000))
     await this.partitioning?.close()
     this.instrumentation.emit(events.DISCONNECT)

@@ -22,7 +22,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct NativeAdmin {
   common: Value,
   bootstrap: String,
-  client: RwLock<Option<Arc<AdminClient<DefaultClientContext>>>>,
+  pub(crate) client: RwLock<Option<Arc<AdminClient<DefaultClientContext>>>>,
   /// The provider's token cell: an admin client's main queue is never polled, so librdkafka
   /// cannot ask it for tokens; each new token is handed over on the next call instead.
   oauth: Option<Arc<crate::oauth::TokenCell>>,
@@ -101,8 +101,10 @@ impl NativeAdmin {
 
   #[napi]
   pub async fn connect(&self, timeout_ms: u32) -> napi::Result<()> {
+    let mut cfg = config::client_config(&self.common)?;
+    crate::interceptor::enable(&mut cfg);
     let client: AdminClient<DefaultClientContext> =
-      config::client_config(&self.common)?.create().map_err(|e| FerroError::creation("admin client", e))?;
+      cfg.create().map_err(|e| FerroError::creation("admin client", e))?;
     self.seeded.store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
     self.seed(&client)?;
     let client = Arc::new(client);

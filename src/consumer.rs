@@ -241,7 +241,7 @@ impl NativeConsumer {
       }
     }
     let mut cfg = config::consumer_config(&self.inner.common, &options, from_beginning)?;
-    crate::interceptor::enable_heartbeats(&mut cfg);
+    crate::interceptor::enable(&mut cfg);
     let ctx = ConsumerCtx::new(
       LogSink::new(self.inner.log.lock().unwrap().clone(), self.inner.log_level),
       self.inner.group_id.clone(),

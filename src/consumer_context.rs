@@ -332,7 +332,6 @@ impl ConsumerContext for ConsumerCtx {
     if let Rebalance::Assign(_) = rebalance {
       let assignment = consumer.assignment().unwrap_or_default();
       let started = self.rebalance_started.lock().unwrap().take();
-      self.joined.store(true, Ordering::SeqCst);
       self.push(
         "GROUP_JOIN",
         json!({
@@ -343,6 +342,8 @@ impl ConsumerContext for ConsumerCtx {
           "duration": started.map(|s| s.elapsed().as_millis() as u64).unwrap_or(0),
         }),
       );
+      // After the event: a HEARTBEAT (src/interceptor.rs) is never queued before its GROUP_JOIN.
+      self.joined.store(true, Ordering::SeqCst);
     }
   }
 

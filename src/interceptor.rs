@@ -1,18 +1,32 @@
-//! kafkajs's `HEARTBEAT` event, which librdkafka has no callback for.
+//! kafkajs's `HEARTBEAT` and `REQUEST`/`REQUEST_TIMEOUT` events, which librdkafka has no
+//! callbacks for.
 //!
 //! librdkafka's interceptors see every response a client reads, but they can only be installed
 //! on a configuration object, which rdkafka builds and consumes inside its constructors. A
-//! librdkafka plugin gets that object: so this library names itself in the consumer's
+//! librdkafka plugin gets that object: so this library names itself in a client's
 //! `plugin.library.paths`, librdkafka opens it (already loaded: the same handle) and calls its
-//! `conf_init`, which registers the interceptor. Where the plugin cannot be loaded the consumer
-//! is created without it and no HEARTBEAT is emitted; nothing else depends on it.
+//! `conf_init`, which registers the interceptors. Where the plugin cannot be loaded the client is
+//! created without it and these events are not emitted; nothing else depends on them.
+//!
+//! Request events cross to JavaScript only for clients the facade watches (someone listens):
+//! a response costs the others one atomic load.
 
+use crate::admin::NativeAdmin;
+use crate::consumer::NativeConsumer;
 use crate::consumer_context::ConsumerCtx;
+use crate::producer::NativeProducer;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
 use once_cell::sync::Lazy;
 use rdkafka::bindings as rd;
 use rdkafka::config::ClientConfig;
+use rdkafka::consumer::Consumer;
+use rdkafka::producer::Producer;
+use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 const NAME: &CStr = c"ferrokafka";
 const PLUGIN_PATHS: &str = "plugin.library.paths";
@@ -35,9 +49,9 @@ static PLUGIN: Lazy<Option<String>> = Lazy::new(|| {
   }
 });
 
-/// Adds the plugin to a consumer's configuration. Only for clients whose context is
-/// [`ConsumerCtx`]: the interceptor reads the context through the client's opaque pointer.
-pub fn enable_heartbeats(cfg: &mut ClientConfig) {
+/// Adds the plugin to a client's configuration. A consumer's context must be a [`ConsumerCtx`]:
+/// the heartbeat interceptor reads it through the client's opaque pointer.
+pub fn enable(cfg: &mut ClientConfig) {
   let Some(path) = PLUGIN.as_ref() else { return };
   let paths = match cfg.get(PLUGIN_PATHS) {
     Some(user) if !user.is_empty() => format!("{};{}", user, path),
@@ -84,29 +98,58 @@ unsafe extern "C" fn on_new(
   _errstr: *mut c_char,
   _errstr_size: usize,
 ) -> rd::rd_kafka_resp_err_t {
-  if rd::rd_kafka_type(rk) != rd::rd_kafka_type_t::RD_KAFKA_CONSUMER {
-    return NO_ERROR;
+  let err = rd::rd_kafka_interceptor_add_on_destroy(rk, NAME.as_ptr(), Some(on_destroy), std::ptr::null_mut());
+  if err != NO_ERROR {
+    return err;
   }
   rd::rd_kafka_interceptor_add_on_response_received(rk, NAME.as_ptr(), Some(on_response), std::ptr::null_mut())
+}
+
+/// A client going away stops being watched (its address may be reused by the next one).
+unsafe extern "C" fn on_destroy(rk: *mut rd::rd_kafka_t, _opaque: *mut c_void) -> rd::rd_kafka_resp_err_t {
+  watch(rk as usize, None);
+  NO_ERROR
 }
 
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C" fn on_response(
   rk: *mut rd::rd_kafka_t,
   _sockfd: c_int,
-  _broker: *const c_char,
+  broker: *const c_char,
   _broker_id: i32,
   api_key: i16,
-  _api_version: i16,
-  _correlation_id: i32,
-  _size: usize,
-  _rtt_us: i64,
+  api_version: i16,
+  correlation_id: i32,
+  size: usize,
+  rtt_us: i64,
   err: rd::rd_kafka_resp_err_t,
   _opaque: *mut c_void,
 ) -> rd::rd_kafka_resp_err_t {
-  if err == NO_ERROR && HEARTBEAT_API_KEYS.contains(&api_key) {
-    // rdkafka sets a client's opaque to its context; `enable_heartbeats` is only called for
-    // consumers created with a ConsumerCtx, and the context outlives the client's threads.
+  // A request answered (whatever the error code inside) or timed out; a transport failure or a
+  // client going away answers nothing, and a late response to a timed-out request (key -1) was
+  // reported when it timed out.
+  let timed_out = err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__TIMED_OUT;
+  if (err == NO_ERROR || timed_out) && api_key >= 0 && WATCHED_COUNT.load(Ordering::Relaxed) > 0 {
+    if let Some(listener) = WATCHED.read().unwrap().get(&(rk as usize)) {
+      let record = RequestRecord {
+        broker: broker_address(broker),
+        correlation_id,
+        size: size as f64,
+        duration_ms: rtt_us.max(0) as f64 / 1000.0,
+        api_name: crate::api_keys::name_of(api_key),
+        api_key: api_key as i32,
+        api_version: api_version as i32,
+        timed_out,
+      };
+      listener.call(record, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+  }
+  if err == NO_ERROR
+    && HEARTBEAT_API_KEYS.contains(&api_key)
+    && rd::rd_kafka_type(rk) == rd::rd_kafka_type_t::RD_KAFKA_CONSUMER
+  {
+    // rdkafka sets a client's opaque to its context; `enable` is only called for consumers
+    // created with a ConsumerCtx, and the context outlives the client's threads.
     // Heartbeats answered while the member (re)joins are not reported, as kafkajs sends none then.
     let ctx = (rd::rd_kafka_opaque(rk) as *const ConsumerCtx).as_ref();
     if let Some(ctx) = ctx.filter(|c| c.joined.load(Ordering::SeqCst)) {
@@ -114,4 +157,87 @@ unsafe extern "C" fn on_response(
     }
   }
   NO_ERROR
+}
+
+/// What kafkajs's REQUEST (or, `timedOut`, REQUEST_TIMEOUT) payload needs from one response.
+#[napi(object)]
+pub struct RequestRecord {
+  /// `host:port` of the broker that answered.
+  pub broker: String,
+  pub correlation_id: i32,
+  /// The response's size in bytes, as kafkajs reports it.
+  pub size: f64,
+  /// From the request's send to its response (librdkafka's round-trip time).
+  pub duration_ms: f64,
+  pub api_name: String,
+  pub api_key: i32,
+  pub api_version: i32,
+  pub timed_out: bool,
+}
+
+/// The facade's receiver of a watched client's request records.
+pub type RequestListener = ThreadsafeFunction<RequestRecord, (), RequestRecord, Status, false, true>;
+
+static WATCHED: Lazy<RwLock<HashMap<usize, Arc<RequestListener>>>> = Lazy::new(Default::default);
+static WATCHED_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+fn watch(handle: usize, listener: Option<Arc<RequestListener>>) {
+  let mut watched = WATCHED.write().unwrap();
+  match listener {
+    Some(l) => watched.insert(handle, l),
+    None => watched.remove(&handle),
+  };
+  WATCHED_COUNT.store(watched.len(), Ordering::Relaxed);
+}
+
+/// Sends the request records of the client `handle` (its `handle()`) to `listener`, or stops
+/// (`null`). The handle only identifies a client in the watch list; it is never dereferenced.
+#[napi]
+pub fn watch_requests(
+  handle: f64,
+  #[napi(ts_arg_type = "((record: RequestRecord) => void) | undefined | null")] listener: Option<RequestListener>,
+) {
+  watch(handle as usize, listener.map(Arc::new));
+}
+
+/// A client's identity for [`watch_requests`].
+fn handle_of(rk: *mut rd::rd_kafka_t) -> f64 {
+  rk as usize as f64
+}
+
+#[napi]
+impl NativeProducer {
+  /// The client's identity for `watchRequests` (null once disconnected).
+  #[napi]
+  pub fn handle(&self) -> Option<f64> {
+    self.inner.main.read().unwrap().as_ref().map(|p| handle_of(p.client().native_ptr()))
+  }
+}
+
+#[napi]
+impl NativeConsumer {
+  /// The client's identity for `watchRequests` (null before `start` and after `close`).
+  #[napi]
+  pub fn handle(&self) -> Option<f64> {
+    self.inner.client().ok().map(|c| handle_of(c.client().native_ptr()))
+  }
+}
+
+#[napi]
+impl NativeAdmin {
+  /// The client's identity for `watchRequests` (null when not connected).
+  #[napi]
+  pub fn handle(&self) -> Option<f64> {
+    self.client.read().unwrap().as_ref().map(|c| handle_of(c.inner().native_ptr()))
+  }
+}
+
+/// librdkafka names a broker `[proto://]host:port/id`; kafkajs says `host:port`.
+unsafe fn broker_address(name: *const c_char) -> String {
+  if name.is_null() {
+    return String::new();
+  }
+  let name = CStr::from_ptr(name).to_string_lossy();
+  let name = name.split_once("://").map_or(&*name, |(_, rest)| rest);
+  name.rsplit_once('/').map_or(name, |(address, _)| address).to_string()
 }

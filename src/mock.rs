@@ -93,42 +93,12 @@ fn create_topic_raw(ptr: ClusterPtr, bootstrap: &str, topic: &str, partitions: i
   check("createTopic", unsafe { rd::rd_kafka_mock_topic_create(ptr.0, name.as_ptr(), partitions, replication) })
 }
 
-/// Kafka protocol API keys by name, for `pushRequestErrors`.
+/// A Kafka protocol API by name or number, for `pushRequestErrors`.
 fn api_key(name: &str) -> Result<i16> {
-  const KEYS: &[(&str, i16)] = &[
-    ("Produce", 0),
-    ("Fetch", 1),
-    ("ListOffsets", 2),
-    ("Metadata", 3),
-    ("OffsetCommit", 8),
-    ("OffsetFetch", 9),
-    ("FindCoordinator", 10),
-    ("JoinGroup", 11),
-    ("Heartbeat", 12),
-    ("LeaveGroup", 13),
-    ("SyncGroup", 14),
-    ("DescribeGroups", 15),
-    ("ListGroups", 16),
-    ("ApiVersions", 18),
-    ("CreateTopics", 19),
-    ("InitProducerId", 22),
-    ("AddPartitionsToTxn", 24),
-    ("AddOffsetsToTxn", 25),
-    ("EndTxn", 26),
-    ("TxnOffsetCommit", 28),
-    ("ConsumerGroupHeartbeat", 68),
-  ];
-  if let Ok(n) = name.parse::<i16>() {
-    return Ok(n);
-  }
-  KEYS.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v).ok_or_else(|| {
+  crate::api_keys::key_of(name).ok_or_else(|| {
     FerroError::config(
       "api",
-      format!(
-        "unknown API `{}`; use a number or one of {}",
-        name,
-        KEYS.iter().map(|k| k.0).collect::<Vec<_>>().join(", ")
-      ),
+      format!("unknown API `{}`; use a number or one of {}", name, crate::api_keys::names().join(", ")),
     )
   })
 }

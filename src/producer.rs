@@ -92,12 +92,13 @@ pub struct NativeProducer {
 /// Creates a producer from `cfg` (translated from `common`), holding its first OAUTHBEARER token
 /// when `common` names a provider.
 pub(crate) fn create_raw(
-  cfg: rdkafka::ClientConfig,
+  mut cfg: rdkafka::ClientConfig,
   common: &Value,
   log: Option<LogFn>,
   level: u32,
 ) -> Result<RawProducer> {
   let oauth = crate::oauth::cell_for(common);
+  crate::interceptor::enable(&mut cfg);
   let producer: RawProducer = cfg
     .create_with_context(ProducerCtx {
       log: LogSink::new(log, level),
