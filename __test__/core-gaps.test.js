@@ -264,6 +264,37 @@ describe('per-send acks and compression', () => {
 })
 
 describe('request instrumentation (REQUEST, REQUEST_TIMEOUT)', () => {
+  test('REQUEST: each Produce request is reported once, with its own correlation id, broker and round trip', async () => {
+    const topic = unique('requests')
+    cluster.createTopic(topic, 1, 1)
+    const producer = kafka.producer()
+    const produced = []
+    const third = deferred()
+    producer.on(producer.events.REQUEST, (e) => {
+      if (e.payload.apiName !== 'Produce') return
+      produced.push(e.payload)
+      if (produced.length === 3) third.resolve()
+    })
+    try {
+      await producer.connect()
+      for (let i = 0; i < 3; i++) await producer.send({ topic, messages: [{ value: `r${i}` }] })
+      await within(5000, third.promise, 'three Produce REQUEST events')
+    } finally {
+      await producer.disconnect()
+    }
+    expect(produced).toHaveLength(3)
+    const ids = produced.map((p) => p.correlationId)
+    expect(new Set(ids).size).toBe(3)
+    for (const p of produced) {
+      expect(p.correlationId).toBeGreaterThan(0)
+      expect(cluster.brokers).toContain(p.broker)
+      expect(p).toMatchObject({ apiKey: 0, size: expect.any(Number), pendingDuration: 0 })
+      expect(p.sentAt + p.duration).toBeLessThanOrEqual(Date.now())
+    }
+    // One partition, one broker connection: its requests are numbered in send order.
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids)
+  })
+
   test('a request slower than requestTimeout emits REQUEST_TIMEOUT with kafkajs\'s fields, to a listener added after connect', async () => {
     const own = new MockCluster({ brokers: 1 })
     const client = new Kafka({ clientId: 'timeouts', brokers: own.brokers, logLevel: logLevel.NOTHING, requestTimeout: 1000 })

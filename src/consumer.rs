@@ -241,7 +241,6 @@ impl NativeConsumer {
       }
     }
     let mut cfg = config::consumer_config(&self.inner.common, &options, from_beginning)?;
-    crate::interceptor::enable(&mut cfg);
     let ctx = ConsumerCtx::new(
       LogSink::new(self.inner.log.lock().unwrap().clone(), self.inner.log_level),
       self.inner.group_id.clone(),
@@ -249,7 +248,9 @@ impl NativeConsumer {
       crate::oauth::cell_for(&self.inner.common),
     );
     // StreamConsumer spawns its wake-up task on the ambient tokio runtime: enter napi's.
-    let created = napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx));
+    let created = crate::interceptor::create_consumer(&mut cfg, |cfg| {
+      napi::bindgen_prelude::within_runtime_if_available(|| cfg.create_with_context(ctx))
+    });
     // Its fetch queue exists before the subscription: the first assignment forwards to it.
     let consumer = RawConsumer::new(created.map_err(|e| FerroError::creation("consumer", e))?);
     crate::oauth::seed_client(&consumer.context().oauth, consumer.client().native_ptr())?;

@@ -124,6 +124,17 @@ impl ConsumerCtx {
     });
   }
 
+  /// A heartbeat was answered (src/interceptor.rs). One waits at most: a run loop away for a
+  /// while (stopped, or in a long batch) reports the latest, not a burst.
+  pub fn heartbeat_answered(&self) {
+    let mut events = self.events.lock().unwrap();
+    if !events.iter().any(|e| e.kind == "HEARTBEAT") {
+      events.push(ConsumerEvent { kind: "HEARTBEAT".into(), payload: json!({}) });
+      drop(events);
+      self.wake.notify_one();
+    }
+  }
+
   pub fn take_events(&self) -> Vec<ConsumerEvent> {
     std::mem::take(&mut *self.events.lock().unwrap())
   }

@@ -30,6 +30,7 @@ pub mod mock;
 pub mod oauth;
 pub mod packed_records;
 pub mod producer;
+pub mod request_events;
 pub mod runtime_info;
 pub mod tracing_forward;
 pub mod transaction;
