@@ -1,7 +1,7 @@
 // The consumer drains the next batch while handlers run the current one (src/consumer_ahead.rs).
 // A partition moved meanwhile (paused, sought, rewound for a retry) must lose no record and
-// replay none out of order: each test holds more records than one fetch (2,000), and moves the
-// partition in the middle of the first batch, while the second is being read ahead.
+// replay none out of order: each test holds more records than the first fetch (2,000), and moves
+// the partition in the middle of the first batch, while the second is being read ahead.
 const { unique, startCluster, deferred, within, sendWith } = require('./helpers')
 
 let cluster, kafka
@@ -12,10 +12,10 @@ const N = 6000
 const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i)
 
 /** A one-partition topic holding the values 0..N-1 in offset order. */
-async function filledTopic(prefix) {
+async function filledTopic(prefix, count = N) {
   const topic = unique(prefix)
   cluster.createTopic(topic, 1, 1)
-  await sendWith(kafka, topic, range(0, N).map((i) => ({ value: String(i) })))
+  await sendWith(kafka, topic, range(0, count).map((i) => ({ value: String(i) })))
   return topic
 }
 
@@ -81,4 +81,39 @@ test('a retried failure in the middle of a batch: the failed record comes again,
     }
   }, { retry: { initialRetryTime: 50, retries: 5 } })
   expect(seen).toEqual([...range(0, 1501), ...range(1500, N)])
+})
+
+describe('fetch size follows the handlers (js/consumer-run.ts nextBatchSize)', () => {
+  /** The sizes of the first `batches` batches of a one-partition topic holding N records. */
+  async function batchSizes(topic, run, batches) {
+    const consumer = kafka.consumer({ groupId: unique('g') })
+    const sizes = []
+    const enough = deferred()
+    consumer.on(consumer.events.START_BATCH_PROCESS, (e) => {
+      sizes.push(e.payload.batchSize)
+      if (sizes.length === batches) enough.resolve()
+    })
+    try {
+      await consumer.connect()
+      await consumer.subscribe({ topics: [topic], fromBeginning: true })
+      await consumer.run(run)
+      await within(30000, enough.promise, `${batches} batches`)
+    } finally {
+      await consumer.disconnect()
+    }
+    return sizes
+  }
+
+  // The batch after the first was read ahead while the first was handled, at the first's size:
+  // the new size shows from the third.
+  test('fast handlers get fetches larger than the first 2,000; slow ones at most 500', async () => {
+    const topic = await filledTopic('fetch-size', 30000)
+    const fast = await batchSizes(topic, { eachBatch: async () => {} }, 3)
+    expect(fast.slice(0, 2).every((n) => n <= 2000)).toBe(true)
+    expect(fast[2]).toBeGreaterThan(2000)
+    // About 1 ms a message: 2,000 take two seconds, twenty times the 100 ms a fetch should last.
+    const slow = await batchSizes(topic, { eachMessage: () => new Promise((r) => setTimeout(r, 1)) }, 3)
+    expect(slow.slice(0, 2).every((n) => n <= 2000)).toBe(true)
+    expect(slow[2]).toBeLessThanOrEqual(500)
+  }, 60000)
 })
