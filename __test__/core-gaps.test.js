@@ -288,7 +288,7 @@ describe('request instrumentation (REQUEST, REQUEST_TIMEOUT)', () => {
     for (const p of produced) {
       expect(p.correlationId).toBeGreaterThan(0)
       expect(cluster.brokers).toContain(p.broker)
-      expect(p).toMatchObject({ apiKey: 0, size: expect.any(Number), pendingDuration: 0 })
+      expect(p).toMatchObject({ apiKey: 0, clientId: 'test', size: expect.any(Number), pendingDuration: 0 })
       expect(p.sentAt + p.duration).toBeLessThanOrEqual(Date.now())
     }
     // One partition, one broker connection: its requests are numbered in send order.

@@ -25,7 +25,7 @@ export class Admin {
   private connected = false
 
   constructor(private readonly ctx: ClientContext, _config: object) {
-    this.requests = new RequestEvents(this.instrumentation, events, ctx.clientId)
+    this.requests = new RequestEvents(this.instrumentation, events)
     const common = ctx.commonSync()
     if (common) this.nativeAdmin = callSync(() => new native.NativeAdmin(common))
   }

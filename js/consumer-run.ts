@@ -34,7 +34,7 @@ const ROW = 8
 export const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
 
 /** The next fetch's size after `count` messages took `ms` to handle. */
-export function nextBatchSize(count: number, ms: number, current: number): number {
+function nextBatchSize(count: number, ms: number, current: number): number {
   // A few messages say little about the handlers' speed.
   if (count < 100) return current
   const fit = Math.round((count * FETCH_BUDGET_MS) / Math.max(ms, 0.01))
@@ -67,7 +67,7 @@ export abstract class ConsumerRunLoop {
   protected readonly requests: RequestEvents
 
   constructor(protected readonly ctx: ClientContext, protected readonly config: ConsumerConfig) {
-    this.requests = new RequestEvents(this.instrumentation, events, ctx.clientId)
+    this.requests = new RequestEvents(this.instrumentation, events)
   }
 
   protected create(common: Record<string, unknown>): NativeConsumer {

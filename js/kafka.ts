@@ -22,8 +22,6 @@ export interface ClientContext {
   nativeLog: (record: { level: number; facility: string; message: string }) => void
   connectTimeoutMs: number
   retry: KafkaConfig['retry']
-  /** The `clientId` librdkafka announces (ferrokafka's default when unset), for event payloads. */
-  clientId: string
 }
 
 function pem(v: unknown): unknown {
@@ -117,7 +115,6 @@ export class Kafka {
       nativeLog: nativeLogSink(logger),
       connectTimeoutMs: Math.max(config.connectionTimeout ?? 0, config.requestTimeout ?? 0, 10_000),
       retry: config.retry,
-      clientId: config.clientId ?? 'ferrokafka',
     })
   }
 

@@ -91,7 +91,7 @@ export class Producer {
   private readonly partitioning: JsPartitioning | null
 
   constructor(private readonly ctx: ClientContext, private readonly config: ProducerConfig) {
-    this.requests = new RequestEvents(this.instrumentation, events, ctx.clientId)
+    this.requests = new RequestEvents(this.instrumentation, events)
     check.fn(config.createPartitioner, 'createPartitioner')
     check.retry(config.retry, 'retry')
     const create = config?.createPartitioner

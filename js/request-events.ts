@@ -20,7 +20,6 @@ export class RequestEvents {
   constructor(
     private readonly instrumentation: Instrumentation,
     private readonly names: { REQUEST: string; REQUEST_TIMEOUT: string },
-    private readonly clientId: string,
   ) {
     instrumentation.onListen([names.REQUEST, names.REQUEST_TIMEOUT], () => this.sync())
   }
@@ -47,13 +46,13 @@ export class RequestEvents {
     const sentAt = Date.now() - duration
     if (r.timedOut) {
       this.instrumentation.emit(this.names.REQUEST_TIMEOUT, {
-        broker: r.broker, clientId: this.clientId, correlationId: r.correlationId, createdAt: sentAt, sentAt, pendingDuration: 0,
+        broker: r.broker, clientId: r.clientId, correlationId: r.correlationId, createdAt: sentAt, sentAt, pendingDuration: 0,
         apiName: r.apiName, apiKey: r.apiKey, apiVersion: r.apiVersion,
       })
       return
     }
     this.instrumentation.emit(this.names.REQUEST, {
-      broker: r.broker, clientId: this.clientId, correlationId: r.correlationId, size: r.size, createdAt: sentAt, sentAt,
+      broker: r.broker, clientId: r.clientId, correlationId: r.correlationId, size: r.size, createdAt: sentAt, sentAt,
       pendingDuration: 0, duration, apiName: r.apiName, apiKey: r.apiKey, apiVersion: r.apiVersion,
     })
   }

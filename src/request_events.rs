@@ -23,11 +23,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK as CONF_OK;
+
 /// What kafkajs's REQUEST (or, `timedOut`, REQUEST_TIMEOUT) payload needs from one request.
 #[napi(object)]
 pub struct RequestRecord {
   /// `host:port` of the broker.
   pub broker: String,
+  /// The client's `client.id`, as librdkafka announces it (config.rs's default included).
+  pub client_id: String,
   pub correlation_id: i32,
   /// The response's size in bytes, as kafkajs reports it (0 on a timeout).
   pub size: f64,
@@ -119,6 +123,7 @@ pub(crate) unsafe fn answered(
   };
   let record = RequestRecord {
     broker: broker_address(broker),
+    client_id: client_id(rk),
     correlation_id: request.map_or(0, |(_, id, _)| id),
     size: if timed_out { 0.0 } else { size as f64 },
     duration_ms: duration.as_secs_f64() * 1000.0,
@@ -170,6 +175,20 @@ impl NativeAdmin {
   pub fn handle(&self) -> Option<f64> {
     self.client.read().unwrap().as_ref().map(|c| handle_of(c.inner().native_ptr()))
   }
+}
+
+/// The `client.id` of a live client (asked on its own thread, while it runs).
+unsafe fn client_id(rk: *mut rd::rd_kafka_t) -> String {
+  let conf = rd::rd_kafka_conf(rk);
+  let mut size = 0usize;
+  if rd::rd_kafka_conf_get(conf, c"client.id".as_ptr(), std::ptr::null_mut(), &mut size) != CONF_OK || size == 0 {
+    return String::new();
+  }
+  let mut text = vec![0 as c_char; size];
+  if rd::rd_kafka_conf_get(conf, c"client.id".as_ptr(), text.as_mut_ptr(), &mut size) != CONF_OK {
+    return String::new();
+  }
+  CStr::from_ptr(text.as_ptr()).to_string_lossy().into_owned()
 }
 
 /// librdkafka names a broker `[proto://]host:port/id`; kafkajs says `host:port`.
