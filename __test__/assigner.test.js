@@ -34,12 +34,13 @@ async function twoMembers(kafka, partitionAssigners) {
   const consumers = [0, 1].map(() => kafka.consumer({ groupId, sessionTimeout: 6000, partitionAssigners }))
   const seen = new Set()
   const latest = [null, null]
+  const protocols = new Set()
   const settled = deferred()
   const check = () => {
     const parts = latest.map((m) => (m ? Object.entries(m).flatMap(([t, ps]) => ps.map((p) => `${t}/${p}`)) : []))
     if (seen.size === 4 && parts[0].length > 0 && parts[1].length > 0 && new Set([...parts[0], ...parts[1]]).size === 4) settled.resolve(parts)
   }
-  consumers.forEach((c, i) => c.on(c.events.GROUP_JOIN, (e) => { latest[i] = e.payload.memberAssignment; check() }))
+  consumers.forEach((c, i) => c.on(c.events.GROUP_JOIN, (e) => { latest[i] = e.payload.memberAssignment; protocols.add(e.payload.groupProtocol); check() }))
   try {
     await Promise.all(consumers.map(async (c) => {
       await c.connect()
@@ -47,7 +48,7 @@ async function twoMembers(kafka, partitionAssigners) {
       await c.run({ eachMessage: async ({ message }) => { seen.add(message.value.toString()); check() } })
     }))
     const parts = await within(30000, settled.promise, 'consuming every partition with a settled assignment')
-    return { groupId, sizes: parts.map((p) => p.length).sort() }
+    return { groupId, sizes: parts.map((p) => p.length).sort(), protocols: [...protocols] }
   } finally {
     await Promise.all(consumers.map((c) => c.disconnect()))
   }
@@ -55,8 +56,10 @@ async function twoMembers(kafka, partitionAssigners) {
 
 test('two members with NestJS KafkaReplyPartitionAssigner form a round-robin group consuming every partition, warned once each', async () => {
   const { kafka, entries } = loggedKafka()
-  const { groupId, sizes } = await twoMembers(kafka, [nestAssigner])
+  const { groupId, sizes, protocols } = await twoMembers(kafka, [nestAssigner])
   expect(sizes).toEqual([2, 2])
+  // GROUP_JOIN names the protocol the group chose as kafkajs names its round-robin assigner.
+  expect(protocols).toEqual(['RoundRobinAssigner'])
   const warnings = assignerWarnings(entries)
   expect(warnings).toHaveLength(2) // one per consumer, none per rebalance
   for (const w of warnings) {
@@ -70,8 +73,9 @@ test('two members with NestJS KafkaReplyPartitionAssigner form a round-robin gro
 test('a custom assigner listed with a built-in one leaves the built-in strategy in charge', async () => {
   const { kafka, entries } = loggedKafka()
   function myAssigner() { return { name: 'MyAssigner', version: 0, assign: async () => { throw new Error('never called') }, protocol: () => ({}) } }
-  const { sizes } = await twoMembers(kafka, [myAssigner, PartitionAssigners.range])
+  const { sizes, protocols } = await twoMembers(kafka, [myAssigner, PartitionAssigners.range])
   expect(sizes).toEqual([1, 3])
+  expect(protocols).toEqual(['range'])
   const warnings = assignerWarnings(entries)
   expect(warnings).toHaveLength(2)
   expect(warnings[0].log.message).toMatch(/"MyAssigner".*"range"/)

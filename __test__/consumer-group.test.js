@@ -94,12 +94,21 @@ test('two members split the partitions; when one leaves the other takes them all
     expect(latest('a')).toMatchObject({ groupId })
     expect(typeof latest('a').memberId).toBe('string')
     expect(latest('a').memberId).not.toBe(latest('b').memberId)
+    // kafkajs's GROUP_JOIN names the group's leader: exactly one of the two, the same for both.
+    expect([latest('a').isLeader, latest('b').isLeader].sort()).toEqual([false, true])
+    const leader = latest('a').isLeader ? latest('a') : latest('b')
+    expect(latest('a').leaderId).toBe(leader.memberId)
+    expect(latest('b').leaderId).toBe(leader.memberId)
+    // The assignor chosen, by kafkajs's name: librdkafka's default strategy list starts with range.
+    expect(latest('a').groupProtocol).toBe('range')
 
     const takeover = nextEvent(a, a.events.GROUP_JOIN, (p) => assigned(p).length === partitions.length)
     await b.disconnect()
     bConnected = false
     await within(45000, takeover, 'the remaining member taking over every partition')
     expect(assigned(latest('a'))).toEqual(partitions)
+    // Alone in the group, the remaining member leads it.
+    expect(latest('a')).toMatchObject({ isLeader: true, leaderId: latest('a').memberId })
 
     await sendWith(kafka, topic, partitions.flatMap((p) => [{ partition: p, value: `after-${p}-a` }, { partition: p, value: `after-${p}-b` }]))
     for (const p of partitions) {

@@ -127,7 +127,7 @@ test('cooperative-sticky: a joining member takes only the partitions that move; 
     await within(30000, all.promise, 'every record consumed')
 
     const protocols = new Set([...joins.a, ...joins.b].map((j) => j.groupProtocol))
-    expect(protocols).toEqual(new Set(['cooperative']))
+    expect(protocols).toEqual(new Set(['cooperative-sticky']))
     // Only the partitions that moved were revoked, and A's assignment never went empty.
     expect(revokedFromA).toHaveLength(1)
     const moved = partitionsOf(revokedFromA[0])

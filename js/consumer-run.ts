@@ -295,7 +295,7 @@ export abstract class ConsumerRunLoop {
           this.generation++
           this.memberId = payload.memberId ?? null
           this.stall?.assigned(payload.memberAssignment)
-          this.instrumentation.emit(events.GROUP_JOIN, { ...payload, leaderId: payload.memberId, isLeader: false })
+          this.instrumentation.emit(events.GROUP_JOIN, payload)
           for (const [k, s] of this.pendingSeeks) {
             if (payload.memberAssignment?.[s.topic]?.includes(s.partition)) {
               try { callSync(() => nc.seek(s)); this.pendingSeeks.delete(k) } catch { /* retried at the next join */ }

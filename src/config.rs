@@ -396,5 +396,8 @@ pub fn consumer_config(common: &Value, consumer: &Value, from_beginning: bool) -
   cfg.set("fetch.queue.backoff.ms", "10");
   cfg.set("queued.min.messages", "100000");
   apply_overrides(&Options::new("", common)?, &mut cfg)?;
+  if !broker_owned {
+    crate::group_join::enable(&mut cfg);
+  }
   Ok(cfg)
 }

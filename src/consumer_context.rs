@@ -56,6 +56,8 @@ pub struct ConsumerCtx {
   pub ahead: crate::consumer_ahead::ReadAhead,
   /// Where assigned partitions deliver their messages (consumer_queue.rs).
   pub fetch_queue: crate::consumer_queue::FetchQueue,
+  /// The leader and protocol of the last join, for GROUP_JOIN (group_join.rs).
+  last_join: crate::group_join::LastJoin,
 }
 
 impl ConsumerCtx {
@@ -80,6 +82,7 @@ impl ConsumerCtx {
       catch_up: Mutex::new(Vec::new()),
       ahead: Default::default(),
       fetch_queue: Default::default(),
+      last_join: Default::default(),
     }
   }
 
@@ -185,6 +188,7 @@ impl ClientContext for ConsumerCtx {
     crate::oauth::answer(&self.oauth)
   }
   fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+    self.last_join.observe(fac, message);
     self.log.rdkafka(level, fac, message);
   }
 
@@ -343,13 +347,18 @@ impl ConsumerContext for ConsumerCtx {
     if let Rebalance::Assign(_) = rebalance {
       let assignment = consumer.assignment().unwrap_or_default();
       let started = self.rebalance_started.lock().unwrap().take();
+      let joined = self.last_join.get();
+      let member = member_id(consumer);
       self.push(
         "GROUP_JOIN",
         json!({
           "groupId": self.group_id,
-          "memberId": member_id(consumer),
+          "memberId": member,
+          // Without a JoinGroup line (the KIP-848 protocol has none): no leader; the member itself.
+          "leaderId": joined.as_ref().map_or(member.as_str(), |j| j.leader_id.as_str()),
+          "isLeader": joined.as_ref().is_some_and(|j| j.is_leader),
           "memberAssignment": assignment_map(&assignment),
-          "groupProtocol": consumer.rebalance_protocol_name(),
+          "groupProtocol": joined.as_ref().map_or(consumer.rebalance_protocol_name(), |j| j.protocol.as_str()),
           "duration": started.map(|s| s.elapsed().as_millis() as u64).unwrap_or(0),
         }),
       );

@@ -23,6 +23,7 @@ pub mod dlq;
 pub mod env_config;
 pub mod error;
 pub mod event_bus;
+pub mod group_join;
 pub mod handshake;
 pub mod interceptor;
 pub mod logging;
