@@ -101,6 +101,8 @@ test('two members split the partitions; when one leaves the other takes them all
     expect(latest('b').leaderId).toBe(leader.memberId)
     // The assignor chosen, by kafkajs's name: librdkafka's default strategy list starts with range.
     expect(latest('a').groupProtocol).toBe('range')
+    // duration: from the member's JoinGroup to its assignment; B's waited for A to rejoin.
+    expect(latest('b').duration).toBeGreaterThan(0)
 
     const takeover = nextEvent(a, a.events.GROUP_JOIN, (p) => assigned(p).length === partitions.length)
     await b.disconnect()

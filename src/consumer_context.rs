@@ -347,7 +347,8 @@ impl ConsumerContext for ConsumerCtx {
     if let Rebalance::Assign(_) = rebalance {
       let assignment = consumer.assignment().unwrap_or_default();
       let started = self.rebalance_started.lock().unwrap().take();
-      let joined = self.last_join.get();
+      let (joined, join_took) = self.last_join.take();
+      let duration = join_took.or(started.map(|s| s.elapsed())).map_or(0, |d| d.as_millis() as u64);
       let member = member_id(consumer);
       self.push(
         "GROUP_JOIN",
@@ -359,7 +360,7 @@ impl ConsumerContext for ConsumerCtx {
           "isLeader": joined.as_ref().is_some_and(|j| j.is_leader),
           "memberAssignment": assignment_map(&assignment),
           "groupProtocol": joined.as_ref().map_or(consumer.rebalance_protocol_name(), |j| j.protocol.as_str()),
-          "duration": started.map(|s| s.elapsed().as_millis() as u64).unwrap_or(0),
+          "duration": duration,
         }),
       );
       // After the event: a HEARTBEAT (src/interceptor.rs) is never queued before its GROUP_JOIN.

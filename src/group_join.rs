@@ -8,6 +8,7 @@
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::ClientConfig;
 use std::sync::Mutex;
+use std::time::Instant;
 
 /// What the last successful JoinGroup answered this member.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,22 +19,37 @@ pub struct JoinedAs {
   pub protocol: String,
 }
 
+#[derive(Default)]
+struct JoinState {
+  last: Option<JoinedAs>,
+  /// When the member first asked to join since its last assignment: GROUP_JOIN's `duration`.
+  started: Option<Instant>,
+}
+
 /// The latest JoinGroup answer, written by the log callback, read when the assignment arrives.
 #[derive(Default)]
-pub struct LastJoin(Mutex<Option<JoinedAs>>);
+pub struct LastJoin(Mutex<JoinState>);
 
 impl LastJoin {
-  /// Reads `message` if it is librdkafka's JoinGroup response line.
+  /// Reads `message` if it is librdkafka's JoinGroup response line or its move to `wait-join`.
   pub fn observe(&self, facility: &str, message: &str) {
-    if facility == "JOINGROUP" {
-      if let Some(joined) = parse(message) {
-        *self.0.lock().unwrap() = Some(joined);
+    match facility {
+      "JOINGROUP" => {
+        if let Some(joined) = parse(message) {
+          self.0.lock().unwrap().last = Some(joined);
+        }
       }
+      "CGRPJOINSTATE" if message.contains(" -> wait-join ") => {
+        self.0.lock().unwrap().started.get_or_insert_with(Instant::now);
+      }
+      _ => {}
     }
   }
 
-  pub fn get(&self) -> Option<JoinedAs> {
-    self.0.lock().unwrap().clone()
+  /// The last JoinGroup answer, and how long ago this join began (the timer restarts).
+  pub fn take(&self) -> (Option<JoinedAs>, Option<std::time::Duration>) {
+    let mut state = self.0.lock().unwrap();
+    (state.last.clone(), state.started.take().map(|s| s.elapsed()))
   }
 }
 
