@@ -79,7 +79,11 @@ test('eachBatch receives a kafkajs Batch and the batch helpers', async () => {
       eachBatch: async (payload) => {
         const { batch } = payload
         const first = checks.length === 0
+        // Read before anything touches batch.messages: the batch's own keys, as kafkajs's Batch has them.
+        const keys = Object.keys(batch)
         const check = {
+          keys,
+          spreadCount: { ...batch }.messages.length,
           topic: batch.topic,
           partition: batch.partition,
           highWatermark: batch.highWatermark,
@@ -116,6 +120,8 @@ test('eachBatch receives a kafkajs Batch and the batch helpers', async () => {
   expect(checks.flatMap((c) => c.values)).toEqual(range(10, (i) => `m${i}`))
   for (const c of checks) {
     expect(c.fns).toEqual([])
+    expect(c.keys).toEqual(['topic', 'partition', 'highWatermark', 'messages'])
+    expect(c.spreadCount).toBe(c.offsets.length)
     expect(c).toMatchObject({ topic, partition: 0, highWatermark: '10', isEmpty: false, isRunning: true, isStale: false })
     expect(c.firstOffset).toBe(c.offsets[0])
     expect(c.lastOffset).toBe(c.offsets[c.offsets.length - 1])

@@ -10,7 +10,7 @@ import { call, callSync, errorOf, KafkaJSNumberOfRetriesExceeded, type NativeErr
 import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
-import { buildMessages } from './messages'
+import { Rows, rowsOf } from './messages'
 import { native } from './native'
 import { assignmentStrategies } from './assigners'
 import { consumerEvents as events, isRetryable } from './consumer-events'
@@ -166,15 +166,16 @@ export abstract class ConsumerRunLoop {
     }
     this.sought.delete(key)
     const generation = this.generation
-    const messages = buildMessages(b, p.start, p.count)
-    const batch = new Batch(p.topic, p.partition, p.highWatermark, messages)
+    const rows = new Rows(b, p.start, p.count)
+    const batch = new Batch(p.topic, p.partition, p.highWatermark, rows)
+    const firstOffset = batch.firstOffset()!
     const batchInfo = {
       topic: p.topic, partition: p.partition, highWatermark: p.highWatermark, offsetLag: batch.offsetLag(),
-      offsetLagLow: batch.offsetLagLow(), batchSize: messages.length, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset(),
+      offsetLagLow: batch.offsetLagLow(), batchSize: p.count, firstOffset, lastOffset: batch.lastOffset(),
     }
     const started = Date.now()
     const stall = this.stall
-    stall?.fetched(p.topic, p.partition, p.highWatermark, messages[0].offset, messages[messages.length - 1].offset)
+    stall?.fetched(p.topic, p.partition, p.highWatermark, firstOffset, batchInfo.lastOffset)
     this.instrumentation.emit(events.START_BATCH_PROCESS, batchInfo)
     const pause = () => {
       this.pause([{ topic: p.topic, partitions: [p.partition] }])
@@ -185,6 +186,7 @@ export abstract class ConsumerRunLoop {
     let failure: unknown = null
     if (this.runConfig.eachMessage) {
       const each = this.runConfig.eachMessage
+      const messages = batch.messages
       for (; done < messages.length; done++) {
         if (!this.running || this.pausedKeys.has(key) || this.sought.has(key)) break
         const offset = messages[done].offset
@@ -220,25 +222,26 @@ export abstract class ConsumerRunLoop {
         isRunning: () => this.running,
         isStale: () => generation !== this.generation || this.sought.has(key),
       }
-      stall?.started(p.topic, p.partition, messages[0].offset)
+      rowsOf.set(payload, rows)
+      stall?.started(p.topic, p.partition, firstOffset)
       try {
         await this.runConfig.eachBatch!(payload)
         if (this.runConfig.eachBatchAutoResolve !== false && !payload.isStale() && !this.pausedKeys.has(key)) {
-          resolved = Math.max(resolved, offsetAt(messages.length - 1))
+          resolved = Math.max(resolved, offsetAt(p.count - 1))
         }
       } catch (e) {
         failure = e
       }
-      while (done < messages.length && offsetAt(done) <= resolved) done++
+      while (done < p.count && offsetAt(done) <= resolved) done++
     }
     this.instrumentation.emit(events.END_BATCH_PROCESS, { ...batchInfo, duration: Date.now() - started })
     if (failure !== null) {
       // eachMessage failures were decided inside the loop; Rust already rewound the partition.
-      if (this.runConfig.eachBatch && this.running && (await this.handleFailure(nc, p, messages[done], failure)) === 'dead-lettered') {
+      if (this.runConfig.eachBatch && this.running && (await this.handleFailure(nc, p, rows.message(done), failure)) === 'dead-lettered') {
         done++
-        if (done < messages.length) nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
+        if (done < p.count) nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
       }
-    } else if (done < messages.length && this.running && !this.sought.has(key) && generation === this.generation) {
+    } else if (done < p.count && this.running && !this.sought.has(key) && generation === this.generation) {
       // Pulled but not handled (a pause mid-batch): fetch them again rather than skip them.
       nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
     }

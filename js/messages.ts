@@ -52,3 +52,51 @@ export function buildMessages(b: FetchedBatch, start: number, count: number): Ka
   }
   return out
 }
+
+/**
+ * One partition's rows of a fetched batch, read without building kafkajs message objects: the
+ * event layer needs each value as text and the headers as strings, not a Buffer for each.
+ */
+export class Rows {
+  constructor(private readonly b: FetchedBatch, private readonly start: number, readonly count: number) {}
+
+  /** The offset of row `i`, as kafkajs writes offsets. */
+  offset(i: number): string {
+    return decimal(this.b.meta[(this.start + i) * ROW])
+  }
+
+  /** Row `i`'s value decoded as UTF-8; null for a null value. */
+  valueText(i: number): string | null {
+    const r = (this.start + i) * ROW
+    const vl = this.b.meta[r + 5]
+    return vl < 0 ? null : this.b.data.toString('utf8', this.b.meta[r + 4], this.b.meta[r + 4] + vl)
+  }
+
+  /** Row `i`'s headers as strings; a repeated name keeps its last value. */
+  headerStrings(i: number): Record<string, string> {
+    const { data, meta, headers } = this.b
+    const r = (this.start + i) * ROW
+    const out: Record<string, string> = {}
+    for (let h = meta[r + 7], end = h + meta[r + 6]; h < end; h++) {
+      const x = h * 4
+      out[data.toString('utf8', headers[x], headers[x] + headers[x + 1])] = headers[x + 3] < 0 ? '' : data.toString('utf8', headers[x + 2], headers[x + 2] + headers[x + 3])
+    }
+    return out
+  }
+
+  /** Row `i` as the kafkajs message object (for a failure report, which carries its bytes). */
+  message(i: number): KafkaMessage {
+    return buildMessages(this.b, this.start + i, 1)[0]
+  }
+
+  /** Every row as kafkajs message objects. */
+  messages(): KafkaMessage[] {
+    return buildMessages(this.b, this.start, this.count)
+  }
+}
+
+/**
+ * The rows behind an `eachBatch` payload, for the event layer's handlers (a WeakMap: nothing is
+ * added to the payload kafkajs users see).
+ */
+export const rowsOf = new WeakMap<object, Rows>()

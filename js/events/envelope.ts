@@ -94,10 +94,15 @@ export function createEvent<T = any>(type: string, data: T, metadata: EventMetad
 /** Parses a Kafka message holding a domain event; the error names what is wrong. */
 export function parseDomainEvent<T = any>(message: Pick<KafkaMessage, 'value'> | { value: Buffer | string | null }): DomainEvent<T> {
   const raw = message?.value
-  if (raw === null || raw === undefined) throw new EventValidationError('Cannot parse domain event: the message has no value')
+  return parseDomainEventText<T>(raw === null || raw === undefined ? null : raw.toString())
+}
+
+/** `parseDomainEvent` over a value already decoded as text (null: the message has no value). */
+export function parseDomainEventText<T = any>(text: string | null): DomainEvent<T> {
+  if (text === null) throw new EventValidationError('Cannot parse domain event: the message has no value')
   let parsed: any
   try {
-    parsed = JSON.parse(raw.toString())
+    parsed = JSON.parse(text)
   } catch (e) {
     throw new EventValidationError(`Cannot parse domain event: the value is not JSON (${(e as Error).message})`)
   }

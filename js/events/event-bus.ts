@@ -6,9 +6,10 @@
 import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
-import type { ConsumerConfig, KafkaConfig, KafkaMessage, RecordMetadata } from '../types'
+import type { ConsumerConfig, KafkaConfig, RecordMetadata } from '../types'
+import { rowsOf } from '../messages'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
-import { createEvent, parseDomainEvent, type DomainEvent, type EventMetadata } from './envelope'
+import { createEvent, parseDomainEventText, type DomainEvent, type EventMetadata } from './envelope'
 import { EventConsumer, type HandlerContext, type RetryPolicyConfig } from './event-consumer'
 import { EventProducer } from './event-producer'
 import { validateEventSafe, type EventSchema } from './validation'
@@ -38,24 +39,19 @@ export interface EventBusStats {
 
 const INTERNAL = /^(dlq\.|__|quarantine\.queue$|manual\.review\.queue$)/
 
-/** What `handleNow` returns for an event no pattern matched. */
-const UNMATCHED = Symbol('unmatched')
-
 class BusConsumer extends EventConsumer {
   /**
    * Starts one event's handler and returns what it returned (a promise for async handlers), so
    * the batch loop awaits once per event: no async wrapper of its own, whose extra promise every
    * event would pay for (and, with correlation tracking on, its async-hook calls).
    */
-  private handleNow(topic: string, partition: number, message: KafkaMessage, event: DomainEvent | Error, matched: boolean): unknown {
-    if (event instanceof Error) throw event // unparseable: non-retryable, to the DLQ
-    if (!matched) return UNMATCHED
+  private handleNow(topic: string, partition: number, offset: string, headers: Record<string, string>, event: DomainEvent): unknown {
     const schema = this.options.schemas?.[event.type]
     if (schema) {
       const r = validateEventSafe(schema, event.data)
       if (!r.success) throw new EventValidationError(r.error.message, r.error.issues)
     }
-    const context = this.context(topic, partition, message)
+    const context = this.contextOf(topic, partition, offset, headers)
     context.correlationId = context.correlationId ?? event.metadata?.correlationId
     return this.within(context, event.id, () => this.handler(event, context))
   }
@@ -68,15 +64,15 @@ class BusConsumer extends EventConsumer {
   /** Rust's routing decisions, remembered per event type: a topic carries few distinct types. */
   private readonly decided = new Map<string, boolean>()
 
-  /** Whether each type matches one of the patterns; one crossing for the types not seen before. */
-  private matched(types: string[]): boolean[] {
-    const fresh = [...new Set(types.filter((t) => !this.decided.has(t)))]
-    if (fresh.length) {
-      if (this.decided.size + fresh.length > 10_000) this.decided.clear()
-      const matches = this.router.matchBatch(this.patterns, fresh)
-      fresh.forEach((t, i) => this.decided.set(t, matches[i].length > 0))
+  /** Whether `type` matches one of the patterns; a crossing only for a type not seen before. */
+  private matches(type: string): boolean {
+    let matched = this.decided.get(type)
+    if (matched === undefined) {
+      if (this.decided.size >= 10_000) this.decided.clear()
+      matched = this.router.matchBatch(this.patterns, [type])[0].length > 0
+      this.decided.set(type, matched)
     }
-    return types.map((t) => this.decided.get(t)!)
+    return matched
   }
 
   async start(topics: string[]): Promise<void> {
@@ -85,23 +81,27 @@ class BusConsumer extends EventConsumer {
       ...this.runOptions(),
       // Failures are reported per event, so a dead-lettered event never costs a refetch of its batch.
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset }) => {
-        const events = batch.messages.map((m) => { try { return parseDomainEvent(m) } catch (e) { return e as Error } })
-        const matched = this.matched(events.map((e) => (e instanceof Error ? '' : e.type)))
-        for (let i = 0; i < batch.messages.length; i++) {
-          const message = batch.messages[i]
+      // Each event is read from the batch's rows as it comes: no kafkajs message object (nor a Buffer
+      // per value and header) is built unless a failure report needs it, and each parsed event is
+      // garbage once handled instead of the whole batch's living until its end.
+      eachBatch: async (payload) => {
+        const { topic, partition } = payload.batch
+        const rows = rowsOf.get(payload)!
+        for (let i = 0; i < rows.count; i++) {
+          const offset = rows.offset(i)
           try {
-            const result = this.handleNow(batch.topic, batch.partition, message, events[i], matched[i])
-            if (result === UNMATCHED) this.stats.unmatched++
+            const event = parseDomainEventText(rows.valueText(i)) // unparseable: non-retryable, to the DLQ
+            if (!this.matches(event.type)) this.stats.unmatched++
             else {
+              const result = this.handleNow(topic, partition, offset, rows.headerStrings(i), event)
               if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') await result
               this.stats.handled++
             }
           } catch (error) {
-            const action = await this.consumer.reportFailure(batch.topic, batch.partition, message, error)
+            const action = await this.consumer.reportFailure(topic, partition, rows.message(i), error)
             if (action !== 'dead-lettered') return
           }
-          resolveOffset(message.offset)
+          payload.resolveOffset(offset)
         }
       },
     })

@@ -112,10 +112,13 @@ export class EventConsumer {
   }
 
   protected context(topic: string, partition: number, message: KafkaMessage): HandlerContext {
-    const headers = headerStrings(message)
+    return this.contextOf(topic, partition, message.offset, headerStrings(message))
+  }
+
+  protected contextOf(topic: string, partition: number, offset: string, headers: Record<string, string>): HandlerContext {
     return {
-      topic, partition, offset: message.offset, headers, correlationId: headers['correlation-id'],
-      attempt: this.consumer.attemptOf(topic, partition, message.offset), groupId: this.group.groupId,
+      topic, partition, offset, headers, correlationId: headers['correlation-id'],
+      attempt: this.consumer.attemptOf(topic, partition, offset), groupId: this.group.groupId,
     }
   }
 
