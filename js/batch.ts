@@ -1,54 +1,74 @@
 /** kafkajs's `Batch` object handed to `eachBatch`. */
-import type { Batch as BatchShape, KafkaMessage } from './types'
 import type { Rows } from './messages'
+import type { Batch as BatchShape, KafkaMessage } from './types'
+
+/** Messages behind the high watermark after `offset`. */
+function lagAfter(highWatermark: string, offset: string): string {
+  const lag = BigInt(highWatermark) - 1n - BigInt(offset)
+  return String(lag < 0n ? 0n : lag)
+}
 
 export class Batch implements BatchShape {
-  declare readonly messages: KafkaMessage[]
-  /** The first and last offsets, known without the message objects when built from rows. */
-  readonly #bounds: [string, string] | null = null
-
-  constructor(readonly topic: string, readonly partition: number, readonly highWatermark: string, messages: KafkaMessage[] | Rows) {
-    if (Array.isArray(messages)) {
-      this.messages = messages
-      return
-    }
-    // From rows: the message objects are built when first read, as an own property like kafkajs's.
-    const rows = messages
-    if (rows.count > 0) this.#bounds = [rows.offset(0), rows.offset(rows.count - 1)]
-    Object.defineProperty(this, 'messages', {
-      configurable: true,
-      enumerable: true,
-      get: () => {
-        const built = rows.messages()
-        Object.defineProperty(this, 'messages', { value: built, enumerable: true, writable: true, configurable: true })
-        return built
-      },
-    })
-  }
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly highWatermark: string,
+    readonly messages: KafkaMessage[],
+  ) {}
 
   isEmpty(): boolean {
-    return this.#bounds === null && this.messages.length === 0
+    return this.messages.length === 0
   }
 
   firstOffset(): string | null {
-    if (this.#bounds) return this.#bounds[0]
     return this.isEmpty() ? null : this.messages[0].offset
   }
 
   lastOffset(): string {
-    if (this.#bounds) return this.#bounds[1]
     return this.isEmpty() ? String(BigInt(this.highWatermark) - 1n) : this.messages[this.messages.length - 1].offset
   }
 
   /** Messages behind the high watermark after this batch. */
   offsetLag(): string {
-    const lag = BigInt(this.highWatermark) - 1n - BigInt(this.lastOffset())
-    return String(lag < 0n ? 0n : lag)
+    return lagAfter(this.highWatermark, this.lastOffset())
   }
 
   offsetLagLow(): string {
-    if (this.isEmpty()) return '0'
-    const lag = BigInt(this.highWatermark) - 1n - BigInt(this.firstOffset()!)
-    return String(lag < 0n ? 0n : lag)
+    return this.isEmpty() ? '0' : lagAfter(this.highWatermark, this.firstOffset()!)
+  }
+}
+
+/**
+ * The event layer's batch: it reads each record from `rows` (its value as text, its headers as
+ * strings), so kafkajs's message objects, a Buffer per value and header, are built only if read.
+ * Internal: kafkajs users get `Batch`, whose `messages` is an own property as in kafkajs.
+ */
+export class RowsBatch implements BatchShape {
+  #messages: KafkaMessage[] | null = null
+
+  constructor(readonly topic: string, readonly partition: number, readonly highWatermark: string, readonly rows: Rows) {}
+
+  get messages(): KafkaMessage[] {
+    return (this.#messages ??= this.rows.messages())
+  }
+
+  isEmpty(): boolean {
+    return this.rows.count === 0
+  }
+
+  firstOffset(): string | null {
+    return this.isEmpty() ? null : this.rows.offset(0)
+  }
+
+  lastOffset(): string {
+    return this.isEmpty() ? String(BigInt(this.highWatermark) - 1n) : this.rows.offset(this.rows.count - 1)
+  }
+
+  offsetLag(): string {
+    return lagAfter(this.highWatermark, this.lastOffset())
+  }
+
+  offsetLagLow(): string {
+    return this.isEmpty() ? '0' : lagAfter(this.highWatermark, this.firstOffset()!)
   }
 }

@@ -5,12 +5,12 @@
  * retry backoff and commits. `Consumer` (consumer.ts) adds kafkajs's public API on top.
  */
 import type { ConsumerEvent, FetchedBatch, NativeConsumer, PartitionBatch, TopicPartitionOffset } from '../binding'
-import { Batch } from './batch'
+import { Batch, RowsBatch } from './batch'
 import { call, callSync, errorOf, KafkaJSNumberOfRetriesExceeded, type NativeErrorInfo } from './errors'
 import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
-import { Rows, rowsOf } from './messages'
+import { READ_ROWS, Rows } from './messages'
 import { native } from './native'
 import { assignmentStrategies } from './assigners'
 import { consumerEvents as events, isRetryable } from './consumer-events'
@@ -167,7 +167,8 @@ export abstract class ConsumerRunLoop {
     this.sought.delete(key)
     const generation = this.generation
     const rows = new Rows(b, p.start, p.count)
-    const batch = new Batch(p.topic, p.partition, p.highWatermark, rows)
+    const readRows = (this.runConfig as { [READ_ROWS]?: boolean })[READ_ROWS] === true
+    const batch = readRows ? new RowsBatch(p.topic, p.partition, p.highWatermark, rows) : new Batch(p.topic, p.partition, p.highWatermark, rows.messages())
     const firstOffset = batch.firstOffset()!
     const batchInfo = {
       topic: p.topic, partition: p.partition, highWatermark: p.highWatermark, offsetLag: batch.offsetLag(),
@@ -222,7 +223,6 @@ export abstract class ConsumerRunLoop {
         isRunning: () => this.running,
         isStale: () => generation !== this.generation || this.sought.has(key),
       }
-      rowsOf.set(payload, rows)
       stall?.started(p.topic, p.partition, firstOffset)
       try {
         await this.runConfig.eachBatch!(payload)

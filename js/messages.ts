@@ -95,8 +95,5 @@ export class Rows {
   }
 }
 
-/**
- * The rows behind an `eachBatch` payload, for the event layer's handlers (a WeakMap: nothing is
- * added to the payload kafkajs users see).
- */
-export const rowsOf = new WeakMap<object, Rows>()
+/** A run option of the event layer's: its `eachBatch` reads `RowsBatch.rows` (batch.ts). */
+export const READ_ROWS = Symbol('ferrokafka.readRows')

@@ -6,8 +6,9 @@
 import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
-import type { ConsumerConfig, KafkaConfig, RecordMetadata } from '../types'
-import { rowsOf } from '../messages'
+import type { ConsumerConfig, ConsumerRunConfig, KafkaConfig, RecordMetadata } from '../types'
+import { READ_ROWS } from '../messages'
+import type { RowsBatch } from '../batch'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 import { createEvent, parseDomainEventText, type DomainEvent, type EventMetadata } from './envelope'
 import { EventConsumer, type HandlerContext, type RetryPolicyConfig } from './event-consumer'
@@ -81,12 +82,12 @@ class BusConsumer extends EventConsumer {
       ...this.runOptions(),
       // Failures are reported per event, so a dead-lettered event never costs a refetch of its batch.
       eachBatchAutoResolve: false,
+      [READ_ROWS]: true,
       // Each event is read from the batch's rows as it comes: no kafkajs message object (nor a Buffer
       // per value and header) is built unless a failure report needs it, and each parsed event is
       // garbage once handled instead of the whole batch's living until its end.
       eachBatch: async (payload) => {
-        const { topic, partition } = payload.batch
-        const rows = rowsOf.get(payload)!
+        const { topic, partition, rows } = payload.batch as RowsBatch
         for (let i = 0; i < rows.count; i++) {
           const offset = rows.offset(i)
           try {
@@ -104,7 +105,7 @@ class BusConsumer extends EventConsumer {
           payload.resolveOffset(offset)
         }
       },
-    })
+    } as ConsumerRunConfig)
   }
 }
 
