@@ -4,7 +4,8 @@
 // that says the broker does not support the call, quickly, with the process intact.
 const path = require('path')
 const { execFile } = require('child_process')
-const { Kafka, KafkaJSError, logLevel } = require('..')
+const { Kafka, KafkaJSError, KafkaJSProtocolError, KafkaJSNonRetriableError, logLevel } = require('..')
+const kafkajs = require('kafkajs')
 const { unique, startCluster, within, nextEvent, inbox, adminOf, sendWith } = require('./helpers')
 
 let cluster, kafka
@@ -56,6 +57,53 @@ test('fetchTopicMetadata has kafkajs\'s shape', async () => {
     expect(p.isr).toContain(p.leader)
     expect(p.replicas.every(Number.isInteger)).toBe(true)
   }
+})
+
+test('fetchTopicMetadata of a missing topic rejects as kafkajs does (UNKNOWN_TOPIC_OR_PARTITION, 3) and creates nothing', async () => {
+  const missing = unique('missing')
+  const describe = (e) => ({ name: e.name, type: e.type, code: e.code, retriable: e.retriable })
+  const ours = await withAdmin((admin) => admin.fetchTopicMetadata({ topics: [missing] }).then(() => null, (e) => e))
+  expect(ours).toBeInstanceOf(KafkaJSProtocolError)
+  const theirs = await kafkajsAdmin((admin) => admin.fetchTopicMetadata({ topics: [missing] }).then(() => null, (e) => e))
+  expect(describe(ours)).toEqual(describe(theirs))
+  expect(describe(ours)).toMatchObject({ type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3 })
+  // librdkafka's admin client is a producer, whose metadata requests would have created it.
+  expect(await withAdmin((admin) => admin.listTopics())).not.toContain(missing)
+})
+
+/** kafkajs 2.2.4 itself against the same MockCluster: the reference for a result's shape. */
+async function kafkajsAdmin(fn) {
+  const admin = new kafkajs.Kafka({ brokers: cluster.brokers, logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 0 } }).admin()
+  await admin.connect()
+  try { return await fn(admin) } finally { await admin.disconnect() }
+}
+
+test('describeCluster names every broker, the controller and the cluster id, as kafkajs does', async () => {
+  const ours = await withAdmin((admin) => admin.describeCluster())
+  const theirs = await kafkajsAdmin((admin) => admin.describeCluster())
+  const sorted = (brokers) => brokers.slice().sort((a, b) => a.nodeId - b.nodeId)
+  expect(sorted(ours.brokers)).toEqual(sorted(theirs.brokers))
+  expect(ours.brokers.map((b) => `${b.host}:${b.port}`).sort()).toEqual(cluster.brokers.slice().sort())
+  expect({ controller: ours.controller, clusterId: ours.clusterId }).toEqual({ controller: theirs.controller, clusterId: theirs.clusterId })
+  expect(typeof ours.clusterId).toBe('string')
+})
+
+test('fetchTopicOffsetsByTimestamp answers as kafkajs does; without a time, the high watermarks', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 3, 1)
+  const at = (partition, timestamp) => ({ partition, value: `p${partition}@${timestamp}`, timestamp: String(timestamp) })
+  // Partition 0: 1000, 2000, 3000; partition 1: 500; partition 2: nothing.
+  await produce(topic, [at(0, 1000), at(0, 2000), at(0, 3000), at(1, 500)])
+  for (const ts of [1500, 3000, 3001, 0, undefined]) {
+    const ours = byPartition(await withAdmin((admin) => admin.fetchTopicOffsetsByTimestamp(topic, ts)))
+    const theirs = byPartition(await kafkajsAdmin((admin) => admin.fetchTopicOffsetsByTimestamp(topic, ts)))
+    expect({ ts, offsets: ours }).toEqual({ ts, offsets: theirs })
+  }
+  // MockCluster's ListOffsets answers any time with the end offset (for kafkajs too); the lookup by
+  // time itself is checked against tansu (__test__/interop/admin.test.js).
+  expect(byPartition(await withAdmin((admin) => admin.fetchTopicOffsetsByTimestamp(topic)))).toEqual([
+    { partition: 0, offset: '3' }, { partition: 1, offset: '1' }, { partition: 2, offset: '0' },
+  ])
 })
 
 test('fetchTopicOffsets reports high, low and offset as strings after producing', async () => {

@@ -78,7 +78,7 @@ test('an oversize record rejects with a non-retriable protocol error and others 
     const ok = producer.send({ topic, messages: [{ value: 'small' }] })
     const err = await producer.send({ topic, messages: [{ value: Buffer.alloc(2 * 1024 * 1024) }] }).catch((e) => e)
     expect(err).toBeInstanceOf(KafkaJSProtocolError)
-    expect(err.code).toBe('MSG_SIZE_TOO_LARGE')
+    expect({ type: err.type, code: err.code }).toEqual({ type: 'MESSAGE_TOO_LARGE', code: 10 })
     expect(err.retriable).toBe(false)
     const [meta] = await ok
     expect(meta.errorCode).toBe(0)

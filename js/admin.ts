@@ -101,6 +101,21 @@ export class Admin {
     return call(() => this.client().fetchTopicOffsets(topic))
   }
 
+  /**
+   * Per partition, the first offset whose record's timestamp is at or after `timestamp` (ms), or
+   * the high watermark where none is; every high watermark when `timestamp` is omitted.
+   */
+  async fetchTopicOffsetsByTimestamp(topic: string, timestamp?: number): Promise<PartitionOffset[]> {
+    check.str(topic, 'topic')
+    if (timestamp !== undefined) check.num(timestamp, 'timestamp')
+    return call(() => this.client().fetchTopicOffsetsByTimestamp(topic, timestamp))
+  }
+
+  /** The cluster's brokers, its controller's node id and its cluster id. */
+  async describeCluster(): Promise<{ brokers: { nodeId: number; host: string; port: number }[]; controller: number | null; clusterId: string }> {
+    return call(() => this.client().describeCluster()) as Promise<{ brokers: { nodeId: number; host: string; port: number }[]; controller: number | null; clusterId: string }>
+  }
+
   /** Committed offsets of a group (`-1` where none), grouped by topic as kafkajs 2 returns them. */
   async fetchOffsets(request: { groupId: string; topics?: string[]; topic?: string; resolveOffsets?: boolean }): Promise<{ topic: string; partitions: (PartitionOffset & { metadata: string | null })[] }[]> {
     const { groupId, topics, topic } = check.options(request, 'fetchOffsets', false)

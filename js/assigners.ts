@@ -23,8 +23,12 @@ function nameOf(create: (config: object) => { name?: unknown }, groupId: string,
   return create.name || 'an anonymous assigner'
 }
 
-/** The librdkafka strategies for a consumer's `partitionAssigners`; warns once about custom ones. */
+/**
+ * The librdkafka strategies for a consumer's `partitionAssigners`; warns once about custom ones.
+ * None given: kafkajs's default, round-robin (librdkafka's own default would choose range).
+ */
 export function assignmentStrategies(assigners: unknown[] | undefined, groupId: string, logger: Logger): string[] {
+  if (assigners === undefined) return [FALLBACK]
   const out: string[] = []
   const custom: string[] = []
   if (assigners !== undefined && !Array.isArray(assigners)) throw check.invalid('partitionAssigners', 'must be an array of assigners')

@@ -180,7 +180,8 @@ export abstract class ConsumerRunLoop {
     this.instrumentation.emit(events.START_BATCH_PROCESS, batchInfo)
     const pause = () => {
       this.pause([{ topic: p.topic, partitions: [p.partition] }])
-      return () => this.resume([{ topic: p.topic, partitions: [p.partition] }])
+      // Called later, often from a timer: a consumer stopped meanwhile has nothing left to resume.
+      return () => { if (this.running) this.resume([{ topic: p.topic, partitions: [p.partition] }]) }
     }
     const heartbeat = async () => {}
     let done = 0 // messages fully handled, from the front

@@ -4,6 +4,7 @@
  * applies the retry backoff and commits.
  */
 import { inspect } from 'util'
+import { Admin } from './admin'
 import type { NativeConsumer, PartitionBatch } from '../binding'
 import { ConsumerRunLoop, keyOf } from './consumer-run'
 import { consumerEvents as events } from './consumer-events'
@@ -12,7 +13,7 @@ import { call, callSync, KafkaJSNonRetriableError } from './errors'
 import type { ClientContext } from './kafka'
 import { readNativeStats, type LibrdkafkaStats } from './service/metrics'
 import type {
-  ConsumerConfig, ConsumerRunConfig, ConsumerSubscribeTopic, ConsumerSubscribeTopics, KafkaMessage,
+  ConsumerConfig, ConsumerRunConfig, GroupDescription, ConsumerSubscribeTopic, ConsumerSubscribeTopics, KafkaMessage,
   TopicPartitionOffsetAndMetadata, TopicPartitions,
 } from './types'
 import * as check from './validate'
@@ -159,12 +160,29 @@ export class Consumer extends ConsumerRunLoop {
     this.syncPaused(() => this.nativeConsumer?.resume(list))
   }
 
+  /**
+   * kafkajs `describeGroup()`: this consumer's group as `admin.describeGroups` describes it
+   * (`{ groupId, members, protocol, protocolType, state, errorCode }`), through a short-lived admin
+   * client of the same configuration.
+   */
+  async describeGroup(): Promise<GroupDescription> {
+    const admin = new Admin(this.ctx, {})
+    await admin.connect()
+    try {
+      const { groups } = await admin.describeGroups([this.groupId])
+      return groups[0]
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
   paused(): TopicPartitions[] {
     return (this.nativeConsumer?.paused() ?? []).map((t) => ({ topic: t.topic, partitions: t.partitions ?? [] }))
   }
 
   private syncPaused(fn: () => void): void {
-    if (!this.nativeConsumer) throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
+    // As kafkajs: only a running consumer pauses (before run() and after stop() there is no group).
+    if (!this.nativeConsumer || !this.running) throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
     callSync(fn)
     this.pausedKeys = new Set(this.paused().flatMap((t) => t.partitions.map((p) => keyOf(t.topic, p))))
   }

@@ -1,7 +1,9 @@
 /**
- * kafkajs's error classes, with the same names and hierarchy, plus ferrokafka's fields:
- * `code` (librdkafka's error name, e.g. `MSG_SIZE_TOO_LARGE`), `retriable`, and `field` (the option
- * at fault, for configuration errors). Native errors become these in {@link fromNative} only.
+ * kafkajs's error classes, with the same names and hierarchy, plus ferrokafka's fields: `code`
+ * (on a `KafkaJSProtocolError` the Kafka protocol's number, as in kafkajs, with its name in
+ * `type`; on the others librdkafka's error name, e.g. `_MSG_TIMED_OUT`, or a ferrokafka code such
+ * as `ERR_CONFIG`), `retriable`, and `field` (the option at fault, for configuration errors).
+ * Native errors become these in {@link fromNative} only.
  */
 
 const MARKER = '@@ferrokafka@@'
@@ -9,7 +11,7 @@ const MARKER = '@@ferrokafka@@'
 export interface KafkaJSErrorOptions {
   retriable?: boolean
   cause?: Error
-  code?: string
+  code?: string | number
   field?: string
 }
 
@@ -18,8 +20,8 @@ export class KafkaJSError extends Error {
   readonly retriable: boolean
   readonly helpUrl?: string
   readonly cause?: Error
-  /** librdkafka's error name (`UNKNOWN_TOPIC_OR_PART`) or a ferrokafka code (`ERR_CONFIG`). */
-  code?: string
+  /** See the module's note: a protocol error's number, else librdkafka's or ferrokafka's code name. */
+  code?: string | number
   /** The option or argument at fault, for validation errors. */
   field?: string
   constructor(e: Error | string, { retriable = true, cause, code, field }: KafkaJSErrorOptions = {}) {
@@ -39,14 +41,40 @@ export class KafkaJSNonRetriableError extends KafkaJSError {
   }
 }
 
-/** An error code returned by a broker; `type` is its name as in kafkajs. */
+/**
+ * An error code returned by a broker: `type` is its name and `code` its number, as in kafkajs.
+ * Like kafkajs's, it also takes the protocol error itself: `new KafkaJSProtocolError({ message,
+ * type, code, retriable })`.
+ */
 export class KafkaJSProtocolError extends KafkaJSError {
   type: string
-  constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
-    super(e, opts)
+  constructor(e: Error | string | ProtocolErrorShape, opts: KafkaJSErrorOptions = {}) {
+    const shape = typeof e === 'object' && !(e instanceof Error) ? e : null
+    super(shape ? shape.message ?? '' : (e as Error | string), { ...opts, retriable: opts.retriable ?? shape?.retriable, code: opts.code ?? shape?.code })
     this.name = 'KafkaJSProtocolError'
-    this.type = opts.code ?? 'UNKNOWN'
+    this.type = shape?.type ?? (typeof opts.code === 'string' ? opts.code : 'UNKNOWN')
   }
+}
+
+/** A protocol error as kafkajs describes one (its `protocol/error.js` entries). */
+export interface ProtocolErrorShape {
+  message?: string
+  type?: string
+  code?: number
+  retriable?: boolean
+}
+
+/** librdkafka's names for broker errors where the Kafka protocol (and kafkajs) name them otherwise. */
+const protocolNames: Record<string, string> = {
+  INVALID_MSG: 'CORRUPT_MESSAGE',
+  UNKNOWN_TOPIC_OR_PART: 'UNKNOWN_TOPIC_OR_PARTITION',
+  INVALID_MSG_SIZE: 'INVALID_FETCH_SIZE',
+  MSG_SIZE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  STALE_CTRL_EPOCH: 'STALE_CONTROLLER_EPOCH',
+  COORDINATOR_LOAD_IN_PROGRESS: 'GROUP_LOAD_IN_PROGRESS',
+  COORDINATOR_NOT_AVAILABLE: 'GROUP_COORDINATOR_NOT_AVAILABLE',
+  NOT_COORDINATOR: 'NOT_COORDINATOR_FOR_GROUP',
+  TOPIC_EXCEPTION: 'INVALID_TOPIC_EXCEPTION',
 }
 
 export class KafkaJSOffsetOutOfRange extends KafkaJSProtocolError {
@@ -179,9 +207,8 @@ const byName: Record<string, new (e: string, o: KafkaJSErrorOptions) => KafkaJSE
 export const isKafkaJSError = (e: unknown): e is KafkaJSError => e instanceof KafkaJSError
 
 /** kafkajs's check for errors that mean the group is rebalancing. */
-export const isRebalancing = (e: { type?: string; code?: string }): boolean =>
+export const isRebalancing = (e: { type?: string }): boolean =>
   e?.type === 'REBALANCE_IN_PROGRESS' || e?.type === 'NOT_COORDINATOR_FOR_GROUP' || e?.type === 'ILLEGAL_GENERATION'
-  || e?.code === 'REBALANCE_IN_PROGRESS' || e?.code === 'NOT_COORDINATOR' || e?.code === 'ILLEGAL_GENERATION'
 
 /** Turns an error thrown by the native binding into its kafkajs class; others pass through. */
 export function fromNative(err: unknown): unknown {
@@ -199,13 +226,23 @@ export function fromNative(err: unknown): unknown {
 }
 
 /** What the native side reports about an error (thrown, or carried by an event). */
-export interface NativeErrorInfo { name: string; message: string; code: string; retriable: boolean; field?: string | null }
+export interface NativeErrorInfo {
+  name: string
+  message: string
+  /** librdkafka's error name or a ferrokafka code. */
+  code: string
+  retriable: boolean
+  field?: string | null
+  /** The Kafka protocol's number of an error a broker returned; 0 or absent for the others. */
+  kafkaCode?: number
+}
 
 /** The kafkajs error class instance for a native error description. */
 export function errorOf(info: NativeErrorInfo): KafkaJSError {
   const Cls = byName[info.name] ?? KafkaJSError
-  const out = new Cls(info.message, { retriable: info.retriable, code: info.code, field: info.field ?? undefined })
-  if (info.name === 'KafkaJSProtocolError') (out as KafkaJSProtocolError).type = info.code
+  const protocol = info.name === 'KafkaJSProtocolError' && (info.kafkaCode ?? 0) > 0
+  const out = new Cls(info.message, { retriable: info.retriable, code: protocol ? info.kafkaCode : info.code, field: info.field ?? undefined })
+  if (info.name === 'KafkaJSProtocolError') (out as KafkaJSProtocolError).type = protocolNames[info.code] ?? info.code
   return out
 }
 

@@ -15,17 +15,17 @@ use serde_json::{json, Value};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-const TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The native half of a kafkajs `Admin`.
 #[napi]
 pub struct NativeAdmin {
-  common: Value,
+  pub(crate) common: Value,
   bootstrap: String,
   pub(crate) client: RwLock<Option<Arc<AdminClient<DefaultClientContext>>>>,
   /// The provider's token cell: an admin client's main queue is never polled, so librdkafka
   /// cannot ask it for tokens; each new token is handed over on the next call instead.
-  oauth: Option<Arc<crate::oauth::TokenCell>>,
+  pub(crate) oauth: Option<Arc<crate::oauth::TokenCell>>,
   seeded: std::sync::atomic::AtomicU64,
 }
 
@@ -42,7 +42,7 @@ impl NativeAdmin {
     Ok(())
   }
 
-  fn client(&self) -> Result<Arc<AdminClient<DefaultClientContext>>> {
+  pub(crate) fn client(&self) -> Result<Arc<AdminClient<DefaultClientContext>>> {
     let client = self
       .client
       .read()
@@ -74,7 +74,7 @@ impl NativeAdmin {
   }
 }
 
-fn watermarks(client: &AdminClient<DefaultClientContext>, topic: &str) -> Result<Vec<(i32, i64, i64)>> {
+pub(crate) fn watermarks(client: &AdminClient<DefaultClientContext>, topic: &str) -> Result<Vec<(i32, i64, i64)>> {
   let meta = client.inner().fetch_metadata(Some(topic), TIMEOUT).during("fetchTopicOffsets")?;
   let t = meta.topics().first().ok_or_else(|| FerroError::config("topic", "not found"))?;
   if let Some(err) = t.error() {
@@ -102,6 +102,9 @@ impl NativeAdmin {
   #[napi]
   pub async fn connect(&self, timeout_ms: u32) -> napi::Result<()> {
     let mut cfg = config::client_config(&self.common)?;
+    // librdkafka's admin client is a producer underneath, whose metadata requests ask the broker
+    // to create the topics they name: fetchTopicMetadata({ topics: ['typo'] }) would create 'typo'.
+    cfg.set("allow.auto.create.topics", "false");
     crate::interceptor::enable(&mut cfg);
     let client: AdminClient<DefaultClientContext> =
       cfg.create().map_err(|e| FerroError::creation("admin client", e))?;

@@ -21,6 +21,9 @@ pub struct FerroError {
   pub retriable: bool,
   /// The option or argument at fault, for validation errors.
   pub field: Option<String>,
+  /// The Kafka protocol's error code for an error a broker returned (kafkajs's numeric `code` of
+  /// a `KafkaJSProtocolError`); 0 for the others.
+  pub kafka_code: i32,
 }
 
 pub type Result<T> = std::result::Result<T, FerroError>;
@@ -35,6 +38,7 @@ impl FerroError {
       code: "ERR_CONFIG".into(),
       retriable: false,
       field: Some(field),
+      kafka_code: 0,
     }
   }
 
@@ -46,6 +50,7 @@ impl FerroError {
       code: "ERR_STATE".into(),
       retriable: false,
       field: None,
+      kafka_code: 0,
     }
   }
 
@@ -57,6 +62,7 @@ impl FerroError {
       code: "ERR_UNSUPPORTED".into(),
       retriable: false,
       field: None,
+      kafka_code: 0,
     }
   }
 
@@ -73,6 +79,7 @@ impl FerroError {
       code: code.map(code_name).unwrap_or_else(|| "ERR_UNKNOWN".into()),
       retriable,
       field: None,
+      kafka_code: code.map_or(0, kafka_code),
     }
   }
 
@@ -99,7 +106,14 @@ impl FerroError {
 
   pub fn from_code(operation: &str, code: RDKafkaErrorCode) -> Self {
     let (name, retriable) = classify(code);
-    FerroError { name, message: format!("{}: {}", operation, code), code: code_name(code), retriable, field: None }
+    FerroError {
+      name,
+      message: format!("{}: {}", operation, code),
+      code: code_name(code),
+      retriable,
+      field: None,
+      kafka_code: kafka_code(code),
+    }
   }
 
   pub fn to_json(&self) -> serde_json::Value {
@@ -109,6 +123,7 @@ impl FerroError {
       "code": self.code,
       "retriable": self.retriable,
       "field": self.field,
+      "kafkaCode": self.kafka_code,
     })
   }
 }
@@ -116,6 +131,12 @@ impl FerroError {
 /// Display without the raw librdkafka `Debug` noise; librdkafka never puts credentials here.
 fn describe(err: &KafkaError) -> String {
   err.to_string()
+}
+
+/// A broker's error code as the Kafka protocol numbers it (librdkafka keeps those codes as they
+/// are; its own errors are negative); 0 for librdkafka's own.
+fn kafka_code(code: RDKafkaErrorCode) -> i32 {
+  (code as i32).max(0)
 }
 
 /// librdkafka's own symbolic name for a code (`rd_kafka_err2name`), as users see it in its docs.

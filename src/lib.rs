@@ -5,6 +5,7 @@
 #![deny(clippy::all)]
 
 pub mod admin;
+pub mod admin_cluster;
 pub mod api_keys;
 pub mod config;
 #[cfg(test)]

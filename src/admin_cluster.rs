@@ -1,0 +1,79 @@
+//! The admin client's questions about the cluster itself and about offsets by time (kafkajs
+//! `describeCluster`, `fetchTopicOffsetsByTimestamp`): the rest of `NativeAdmin` is in admin.rs.
+
+use crate::admin::{watermarks, NativeAdmin, TIMEOUT};
+use crate::config;
+use crate::error::{blocking, Context, FerroError};
+use napi_derive::napi;
+use rdkafka::bindings as rd;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::{json, Value};
+
+#[napi]
+impl NativeAdmin {
+  /// kafkajs `describeCluster()`: `{ brokers: [{ nodeId, host, port }], controller, clusterId }`.
+  #[napi]
+  pub async fn describe_cluster(&self) -> napi::Result<Value> {
+    let client = self.client()?;
+    blocking(move || {
+      let meta = client.inner().fetch_metadata(None, TIMEOUT).during("describeCluster")?;
+      let brokers: Vec<Value> =
+        meta.brokers().iter().map(|b| json!({ "nodeId": b.id(), "host": b.host(), "port": b.port() })).collect();
+      let rk = client.inner().native_ptr();
+      let wait = TIMEOUT.as_millis() as i32;
+      // Both come with the metadata just fetched: librdkafka answers from its cache.
+      let controller = unsafe { rd::rd_kafka_controllerid(rk, wait) };
+      let id = unsafe { rd::rd_kafka_clusterid(rk, wait) };
+      let cluster_id = if id.is_null() {
+        Value::Null
+      } else {
+        let text = unsafe { std::ffi::CStr::from_ptr(id) }.to_string_lossy().into_owned();
+        unsafe { rd::rd_kafka_mem_free(rk, id as *mut std::ffi::c_void) };
+        Value::String(text)
+      };
+      Ok(json!({ "brokers": brokers, "controller": if controller < 0 { Value::Null } else { json!(controller) }, "clusterId": cluster_id }))
+    })
+    .await
+  }
+
+  /// kafkajs `fetchTopicOffsetsByTimestamp(topic, timestamp?)`: per partition, the first offset
+  /// whose record's timestamp is at or after `timestamp`; the high watermark where none is (and
+  /// for every partition when no timestamp is given).
+  #[napi]
+  pub async fn fetch_topic_offsets_by_timestamp(&self, topic: String, timestamp: Option<f64>) -> napi::Result<Value> {
+    let client = self.client()?;
+    if timestamp.is_some_and(|t| !t.is_finite() || t < 0.0) {
+      return Err(FerroError::config("timestamp", "must be a non-negative number of milliseconds").into());
+    }
+    // A group-less consumer: ListOffsets by time is a consumer call in librdkafka.
+    let reader: BaseConsumer =
+      config::client_config(&self.common)?.create().map_err(|e| FerroError::creation("offset reader", e))?;
+    crate::oauth::seed_client(&self.oauth, reader.client().native_ptr())?;
+    blocking(move || {
+      let marks = watermarks(&client, &topic)?;
+      let by_time = match timestamp {
+        None => None,
+        Some(ts) => {
+          let mut tpl = TopicPartitionList::new();
+          for (p, _, _) in &marks {
+            tpl.add_partition_offset(&topic, *p, Offset::Offset(ts as i64)).during("fetchTopicOffsetsByTimestamp")?;
+          }
+          Some(reader.offsets_for_times(tpl, TIMEOUT).during("fetchTopicOffsetsByTimestamp")?)
+        }
+      };
+      let out = marks
+        .iter()
+        .map(|(p, _, high)| {
+          let found = by_time.as_ref().and_then(|t| t.find_partition(&topic, *p)).and_then(|e| match e.offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+          });
+          json!({ "partition": p, "offset": found.unwrap_or(*high).to_string() })
+        })
+        .collect();
+      Ok(Value::Array(out))
+    })
+    .await
+  }
+}
