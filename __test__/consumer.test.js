@@ -248,7 +248,7 @@ test('seek moves the next fetch back: offsets are delivered again', async () => 
   }
 })
 
-test('stop() stops the consumer and emits STOP', async () => {
+test('stop() stops the consumer and emits STOP; pause() refuses before run() and after stop()', async () => {
   const topic = unique('t')
   const groupId = unique('g')
   cluster.createTopic(topic, 1, 1)
@@ -256,14 +256,22 @@ test('stop() stops the consumer and emits STOP', async () => {
   const stopped = nextEvent(consumer, consumer.events.STOP)
   const joined = nextEvent(consumer, consumer.events.GROUP_JOIN)
   try {
+    const pauseError = () => { try { consumer.pause([{ topic }]); return null } catch (e) { return e } }
     await consumer.connect()
     await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    // As kafkajs: pause() and resume() need a running consumer.
+    const before = pauseError()
+    expect(before).toBeInstanceOf(KafkaJSNonRetriableError)
+    expect(before.message).toBe('Consumer group was not initialized, consumer#run must be called first')
     await consumer.run({ eachMessage: async () => {} })
     await within(20000, joined, 'GROUP_JOIN')
+    expect(pauseError()).toBeNull()
+    consumer.resume([{ topic }])
     await consumer.stop()
     const event = await within(5000, stopped, 'STOP')
     expect(event.type).toBe(consumer.events.STOP)
     expect(event.type).toBe('consumer.stop')
+    expect(pauseError()).toBeInstanceOf(KafkaJSNonRetriableError)
   } finally {
     await consumer.disconnect()
   }
