@@ -1,7 +1,9 @@
 // The kafkajs Consumer contract on a MockCluster over TCP: payload shapes, retry of a failing
 // message without committing past it, pause/resume, seek, stop and the instrumentation events
 // (commits and groups of several members: consumer-group.test.js).
-const { Kafka: KafkaJS } = require('kafkajs')
+const KafkaJSLib = require('kafkajs')
+const { Kafka: KafkaJS } = KafkaJSLib
+const ferrokafka = require('..')
 const { KafkaJSNonRetriableError } = require('..')
 const { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
 
@@ -175,6 +177,40 @@ test('a failing message is retried at the same offset, never committed past, the
   // The committed offset is the next offset to read: while offset 5 fails it is at most 5.
   expect(committedWhileFailing.filter((c) => Number(c) > 5)).toEqual([])
   expect(await withAdmin((a) => committed(a, groupId, topic))).toBe('10')
+})
+
+test('a handler\'s non-retriable error crashes the consumer at once, as in kafkajs: STOP, DISCONNECT, then CRASH with the error itself', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 1, 1)
+  await produce(topic, [{ value: 'a' }, { value: 'b' }])
+  /** Runs one library's consumer until its CRASH; returns what a program could observe. */
+  const observe = async (lib, client) => {
+    const restartCalls = []
+    const consumer = client.consumer({ groupId: unique('g'), retry: { retries: 3, initialRetryTime: 50, restartOnFailure: async () => { restartCalls.push(1); return true } } })
+    const seen = { deliveries: [], events: [] }
+    const crashed = nextEvent(consumer, consumer.events.CRASH)
+    for (const name of ['STOP', 'DISCONNECT', 'CRASH']) consumer.on(consumer.events[name], () => seen.events.push(name))
+    try {
+      await consumer.connect()
+      await consumer.subscribe({ topics: [topic], fromBeginning: true })
+      await consumer.run({ eachMessage: async ({ message }) => {
+        seen.deliveries.push(message.offset)
+        throw new lib.KafkaJSNonRetriableError(`fatal ${message.offset}`)
+      } })
+      const crash = await within(20000, crashed, `${lib === KafkaJSLib ? 'kafkajs' : 'ferrokafka'} CRASH`)
+      // Copied now: the disconnect below adds its own DISCONNECT.
+      return { deliveries: [...seen.deliveries], events: [...seen.events], restartCalls: restartCalls.length, crash: { restart: crash.payload.restart, name: crash.payload.error.name, message: crash.payload.error.message } }
+    } finally {
+      await consumer.disconnect()
+    }
+  }
+  const ours = await observe(ferrokafka, kafka)
+  const theirs = await observe(KafkaJSLib, new KafkaJS({ brokers: cluster.brokers, logLevel: 0 }))
+  expect(ours).toEqual(theirs)
+  expect(ours).toEqual({
+    deliveries: ['0'], events: ['STOP', 'DISCONNECT', 'CRASH'], restartCalls: 0,
+    crash: { restart: false, name: 'KafkaJSNonRetriableError', message: 'fatal 0' },
+  })
 })
 
 test('a paused partition receives nothing until resumed, while others keep flowing', async () => {

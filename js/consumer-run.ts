@@ -49,6 +49,8 @@ export abstract class ConsumerRunLoop {
   protected fromBeginning = false
   protected running = false
   protected loopDone: Promise<void> | null = null
+  /** A crash that does not restart: reported once the loop ended and the consumer disconnected. */
+  protected crashed: { error: unknown } | null = null
   protected onJoin: (() => void) | null = null
   protected pausedKeys = new Set<string>()
   protected sought = new Set<string>()
@@ -103,7 +105,8 @@ export abstract class ConsumerRunLoop {
     let restart = true
     if (retry?.restartOnFailure) restart = await retry.restartOnFailure(error).catch(() => false)
     this.ctx.logger.error(`Consumer crashed: ${error.message}`, { groupId: this.groupId, restart })
-    this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
+    if (restart) this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
+    else this.crashed = { error }
     await call(() => nc.close()).catch(() => undefined)
     this.nativeConsumer = null
     if (restart) await new Promise((r) => setTimeout(r, retry?.initialRetryTime ?? 300))
@@ -276,14 +279,17 @@ export abstract class ConsumerRunLoop {
       this.instrumentation.emit(events.DEAD_LETTER, { topic: p.topic, partition: p.partition, offset: message.offset, dlqTopic: decision.dlqTopic, attempts: decision.attempt, error })
     } else if (decision.action === 'crash') {
       // As kafkajs: the retries ran out, so CRASH carries KafkaJSNumberOfRetriesExceeded with the
-      // handler's error as its cause; the retry budget then starts again on the same client.
+      // handler's error as its cause; the retry budget then starts again on the same client. A
+      // non-retriable error (retriable: false) crashes at once, as itself, and never restarts.
+      const retriable = isRetryable(error)
       const cause = typeof error?.message === 'string' ? (error as Error) : undefined
-      const crash = new KafkaJSNumberOfRetriesExceeded(cause ?? String(error), { cause, retryCount: Math.max(0, decision.attempt - 1), retryTime: decision.delayMs })
+      const crash = retriable ? new KafkaJSNumberOfRetriesExceeded(cause ?? String(error), { cause, retryCount: Math.max(0, decision.attempt - 1), retryTime: decision.delayMs }) : error
       const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
-      let restart = true
-      if (restartOnFailure) restart = await restartOnFailure(crash).catch(() => false)
-      this.instrumentation.emit(events.CRASH, { error: crash, groupId: this.groupId, restart })
-      if (!restart) {
+      let restart = retriable
+      if (retriable && restartOnFailure) restart = await restartOnFailure(crash).catch(() => false)
+      if (restart) this.instrumentation.emit(events.CRASH, { error: crash, groupId: this.groupId, restart })
+      else {
+        this.crashed = { error: crash }
         this.running = false
         nc.wake()
       }

@@ -91,9 +91,11 @@ export class Consumer extends ConsumerRunLoop {
       this.onJoin = () => { clearTimeout(timer); resolve() }
     })
     this.stall?.start()
-    this.loopDone = this.loop(nc)
+    const loopDone = this.loop(nc)
       .catch((e) => this.ctx.logger.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
       .finally(() => this.stall?.stop())
+    this.loopDone = loopDone
+    void loopDone.then(() => this.endCrashed())
     await joined
   }
 
@@ -109,11 +111,25 @@ export class Consumer extends ConsumerRunLoop {
     this.instrumentation.emit(events.STOP)
   }
 
+  /**
+   * After a crash that does not restart, as kafkajs: the consumer disconnects itself (STOP,
+   * DISCONNECT), then CRASH reports the error with `restart: false`.
+   */
+  private async endCrashed(): Promise<void> {
+    const crashed = this.crashed
+    if (!crashed) return
+    this.crashed = null
+    await this.disconnect().catch((e) => this.ctx.logger.error(`Disconnect after a crash failed: ${e?.message}`, { groupId: this.groupId }))
+    this.instrumentation.emit(events.CRASH, { error: crashed.error, groupId: this.groupId, restart: false })
+  }
+
   /** Stops, commits what was handled (with autoCommit), leaves the group and frees the client. */
   async disconnect(): Promise<void> {
     await this.stop()
     if (this.nativeConsumer) {
       const nc = this.nativeConsumer
+      // Taken at once: a second disconnect() meanwhile (a crash's own, a user's) closes nothing twice.
+      this.nativeConsumer = null
       this.requests.attach(null)
       const last = await call(() => nc.close())
       // Only the final commit's report matters now: the group is left.

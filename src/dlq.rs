@@ -262,9 +262,10 @@ impl NativeConsumer {
     let attempt = inner.record_failure(&key, off);
     let policy = inner.dead_letter.read().unwrap().clone();
     let Some(policy) = policy else {
-      // kafkajs: retry per `retry`; past it, CRASH and begin the budget again.
+      // kafkajs: retry per `retry`; past it, CRASH and begin the budget again. A non-retriable
+      // error is not retried at all.
       let retry = inner.policy;
-      let exhausted = attempt > retry.retries;
+      let exhausted = attempt > retry.retries || !report.retryable;
       if exhausted {
         inner.failures.lock().unwrap().remove(&key);
       }
