@@ -36,6 +36,21 @@ test('createTopics resolves true for a new topic and false for an existing one; 
   expect(meta).toMatchObject({ topicName: topic, partition: 2, errorCode: 0 })
 })
 
+test('createTopics with validateOnly creates nothing (false for an existing topic); one topic twice is refused, as kafkajs', async () => {
+  const topic = unique('t')
+  const existing = unique('t')
+  cluster.createTopic(existing, 1, 1)
+  await withAdmin(async (admin) => {
+    expect(await within(10000, admin.createTopics({ validateOnly: true, topics: [{ topic, numPartitions: 2 }] }), 'validateOnly')).toBe(true)
+    expect(await admin.listTopics()).not.toContain(topic)
+    expect(await within(10000, admin.createTopics({ validateOnly: true, topics: [{ topic: existing }] }), 'validateOnly, existing')).toBe(false)
+    const twice = await admin.createTopics({ topics: [{ topic }, { topic }] }).then(() => null, (e) => e)
+    expect(twice).toBeInstanceOf(KafkaJSNonRetriableError)
+    expect(twice.message).toBe('Invalid topics array, it cannot have multiple entries for the same topic')
+    expect(await admin.listTopics()).not.toContain(topic)
+  })
+})
+
 test('fetchTopicMetadata has kafkajs\'s shape', async () => {
   const topic = unique('t')
   cluster.createTopic(topic, 3, 1)
@@ -233,5 +248,29 @@ describe('calls MockCluster has no API for', () => {
     expect(err.message).toMatch(UNSUPPORTED)
     const meta = await withAdmin((admin) => admin.fetchTopicMetadata({ topics: [topic] }))
     expect(meta.topics[0].partitions).toHaveLength(1)
+  })
+
+  test('describeConfigs and alterConfigs reject at once with a KafkaJS error naming the call', async () => {
+    const topic = unique('t')
+    cluster.createTopic(topic, 1, 1)
+    const resource = { type: 2, name: topic }
+    const errors = await withAdmin(async (admin) => [
+      await within(5000, admin.describeConfigs({ resources: [resource] }).then(() => null, (e) => e), 'describeConfigs'),
+      await within(5000, admin.alterConfigs({ resources: [{ ...resource, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] }).then(() => null, (e) => e), 'alterConfigs'),
+    ])
+    for (const [err, call] of [[errors[0], 'describeConfigs'], [errors[1], 'alterConfigs']]) {
+      expect(err).toBeInstanceOf(KafkaJSError)
+      expect(err.message).toMatch(UNSUPPORTED)
+      expect(err.message).toContain(call)
+    }
+  })
+})
+
+test('the admin calls ferrokafka does not offer yet exist and reject naming themselves, not with a TypeError', async () => {
+  const calls = ['deleteTopicRecords', 'createAcls', 'describeAcls', 'deleteAcls', 'alterPartitionReassignments', 'listPartitionReassignments']
+  const errors = await withAdmin((admin) => Promise.all(calls.map((c) => admin[c]({}).then(() => null, (e) => e))))
+  errors.forEach((err, i) => {
+    expect(err).toBeInstanceOf(KafkaJSNonRetriableError)
+    expect(err.message).toContain(`admin.${calls[i]}() is not supported`)
   })
 })

@@ -156,3 +156,43 @@ test('KafkaJSConnectionError keeps the kafkajs hierarchy', () => {
   expect(e.retriable).toBe(true)
   expect(e.name).toBe('KafkaJSConnectionError')
 })
+
+test("each client logs under kafkajs's namespace (Producer, Consumer, Admin), as kafkajs's own do", async () => {
+  const KafkaJS = require('kafkajs')
+  const namespaces = async (lib) => {
+    const entries = []
+    const client = new lib.Kafka({ brokers: cluster.brokers, logLevel: lib.logLevel.INFO, logCreator: () => (e) => entries.push(e) })
+    const clients = { Producer: client.producer(), Consumer: client.consumer({ groupId: unique('g') }), Admin: client.admin() }
+    for (const [name, c] of Object.entries(clients)) c.logger().info(`from ${name}`)
+    client.logger().info('from the client')
+    return entries.filter((e) => e.log.message.startsWith('from ')).map((e) => [e.log.message, e.namespace ?? ''])
+  }
+  const ours = await namespaces(require('..'))
+  expect(ours).toEqual(await namespaces(KafkaJS))
+  expect(ours).toEqual([['from Producer', 'Producer'], ['from Consumer', 'Consumer'], ['from Admin', 'Admin'], ['from the client', '']])
+  // A real client's own lines carry it too: the consumer's crash-free connect and disconnect.
+  const entries = []
+  const client = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.INFO, logCreator: () => (e) => entries.push(e) })
+  const consumer = client.consumer({ groupId: unique('g'), partitionAssigners: [() => ({ name: 'Custom', version: 0, assign: async () => [], protocol: () => ({}) })] })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [unique('t')] })
+  await consumer.run({ eachMessage: async () => {} })
+  await consumer.disconnect()
+  const warning = entries.find((e) => /partition assigner/i.test(e.log.message))
+  expect(warning && warning.namespace).toBe('Consumer')
+})
+
+test('KAFKAJS_LOG_LEVEL overrides logLevel, as in kafkajs', async () => {
+  const before = process.env.KAFKAJS_LOG_LEVEL
+  process.env.KAFKAJS_LOG_LEVEL = 'info'
+  try {
+    const entries = []
+    const client = new Kafka({ brokers: cluster.brokers, logLevel: logLevel.ERROR, logCreator: () => (e) => entries.push(e) })
+    client.logger().info('shown at INFO')
+    client.logger().debug('not shown at INFO')
+    expect(entries.map((e) => [e.label, e.log.message])).toEqual([['INFO', 'shown at INFO']])
+  } finally {
+    if (before === undefined) delete process.env.KAFKAJS_LOG_LEVEL
+    else process.env.KAFKAJS_LOG_LEVEL = before
+  }
+})

@@ -5,8 +5,27 @@ import { call, callSync, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
+import type { Logger } from './logger'
 import { native } from './native'
 import type { GroupDescription, GroupOverview, ITopicConfig, ITopicMetadata, PartitionOffset } from './types'
+
+/** kafkajs's `describeConfigs` result. */
+export interface DescribeConfigResponse {
+  throttleTime: number
+  resources: {
+    errorCode: number
+    errorMessage: string | null
+    resourceType: number
+    resourceName: string
+    configEntries: { configName: string; configValue: string | null; readOnly: boolean; isDefault: boolean; configSource: number; isSensitive: boolean; configSynonyms: unknown[] }[]
+  }[]
+}
+
+/** kafkajs's `alterConfigs` result. */
+export interface AlterConfigResponse {
+  throttleTime: number
+  resources: { errorCode: number; errorMessage: string | null; resourceType: number; resourceName: string }[]
+}
 import * as check from './validate'
 
 const events = {
@@ -17,6 +36,14 @@ const events = {
   REQUEST_QUEUE_SIZE: 'admin.network.request_queue_size',
 } as const
 
+/**
+ * kafkajs admin calls ferrokafka does not offer yet (the Rust binding to librdkafka has no API for
+ * them): they exist so a program gets this error, naming the call, instead of a TypeError.
+ */
+function notSupported(call: string, api: string): never {
+  throw new KafkaJSNonRetriableError(`admin.${call}() is not supported by ferrokafka: librdkafka's ${api} API is not bound yet`, { code: 'ERR_UNSUPPORTED' })
+}
+
 export class Admin {
   readonly events = events
   private readonly instrumentation = new Instrumentation(events, 'admin')
@@ -24,7 +51,11 @@ export class Admin {
   private nativeAdmin: NativeAdmin | null = null
   private connected = false
 
+  /** kafkajs's `Admin` namespace of the client's logger (what `admin.logger()` returns). */
+  private readonly log: Logger
+
   constructor(private readonly ctx: ClientContext, _config: object) {
+    this.log = ctx.logger.namespace('Admin')
     this.requests = new RequestEvents(this.instrumentation, events)
     const common = ctx.commonSync()
     if (common) this.nativeAdmin = callSync(() => new native.NativeAdmin(common))
@@ -66,6 +97,9 @@ export class Admin {
       check.int(t.replicationFactor, `topics[${i}].replicationFactor`)
       if (t.configEntries !== undefined) check.array(t.configEntries, `topics[${i}].configEntries`)
     })
+    if (new Set(topics.map((t) => t.topic)).size < topics.length) {
+      throw new KafkaJSNonRetriableError('Invalid topics array, it cannot have multiple entries for the same topic', { field: 'topics' })
+    }
     const a = this.client()
     return call(() => a.createTopics(topics.map((t) => ({ ...t, replicaAssignment: undefined })), validateOnly))
   }
@@ -110,6 +144,31 @@ export class Admin {
     if (timestamp !== undefined) check.num(timestamp, 'timestamp')
     return call(() => this.client().fetchTopicOffsetsByTimestamp(topic, timestamp))
   }
+
+  /**
+   * A topic's or a broker's configuration (`type`: `ConfigResourceTypes.TOPIC` or `BROKER`, whose
+   * `name` is its node id); `configNames` keeps only those entries. `includeSynonyms` is accepted
+   * and `configSynonyms` is always empty (librdkafka does not ask for them).
+   */
+  async describeConfigs(request: { resources: { type: number; name: string; configNames?: string[] }[]; includeSynonyms?: boolean }): Promise<DescribeConfigResponse> {
+    const { resources } = check.options(request, 'describeConfigs', false)
+    return call(() => this.client().describeConfigs(resources)) as Promise<DescribeConfigResponse>
+  }
+
+  /** Sets a topic's or a broker's configuration entries; `validateOnly` checks without applying. */
+  async alterConfigs(request: { validateOnly?: boolean; resources: { type: number; name: string; configEntries: { name: string; value: string }[] }[] }): Promise<AlterConfigResponse> {
+    const { resources, validateOnly = false } = check.options(request, 'alterConfigs', false)
+    check.bool(validateOnly, 'validateOnly')
+    return call(() => this.client().alterConfigs(resources, validateOnly)) as Promise<AlterConfigResponse>
+  }
+
+  /** Not supported: see {@link notSupported}. */
+  async deleteTopicRecords(_request: unknown): Promise<never> { return notSupported('deleteTopicRecords', 'DeleteRecords') }
+  async createAcls(_request: unknown): Promise<never> { return notSupported('createAcls', 'CreateAcls') }
+  async describeAcls(_request: unknown): Promise<never> { return notSupported('describeAcls', 'DescribeAcls') }
+  async deleteAcls(_request: unknown): Promise<never> { return notSupported('deleteAcls', 'DeleteAcls') }
+  async alterPartitionReassignments(_request: unknown): Promise<never> { return notSupported('alterPartitionReassignments', 'AlterPartitionReassignments') }
+  async listPartitionReassignments(_request: unknown): Promise<never> { return notSupported('listPartitionReassignments', 'ListPartitionReassignments') }
 
   /** The cluster's brokers, its controller's node id and its cluster id. */
   async describeCluster(): Promise<{ brokers: { nodeId: number; host: string; port: number }[]; controller: number | null; clusterId: string }> {
@@ -167,7 +226,7 @@ export class Admin {
   }
 
   logger() {
-    return this.ctx.logger
+    return this.log
   }
 
   [inspect.custom](): string {

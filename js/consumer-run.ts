@@ -10,6 +10,7 @@ import { call, callSync, errorOf, KafkaJSNumberOfRetriesExceeded, type NativeErr
 import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
+import type { Logger } from './logger'
 import { READ_ROWS, Rows } from './messages'
 import { native } from './native'
 import { assignmentStrategies } from './assigners'
@@ -68,13 +69,17 @@ export abstract class ConsumerRunLoop {
 
   protected readonly requests: RequestEvents
 
+  /** kafkajs's `Consumer` namespace of the client's logger (what `consumer.logger()` returns). */
+  protected readonly log: Logger
+
   constructor(protected readonly ctx: ClientContext, protected readonly config: ConsumerConfig) {
     this.requests = new RequestEvents(this.instrumentation, events)
+    this.log = ctx.logger.namespace('Consumer')
   }
 
   protected create(common: Record<string, unknown>): NativeConsumer {
     const { retry, partitionAssigners, stallTimeout: _s, ...rest } = this.config
-    const assigners = assignmentStrategies(partitionAssigners, this.config.groupId, this.ctx.logger)
+    const assigners = assignmentStrategies(partitionAssigners, this.config.groupId, this.log)
     const options = { ...rest, partitionAssigners: assigners, retry: retry ? { ...retry, restartOnFailure: undefined } : undefined }
     return callSync(() => new native.NativeConsumer(common, options, this.ctx.nativeLog))
   }
@@ -104,7 +109,7 @@ export abstract class ConsumerRunLoop {
     const retry = this.config.retry ?? this.ctx.retry
     let restart = true
     if (retry?.restartOnFailure) restart = await retry.restartOnFailure(error).catch(() => false)
-    this.ctx.logger.error(`Consumer crashed: ${error.message}`, { groupId: this.groupId, restart })
+    this.log.error(`Consumer crashed: ${error.message}`, { groupId: this.groupId, restart })
     if (restart) this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
     else this.crashed = { error }
     await call(() => nc.close()).catch(() => undefined)
@@ -271,7 +276,7 @@ export abstract class ConsumerRunLoop {
       this.failures.set(position, decision.attempt)
     } else this.failures.delete(position)
     const handler = this.runConfig.eachMessage ? 'eachMessage' : 'eachBatch'
-    this.ctx.logger.error(`Error when calling ${handler}`, {
+    this.log.error(`Error when calling ${handler}`, {
       topic: p.topic, partition: p.partition, offset: message.offset, stack: error?.stack, error: error?.message ?? String(error),
       retryCount: decision.attempt, retryTime: decision.delayMs, action: decision.action,
     })
@@ -342,7 +347,7 @@ export abstract class ConsumerRunLoop {
           this.fatal = errorOf(payload as NativeErrorInfo)
           break
         default:
-          this.ctx.logger.warn(String(payload.message ?? ev.kind), { groupId: this.groupId, code: payload.code })
+          this.log.warn(String(payload.message ?? ev.kind), { groupId: this.groupId, code: payload.code })
       }
     }
   }

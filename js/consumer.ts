@@ -92,7 +92,7 @@ export class Consumer extends ConsumerRunLoop {
     })
     this.stall?.start()
     const loopDone = this.loop(nc)
-      .catch((e) => this.ctx.logger.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
+      .catch((e) => this.log.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
       .finally(() => this.stall?.stop())
     this.loopDone = loopDone
     void loopDone.then(() => this.endCrashed())
@@ -119,7 +119,7 @@ export class Consumer extends ConsumerRunLoop {
     const crashed = this.crashed
     if (!crashed) return
     this.crashed = null
-    await this.disconnect().catch((e) => this.ctx.logger.error(`Disconnect after a crash failed: ${e?.message}`, { groupId: this.groupId }))
+    await this.disconnect().catch((e) => this.log.error(`Disconnect after a crash failed: ${e?.message}`, { groupId: this.groupId }))
     this.instrumentation.emit(events.CRASH, { error: crashed.error, groupId: this.groupId, restart: false })
   }
 
@@ -249,7 +249,7 @@ export class Consumer extends ConsumerRunLoop {
   }
 
   logger() {
-    return this.ctx.logger
+    return this.log
   }
 
   /**

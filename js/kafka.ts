@@ -48,9 +48,18 @@ function toNative(config: KafkaConfig, brokers: unknown, tokens: OauthBearerToke
     ...rest,
     brokers, clientId: config.clientId, ssl, sasl,
     connectionTimeout: config.connectionTimeout, requestTimeout: config.requestTimeout,
-    logLevel: config.logLevel ?? logLevel.INFO, retry: config.retry ? { ...config.retry, restartOnFailure: undefined } : undefined,
+    logLevel: effectiveLogLevel(config.logLevel), retry: config.retry ? { ...config.retry, restartOnFailure: undefined } : undefined,
     rdkafka: config.rdkafka,
   }
+}
+
+/**
+ * The client's log level: `KAFKAJS_LOG_LEVEL` (`NOTHING`, `ERROR`, `WARN`, `INFO` or `DEBUG`) wins
+ * over `logLevel`, as in kafkajs, so a deployment can raise it without a code change.
+ */
+function effectiveLogLevel(configured: number | undefined): number {
+  const fromEnv = (logLevel as Record<string, number>)[(process.env.KAFKAJS_LOG_LEVEL ?? '').toUpperCase()]
+  return fromEnv ?? configured ?? logLevel.INFO
 }
 
 const contexts = new WeakMap<Kafka, ClientContext>()
@@ -86,7 +95,7 @@ export class Kafka {
     if (provider && String(config.sasl!.mechanism).toLowerCase() !== 'oauthbearer') {
       throw new KafkaJSNonRetriableError("Invalid option `sasl.oauthBearerProvider`: only used with mechanism 'oauthbearer'", { field: 'sasl.oauthBearerProvider' })
     }
-    const level = config.logLevel ?? logLevel.INFO
+    const level = effectiveLogLevel(config.logLevel)
     const logger = createLogger(level, config.logCreator ?? defaultLogCreator)
     const tokens = provider ? new OauthBearerTokens(provider, logger) : null
     if (tokens) tokenCells.register(this, tokens.id)

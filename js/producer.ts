@@ -5,6 +5,7 @@ import { packSend, type PackedSend } from './encode'
 import { call, callSync, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
+import type { Logger } from './logger'
 import { native } from './native'
 import { RequestEvents } from './request-events'
 import { adminMetadataSource, isNativePartitioner, JsPartitioning, type MetadataSource } from './partitioning'
@@ -90,7 +91,11 @@ export class Producer {
   /** Set when `createPartitioner` is a JavaScript partitioner (custom or Legacy). */
   private readonly partitioning: JsPartitioning | null
 
+  /** kafkajs's `Producer` namespace of the client's logger (what `producer.logger()` returns). */
+  private readonly log: Logger
+
   constructor(private readonly ctx: ClientContext, private readonly config: ProducerConfig) {
+    this.log = ctx.logger.namespace('Producer')
     this.requests = new RequestEvents(this.instrumentation, events)
     check.fn(config.createPartitioner, 'createPartitioner')
     check.retry(config.retry, 'retry')
@@ -242,7 +247,7 @@ export class Producer {
   }
 
   logger() {
-    return this.ctx.logger
+    return this.log
   }
 
   /**

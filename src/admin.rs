@@ -35,7 +35,7 @@ fn num(v: &Value, key: &str, default: i64) -> i64 {
 
 impl NativeAdmin {
   /// librdkafka's MockCluster answers these APIs with nothing (the call would only time out).
-  fn refuse_on_mock(&self, operation: &str, api: &str) -> Result<()> {
+  pub(crate) fn refuse_on_mock(&self, operation: &str, api: &str) -> Result<()> {
     if crate::mock::is_in_process(&self.bootstrap) {
       return Err(FerroError::unsupported(operation, &format!("librdkafka's MockCluster has no {} API", api)));
     }
@@ -148,6 +148,12 @@ impl NativeAdmin {
       crate::config::topic_name("topics[].topic", name)?;
       let partitions = num(t, "numPartitions", 1).max(1) as i32;
       let replication = num(t, "replicationFactor", 1).max(1) as i32;
+      if validate_only && crate::mock::is_in_process(&self.bootstrap) {
+        // The mock has no CreateTopics to validate with: nothing is created, and an existing
+        // topic answers `false`, as a broker's TOPIC_ALREADY_EXISTS does.
+        created &= !self.topic_exists(name).await?;
+        continue;
+      }
       match crate::mock::create_topic_if_mock(&self.bootstrap, name, partitions, replication) {
         Some(Ok(())) if !validate_only => {}
         Some(Err(e)) if e.code == "TOPIC_ALREADY_EXISTS" => created = false,

@@ -10,6 +10,19 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
 
+impl NativeAdmin {
+  /// Whether the cluster has `topic` (the admin client never creates what it asks about).
+  pub(crate) async fn topic_exists(&self, topic: &str) -> napi::Result<bool> {
+    let client = self.client()?;
+    let name = topic.to_string();
+    blocking(move || {
+      let meta = client.inner().fetch_metadata(Some(&name), TIMEOUT).during("createTopics")?;
+      Ok(meta.topics().first().is_some_and(|t| t.error().is_none()))
+    })
+    .await
+  }
+}
+
 #[napi]
 impl NativeAdmin {
   /// kafkajs `describeCluster()`: `{ brokers: [{ nodeId, host, port }], controller, clusterId }`.

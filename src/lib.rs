@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod admin_cluster;
+pub mod admin_configs;
 pub mod api_keys;
 pub mod config;
 #[cfg(test)]

@@ -147,3 +147,14 @@ test('createPartitions on a broker without it rejects at once with a KafkaJS err
 
 skipOnTansu('fetchTopicOffsetsByTimestamp finds the first offset at or after a time',
   "tansu 0.6.0's ListOffsets answers every time with offset 0 (kafkajs 2.2.4 gets the same answer from it)")
+
+test('describeConfigs of a topic has kafkajs\'s shape; alterConfigs, which tansu lacks, rejects with a KafkaJS error', async () => {
+  const topic = unique('t')
+  await withAdmin((admin) => admin.createTopics({ topics: [{ topic, numPartitions: 1 }] }))
+  const described = await withAdmin((admin) => admin.describeConfigs({ resources: [{ type: 2, name: topic }], includeSynonyms: false }))
+  expect(described).toEqual({ throttleTime: 0, resources: [{ errorCode: 0, errorMessage: null, resourceType: 2, resourceName: topic, configEntries: expect.any(Array) }] })
+  figure('describeConfigs on tansu', { entries: described.resources[0].configEntries.length })
+  const altered = await withAdmin((admin) => admin.alterConfigs({ resources: [{ type: 2, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] }).then((r) => r, (e) => e))
+  figure('alterConfigs on tansu', altered instanceof Error ? { name: altered.name, message: altered.message } : altered)
+  expect(altered).toBeInstanceOf(KafkaJSError)
+})
