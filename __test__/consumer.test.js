@@ -130,7 +130,7 @@ test('eachBatch receives a kafkajs Batch and the batch helpers', async () => {
     expect(c.offsetLag).toBe(String(10 - 1 - Number(c.lastOffset)))
   }
   const first = checks[0]
-  expect(first.uncommitted).toEqual({ topics: [{ topic, partitions: [{ partition: 0, offset: String(Number(first.midOffset) + 1) }] }] })
+  expect(first.uncommitted).toEqual({ topics: [{ topic, partitions: [{ partition: '0', offset: String(Number(first.midOffset) + 1) }] }] })
 
   expect(await withAdmin((admin) => committed(admin, groupId, topic))).toBe('10')
 })

@@ -35,6 +35,26 @@ test('error classes keep kafkajs names and hierarchy', () => {
   }
 })
 
+test('error constructors keep the fields kafkajs gives them', () => {
+  // [class, constructor arguments, fields to compare]
+  const cases = [
+    ['KafkaJSProtocolError', [{ message: 'm', type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3, retriable: true }], ['message', 'type', 'code', 'retriable']],
+    ['KafkaJSRequestTimeoutError', ['m', { broker: 'b:1', correlationId: 7, createdAt: 1, sentAt: 2, pendingDuration: 1 }], ['broker', 'correlationId', 'createdAt', 'sentAt', 'pendingDuration']],
+    ['KafkaJSTopicMetadataNotLoaded', ['m', { topic: 't' }], ['topic']],
+    ['KafkaJSStaleTopicMetadataAssignment', ['m', { topic: 't', unknownPartitions: [3] }], ['topic', 'unknownPartitions']],
+    ['KafkaJSServerDoesNotSupportApiKey', ['m', { apiKey: 44, apiName: 'X' }], ['apiKey', 'apiName']],
+    ['KafkaJSDeleteGroupsError', ['m', [{ groupId: 'g' }]], ['groups']],
+    ['KafkaJSCreateTopicError', [{ message: 'm', type: 'TOPIC_ALREADY_EXISTS', code: 36 }, 't'], ['topic', 'type', 'code']],
+    ['KafkaJSAlterPartitionReassignmentsError', [{ message: 'm', type: 'X', code: 1 }, 't', 2], ['topic', 'partition']],
+    ['KafkaJSConnectionError', ['m', { broker: 'b:1', code: 'ECONNREFUSED' }], ['broker', 'code']],
+    ['KafkaJSNoBrokerAvailableError', [], ['name', 'retriable']],
+  ]
+  for (const [name, args, fields] of cases) {
+    const pick = (e) => [name, Object.fromEntries(fields.map((f) => [f, e[f]]))]
+    expect(pick(new ferro[name](...args))).toEqual(pick(new kafkajs[name](...args)))
+  }
+})
+
 test('isKafkaJSError and isRebalancing behave as kafkajs', () => {
   expect(ferro.isKafkaJSError(new ferro.KafkaJSError('x'))).toBe(kafkajsErrors.isKafkaJSError(new kafkajs.KafkaJSError('x')))
   expect(ferro.isKafkaJSError(new Error('x'))).toBe(kafkajsErrors.isKafkaJSError(new Error('x')))

@@ -228,7 +228,8 @@ export abstract class ConsumerRunLoop {
           if (resolved >= 0) callSync(() => nc.store([{ topic: p.topic, partition: p.partition, offset: String(resolved + 1) }], 0))
           if (this.runConfig.autoCommit !== false) await call(() => nc.commit())
         },
-        uncommittedOffsets: () => ({ topics: resolved < 0 ? [] : [{ topic: p.topic, partitions: [{ partition: p.partition, offset: String(resolved + 1) }] }] }),
+        // kafkajs's partition here is a string (it comes from an object's keys), typings aside.
+        uncommittedOffsets: () => ({ topics: resolved < 0 ? [] : [{ topic: p.topic, partitions: [{ partition: String(p.partition) as unknown as number, offset: String(resolved + 1) }] }] }),
         isRunning: () => this.running,
         isStale: () => generation !== this.generation || this.sought.has(key),
       }

@@ -25,7 +25,8 @@ export class KafkaJSError extends Error {
   /** The option or argument at fault, for validation errors. */
   field?: string
   constructor(e: Error | string, { retriable = true, cause, code, field }: KafkaJSErrorOptions = {}) {
-    super(typeof e === 'string' ? e : e.message)
+    // kafkajs's no-argument errors (KafkaJSNoBrokerAvailableError, ...) have an empty message.
+    super(typeof e === 'string' ? e : e?.message ?? '')
     this.name = 'KafkaJSError'
     this.retriable = retriable
     if (cause) this.cause = cause
@@ -129,25 +130,41 @@ export class KafkaJSConnectionClosedError extends KafkaJSConnectionError {
 }
 
 export class KafkaJSRequestTimeoutError extends KafkaJSError {
-  constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
+  broker?: string
+  correlationId?: number
+  createdAt?: number
+  sentAt?: number
+  pendingDuration?: number
+  constructor(e: Error | string, opts: KafkaJSErrorOptions & { broker?: string; correlationId?: number; createdAt?: number; sentAt?: number; pendingDuration?: number } = {}) {
     super(e, { retriable: true, ...opts })
     this.name = 'KafkaJSRequestTimeoutError'
+    const { broker, correlationId, createdAt, sentAt, pendingDuration } = opts
+    Object.assign(this, { broker, correlationId, createdAt, sentAt, pendingDuration })
   }
 }
 
 type ErrorClass = new (e: Error | string, opts?: KafkaJSErrorOptions) => KafkaJSError
 
-/** A kafkajs error class `name` deriving from `Base`, as kafkajs's errors module defines it. */
-function derive(name: string, Base: ErrorClass, instanceName = name): ErrorClass {
+/**
+ * A kafkajs error class `name` deriving from `Base`, as kafkajs's errors module defines it.
+ * `fields` turns the constructor's arguments after the first into the instance's own fields
+ * (kafkajs's `{ topic }`, `(e, groups)`, `(e, topicName, partition)`, ...).
+ */
+function derive(name: string, Base: ErrorClass, instanceName = name, fields?: (rest: any[]) => Record<string, unknown>): ErrorClass {
   const cls = class extends Base {
-    constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
+    constructor(e: Error | string, ...rest: any[]) {
+      const opts = rest[0] !== null && typeof rest[0] === 'object' && !Array.isArray(rest[0]) ? rest[0] : {}
       super(e, opts)
       this.name = instanceName
+      if (fields) Object.assign(this, fields(rest))
     }
   }
   Object.defineProperty(cls, 'name', { value: name })
   return cls
 }
+
+/** The named fields of kafkajs's options object (the second argument). */
+const fromOptions = (...names: string[]) => (rest: any[]) => Object.fromEntries(names.map((n) => [n, rest[0]?.[n]]))
 
 /** kafkajs's two errors that are plain `Error`s, not `KafkaJSError`s. */
 function plain(name: string, instanceName = name) {
@@ -162,9 +179,9 @@ function plain(name: string, instanceName = name) {
 }
 
 export const KafkaJSMetadataNotLoaded = derive('KafkaJSMetadataNotLoaded', KafkaJSError)
-export const KafkaJSTopicMetadataNotLoaded = derive('KafkaJSTopicMetadataNotLoaded', KafkaJSMetadataNotLoaded)
-export const KafkaJSStaleTopicMetadataAssignment = derive('KafkaJSStaleTopicMetadataAssignment', KafkaJSError)
-export const KafkaJSServerDoesNotSupportApiKey = derive('KafkaJSServerDoesNotSupportApiKey', KafkaJSNonRetriableError)
+export const KafkaJSTopicMetadataNotLoaded = derive('KafkaJSTopicMetadataNotLoaded', KafkaJSMetadataNotLoaded, undefined, fromOptions('topic'))
+export const KafkaJSStaleTopicMetadataAssignment = derive('KafkaJSStaleTopicMetadataAssignment', KafkaJSError, undefined, fromOptions('topic', 'unknownPartitions'))
+export const KafkaJSServerDoesNotSupportApiKey = derive('KafkaJSServerDoesNotSupportApiKey', KafkaJSNonRetriableError, undefined, fromOptions('apiKey', 'apiName'))
 export const KafkaJSBrokerNotFound = derive('KafkaJSBrokerNotFound', KafkaJSError)
 export const KafkaJSPartialMessageError = derive('KafkaJSPartialMessageError', KafkaJSNonRetriableError)
 export const KafkaJSSASLAuthenticationError = derive('KafkaJSSASLAuthenticationError', KafkaJSNonRetriableError)
@@ -173,7 +190,7 @@ export const KafkaJSNotImplemented = derive('KafkaJSNotImplemented', KafkaJSNonR
 export const KafkaJSTimeout = derive('KafkaJSTimeout', KafkaJSNonRetriableError)
 export const KafkaJSLockTimeout = derive('KafkaJSLockTimeout', KafkaJSTimeout)
 export const KafkaJSUnsupportedMagicByteInMessageSet = derive('KafkaJSUnsupportedMagicByteInMessageSet', KafkaJSNonRetriableError)
-export const KafkaJSDeleteGroupsError = derive('KafkaJSDeleteGroupsError', KafkaJSError)
+export const KafkaJSDeleteGroupsError = derive('KafkaJSDeleteGroupsError', KafkaJSError, undefined, (rest) => ({ groups: rest[0] ?? [] }))
 /** As kafkajs: built from the partitions' results, retriable only if every failure is. */
 export class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
   readonly partitions: { error?: { retriable?: boolean } | null }[]
@@ -187,11 +204,11 @@ export const KafkaJSInvariantViolation = derive('KafkaJSInvariantViolation', Kaf
 // kafkajs never renames these instances; code matching on `error.name` sees what kafkajs gives.
 export const KafkaJSInvalidVarIntError = derive('KafkaJSInvalidVarIntError', KafkaJSNonRetriableError, 'KafkaJSNonRetriableError')
 export const KafkaJSInvalidLongError = derive('KafkaJSInvalidLongError', KafkaJSNonRetriableError, 'KafkaJSNonRetriableError')
-export const KafkaJSCreateTopicError = derive('KafkaJSCreateTopicError', KafkaJSProtocolError)
+export const KafkaJSCreateTopicError = derive('KafkaJSCreateTopicError', KafkaJSProtocolError, undefined, (rest) => ({ topic: rest[0] }))
 export const KafkaJSAggregateError = plain('KafkaJSAggregateError')
 export const KafkaJSFetcherRebalanceError = plain('KafkaJSFetcherRebalanceError', 'Error')
 export const KafkaJSNoBrokerAvailableError = derive('KafkaJSNoBrokerAvailableError', KafkaJSError)
-export const KafkaJSAlterPartitionReassignmentsError = derive('KafkaJSAlterPartitionReassignmentsError', KafkaJSProtocolError)
+export const KafkaJSAlterPartitionReassignmentsError = derive('KafkaJSAlterPartitionReassignmentsError', KafkaJSProtocolError, undefined, (rest) => ({ topic: rest[0], partition: rest[1] }))
 
 const byName: Record<string, new (e: string, o: KafkaJSErrorOptions) => KafkaJSError> = {
   KafkaJSError,

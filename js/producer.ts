@@ -2,7 +2,7 @@
 import { inspect } from 'util'
 import type { NativeProducer } from '../binding'
 import { packSend, type PackedSend } from './encode'
-import { call, callSync, KafkaJSNonRetriableError } from './errors'
+import { call, callSync, KafkaJSError, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import type { Logger } from './logger'
@@ -152,7 +152,8 @@ export class Producer {
 
   private client(): NativeProducer {
     if (!this.connected || !this.nativeProducer) {
-      throw new KafkaJSNonRetriableError('The producer is not connected (call connect() first)', { code: 'ERR_STATE' })
+      // kafkajs's error, word for word: programs match on it (retriable, as kafkajs's is).
+      throw new KafkaJSError('The producer is disconnected', { code: 'ERR_STATE' })
     }
     return this.nativeProducer
   }
