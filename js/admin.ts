@@ -1,7 +1,7 @@
 /** kafkajs's Admin client. On an in-process MockCluster, `createTopics` goes through the mock's own call. */
 import { inspect } from 'util'
 import type { NativeAdmin } from '../binding'
-import { call, callSync, KafkaJSNonRetriableError } from './errors'
+import { call, callSync, connecting, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
@@ -71,7 +71,7 @@ export class Admin {
       const common = await this.ctx.common()
       this.nativeAdmin = callSync(() => new native.NativeAdmin(common))
     }
-    await call(() => this.nativeAdmin!.connect(this.ctx.connectTimeoutMs))
+    await connecting(() => this.nativeAdmin!.connect(this.ctx.connectTimeoutMs))
     this.connected = true
     // The librdkafka client exists from here: its connection's own requests are not reported.
     this.requests.attach(this.nativeAdmin)

@@ -9,7 +9,7 @@ import type { NativeConsumer, PartitionBatch } from '../binding'
 import { ConsumerRunLoop, keyOf } from './consumer-run'
 import { consumerEvents as events } from './consumer-events'
 import { ConsumerStallWatch, type ConsumerHealth } from './consumer-stall'
-import { call, callSync, KafkaJSNonRetriableError } from './errors'
+import { call, callSync, connecting, KafkaJSNonRetriableError } from './errors'
 import type { ClientContext } from './kafka'
 import { readNativeStats, type LibrdkafkaStats } from './service/metrics'
 import type {
@@ -45,7 +45,7 @@ export class Consumer extends ConsumerRunLoop {
    */
   async connect(): Promise<void> {
     if (!this.nativeConsumer) this.nativeConsumer = this.create(await this.ctx.common())
-    await call(() => this.nativeConsumer!.connect(this.ctx.connectTimeoutMs))
+    await connecting(() => this.nativeConsumer!.connect(this.ctx.connectTimeoutMs))
     this.instrumentation.emit(events.CONNECT)
   }
 

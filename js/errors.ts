@@ -263,6 +263,20 @@ export function errorOf(info: NativeErrorInfo): KafkaJSError {
   return out
 }
 
+/**
+ * A client's `connect()`: as in kafkajs, brokers still unreachable when the attempts end give a
+ * `KafkaJSNumberOfRetriesExceeded` whose `cause` is the `KafkaJSConnectionError`; a refusal no
+ * retry can help (a rejected login or certificate) is thrown as itself.
+ */
+export async function connecting(fn: () => Promise<void>): Promise<void> {
+  try {
+    await call(fn)
+  } catch (e) {
+    if (e instanceof KafkaJSConnectionError && e.retriable) throw new KafkaJSNumberOfRetriesExceeded(e, { cause: e })
+    throw e
+  }
+}
+
 /** Runs `fn`, re-throwing native failures as kafkajs errors. */
 export async function call<T>(fn: () => T | Promise<T>): Promise<T> {
   try {

@@ -2,7 +2,7 @@
 import { inspect } from 'util'
 import type { NativeProducer } from '../binding'
 import { packSend, type PackedSend } from './encode'
-import { call, callSync, KafkaJSError, KafkaJSNonRetriableError } from './errors'
+import { call, callSync, connecting, KafkaJSError, KafkaJSNonRetriableError } from './errors'
 import { Instrumentation } from './instrumentation'
 import type { ClientContext } from './kafka'
 import type { Logger } from './logger'
@@ -160,7 +160,7 @@ export class Producer {
 
   async connect(): Promise<void> {
     if (!this.nativeProducer) this.nativeProducer = this.create(await this.ctx.common())
-    await call(() => this.nativeProducer!.connect(this.ctx.connectTimeoutMs))
+    await connecting(() => this.nativeProducer!.connect(this.ctx.connectTimeoutMs))
     this.connected = true
     this.instrumentation.emit(events.CONNECT)
   }
