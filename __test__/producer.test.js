@@ -285,3 +285,38 @@ test('disconnect flushes every send still in flight', async () => {
   const offsets = await highWatermarks(topic)
   expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(total)
 })
+
+test('send() lists its RecordMetadata by partition, as kafkajs does, whatever order the acknowledgements came in', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 3, 1)
+  const messages = [2, 1, 0, 2].map((partition, i) => ({ partition, value: `v${i}` }))
+  const shape = (result) => result.map((r) => [r.topicName, r.partition, r.errorCode])
+  const ours = kafka.producer()
+  await ours.connect()
+  const theirs = new (require('kafkajs').Kafka)({ brokers: cluster.brokers, logLevel: 0 }).producer({ createPartitioner: KafkaJSPartitioners.DefaultPartitioner })
+  await theirs.connect()
+  try {
+    const mine = await ours.send({ topic, messages })
+    expect(shape(mine)).toEqual(shape(await theirs.send({ topic, messages })))
+    expect(shape(mine)).toEqual([[topic, 0, 0], [topic, 1, 0], [topic, 2, 0]])
+  } finally {
+    await ours.disconnect()
+    await theirs.disconnect()
+  }
+})
+
+test('a message without value is refused as kafkajs refuses it; value: null is a tombstone', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 1, 1)
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    const err = await producer.send({ topic, messages: [{ key: 'k' }] }).then(() => null, (e) => e)
+    expect(err).toBeInstanceOf(KafkaJSNonRetriableError)
+    expect(err.message).toMatch(new RegExp(`^Invalid message without value for topic "${topic}"`))
+    const [meta] = await producer.send({ topic, messages: [{ key: 'k', value: null }] })
+    expect(meta.errorCode).toBe(0)
+  } finally {
+    await producer.disconnect()
+  }
+})

@@ -45,6 +45,8 @@ interface Checked {
 
 function check(m: Message, i: number, topic: string, choose?: Chooser): Checked {
   if (!m || typeof m !== 'object') throw new KafkaJSNonRetriableError(`Invalid messages[${i}]: must be an object`, { field: `messages[${i}]` })
+  // As kafkajs: a tombstone says `value: null`; a missing value is a mistake, not a delete.
+  if (m.value === undefined) throw new KafkaJSNonRetriableError(`Invalid message without value for topic "${topic}": messages[${i}] (a tombstone has value: null)`, { field: `messages[${i}].value` })
   let partition = -1
   if (choose) {
     partition = choose(topic, m, i)

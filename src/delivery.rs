@@ -102,6 +102,8 @@ impl SendState {
     if let Some(e) = p.error.take() {
       return Err(e);
     }
+    // By topic and partition, as kafkajs lists them (not in the order the acknowledgements came).
+    p.partitions.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     Ok(
       p.partitions
         .drain(..)
