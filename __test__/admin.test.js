@@ -266,6 +266,12 @@ describe('calls MockCluster has no API for', () => {
   })
 })
 
+test('alterConfigs without configEntries is refused before anything is sent: it would reset the whole configuration', async () => {
+  const err = await withAdmin((admin) => admin.alterConfigs({ resources: [{ type: 2, name: unique('t') }] }).then(() => null, (e) => e))
+  expect(err).toBeInstanceOf(KafkaJSNonRetriableError)
+  expect(err.field).toBe('resources[0].configEntries')
+})
+
 test('the admin calls ferrokafka does not offer yet exist and reject naming themselves, not with a TypeError', async () => {
   const calls = ['deleteTopicRecords', 'createAcls', 'describeAcls', 'deleteAcls', 'alterPartitionReassignments', 'listPartitionReassignments']
   const errors = await withAdmin((admin) => Promise.all(calls.map((c) => admin[c]({}).then(() => null, (e) => e))))

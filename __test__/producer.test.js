@@ -320,3 +320,16 @@ test('a message without value is refused as kafkajs refuses it; value: null is a
     await producer.disconnect()
   }
 })
+
+test('a producer with a JavaScript partitioner creates a missing topic on send, as kafkajs producers do (allowAutoTopicCreation)', async () => {
+  const { Partitioners } = require('..')
+  const topic = unique('new')
+  const producer = kafka.producer({ createPartitioner: Partitioners.LegacyPartitioner })
+  await producer.connect()
+  try {
+    const [meta] = await within(20000, producer.send({ topic, messages: [{ key: 'k', value: 'v' }] }), 'send to a new topic')
+    expect(meta).toMatchObject({ topicName: topic, errorCode: 0 })
+  } finally {
+    await producer.disconnect()
+  }
+})

@@ -25,10 +25,12 @@ function nameOf(create: (config: object) => { name?: unknown }, groupId: string,
 
 /**
  * The librdkafka strategies for a consumer's `partitionAssigners`; warns once about custom ones.
- * None given: kafkajs's default, round-robin (librdkafka's own default would choose range).
+ * None given: kafkajs's default, round-robin, first (a group of ferrokafka members chooses it);
+ * range is offered too, so a member can still join a group of librdkafka or Java clients that
+ * offer only range.
  */
 export function assignmentStrategies(assigners: unknown[] | undefined, groupId: string, logger: Logger): string[] {
-  if (assigners === undefined) return [FALLBACK]
+  if (assigners === undefined) return [FALLBACK, 'range']
   const out: string[] = []
   const custom: string[] = []
   if (assigners !== undefined && !Array.isArray(assigners)) throw check.invalid('partitionAssigners', 'must be an array of assigners')

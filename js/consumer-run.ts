@@ -6,7 +6,7 @@
  */
 import type { ConsumerEvent, FetchedBatch, NativeConsumer, PartitionBatch, TopicPartitionOffset } from '../binding'
 import { Batch, RowsBatch } from './batch'
-import { call, callSync, errorOf, KafkaJSNumberOfRetriesExceeded, type NativeErrorInfo } from './errors'
+import { call, callSync, errorOf, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, type NativeErrorInfo } from './errors'
 import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
@@ -189,7 +189,7 @@ export abstract class ConsumerRunLoop {
     const pause = () => {
       this.pause([{ topic: p.topic, partitions: [p.partition] }])
       // Called later, often from a timer: a consumer stopped meanwhile has nothing left to resume.
-      return () => { if (this.running) this.resume([{ topic: p.topic, partitions: [p.partition] }]) }
+      return () => { if (this.running && this.nativeConsumer) this.resume([{ topic: p.topic, partitions: [p.partition] }]) }
     }
     const heartbeat = async () => {}
     let done = 0 // messages fully handled, from the front
@@ -287,12 +287,16 @@ export abstract class ConsumerRunLoop {
       // As kafkajs: the retries ran out, so CRASH carries KafkaJSNumberOfRetriesExceeded with the
       // handler's error as its cause; the retry budget then starts again on the same client. A
       // non-retriable error (retriable: false) crashes at once, as itself, and never restarts.
-      const retriable = isRetryable(error)
       const cause = typeof error?.message === 'string' ? (error as Error) : undefined
-      const crash = retriable ? new KafkaJSNumberOfRetriesExceeded(cause ?? String(error), { cause, retryCount: Math.max(0, decision.attempt - 1), retryTime: decision.delayMs }) : error
+      const crash = isRetryable(error)
+        ? new KafkaJSNumberOfRetriesExceeded(cause ?? String(error), { cause, retryCount: Math.max(0, decision.attempt - 1), retryTime: decision.delayMs })
+        : new KafkaJSNonRetriableError(cause ?? String(error), { cause })
+      // kafkajs's rule: restart after retries ran out, or when the root cause says it is retriable.
+      let root: any = crash
+      while (root?.cause) root = root.cause
       const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
-      let restart = retriable
-      if (retriable && restartOnFailure) restart = await restartOnFailure(crash).catch(() => false)
+      let restart = crash.name === 'KafkaJSNumberOfRetriesExceeded' || root?.retriable === true
+      if (restart && restartOnFailure) restart = await restartOnFailure(crash).catch(() => false)
       if (restart) this.instrumentation.emit(events.CRASH, { error: crash, groupId: this.groupId, restart })
       else {
         this.crashed = { error: crash }

@@ -95,12 +95,17 @@ export class Consumer extends ConsumerRunLoop {
       .catch((e) => this.log.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
       .finally(() => this.stall?.stop())
     this.loopDone = loopDone
-    void loopDone.then(() => this.endCrashed())
+    const run = ++this.runs
+    void loopDone.then(() => this.endCrashed(run))
     await joined
   }
 
   /** Stops fetching; in-flight handlers finish and their offsets are stored. */
   async stop(): Promise<void> {
+    return (this.stopping ??= this.stopOnce().finally(() => { this.stopping = null }))
+  }
+
+  private async stopOnce(): Promise<void> {
     if (!this.running && !this.loopDone) return
     this.running = false
     // A run() still waiting for its first assignment settles now rather than at its 30 s bound.
@@ -115,9 +120,10 @@ export class Consumer extends ConsumerRunLoop {
    * After a crash that does not restart, as kafkajs: the consumer disconnects itself (STOP,
    * DISCONNECT), then CRASH reports the error with `restart: false`.
    */
-  private async endCrashed(): Promise<void> {
+  private async endCrashed(run: number): Promise<void> {
     const crashed = this.crashed
-    if (!crashed) return
+    // A later run() owns the consumer now: this run's crash is not its to end.
+    if (!crashed || run !== this.runs || this.running) return
     this.crashed = null
     await this.disconnect().catch((e) => this.log.error(`Disconnect after a crash failed: ${e?.message}`, { groupId: this.groupId }))
     this.instrumentation.emit(events.CRASH, { error: crashed.error, groupId: this.groupId, restart: false })
@@ -125,6 +131,16 @@ export class Consumer extends ConsumerRunLoop {
 
   /** Stops, commits what was handled (with autoCommit), leaves the group and frees the client. */
   async disconnect(): Promise<void> {
+    // Concurrent calls (a crash's own, a shutdown hook's) share one: each resolves once it is done.
+    return (this.disconnecting ??= this.disconnectOnce().finally(() => { this.disconnecting = null }))
+  }
+
+  private disconnecting: Promise<void> | null = null
+  private stopping: Promise<void> | null = null
+  /** Counts run() calls: a crash belongs to the run it happened in. */
+  private runs = 0
+
+  private async disconnectOnce(): Promise<void> {
     await this.stop()
     if (this.nativeConsumer) {
       const nc = this.nativeConsumer
@@ -198,7 +214,8 @@ export class Consumer extends ConsumerRunLoop {
 
   private syncPaused(fn: () => void): void {
     // As kafkajs: only a running consumer pauses (before run() and after stop() there is no group).
-    if (!this.nativeConsumer || !this.running) throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
+    // While stopping (the loop still finishing its handlers) a handler's pause() still applies.
+    if (!this.nativeConsumer || (!this.running && !this.loopDone)) throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
     callSync(fn)
     this.pausedKeys = new Set(this.paused().flatMap((t) => t.partitions.map((p) => keyOf(t.topic, p))))
   }

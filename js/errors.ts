@@ -49,9 +49,12 @@ export class KafkaJSNonRetriableError extends KafkaJSError {
  */
 export class KafkaJSProtocolError extends KafkaJSError {
   type: string
+  /** The Kafka protocol's error number (kafkajs's typing). */
+  declare code: number
   constructor(e: Error | string | ProtocolErrorShape, opts: KafkaJSErrorOptions = {}) {
-    const shape = typeof e === 'object' && !(e instanceof Error) ? e : null
-    super(shape ? shape.message ?? '' : (e as Error | string), { ...opts, retriable: opts.retriable ?? shape?.retriable, code: opts.code ?? shape?.code })
+    // kafkajs reads `type` and `code` off whatever it is given, an Error included.
+    const shape = typeof e === 'object' && e !== null && (!(e instanceof Error) || 'type' in e || 'code' in e) ? (e as ProtocolErrorShape) : null
+    super(shape ? shape.message ?? '' : (e as Error | string), { ...opts, retriable: opts.retriable ?? shape?.retriable, code: opts.code ?? (shape?.code as number | undefined) })
     this.name = 'KafkaJSProtocolError'
     this.type = shape?.type ?? (typeof opts.code === 'string' ? opts.code : 'UNKNOWN')
   }

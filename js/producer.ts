@@ -120,7 +120,10 @@ export class Producer {
   private metadataSource(): MetadataSource {
     const admin = adminMetadataSource(async () => {
       const common = await this.ctx.common()
-      const a = callSync(() => new native.NativeAdmin(common))
+      // Its metadata requests create a missing topic as the producer's own sends would (an
+      // admin client's do not): kafkajs's allowAutoTopicCreation, true unless set.
+      const rdkafka = { ...(common.rdkafka as Record<string, unknown> | undefined), 'allow.auto.create.topics': String(this.config.allowAutoTopicCreation ?? true) }
+      const a = callSync(() => new native.NativeAdmin({ ...common, rdkafka }))
       await call(() => a.connect(this.ctx.connectTimeoutMs))
       return a
     })

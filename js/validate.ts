@@ -43,8 +43,10 @@ export function str(v: unknown, field: string): string {
 
 /** A required partition number. */
 export function partition(v: unknown, field: string): number {
-  if (!Number.isInteger(v) || (v as number) < 0) throw invalid(field, 'must be a non-negative integer')
-  return v as number
+  // kafkajs's own uncommittedOffsets() lists partitions as strings; its calls accept them back.
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v
+  if (!Number.isInteger(n) || (n as number) < 0) throw invalid(field, 'must be a non-negative integer')
+  return n as number
 }
 
 /** An integer (optional unless `required`), range checks left to Rust. */

@@ -3,6 +3,7 @@
 //! Results are returned in kafkajs's shapes as JSON values. Every blocking librdkafka call runs
 //! on tokio's blocking pool so the libuv threadpool stays free for the user's `fs` and `dns`.
 
+use crate::admin_cluster::watermarks;
 use crate::config;
 use crate::error::{blocking, Context, FerroError, Result};
 use napi_derive::napi;
@@ -74,21 +75,6 @@ impl NativeAdmin {
   }
 }
 
-pub(crate) fn watermarks(client: &AdminClient<DefaultClientContext>, topic: &str) -> Result<Vec<(i32, i64, i64)>> {
-  let meta = client.inner().fetch_metadata(Some(topic), TIMEOUT).during("fetchTopicOffsets")?;
-  let t = meta.topics().first().ok_or_else(|| FerroError::config("topic", "not found"))?;
-  if let Some(err) = t.error() {
-    return Err(FerroError::from_code(&format!("fetchTopicOffsets \"{}\"", topic), RDKafkaErrorCode::from(err)));
-  }
-  t.partitions()
-    .iter()
-    .map(|p| {
-      let (low, high) = client.inner().fetch_watermarks(topic, p.id(), TIMEOUT).during("fetchTopicOffsets")?;
-      Ok((p.id(), low, high))
-    })
-    .collect()
-}
-
 #[napi]
 impl NativeAdmin {
   #[napi(constructor)]
@@ -104,7 +90,10 @@ impl NativeAdmin {
     let mut cfg = config::client_config(&self.common)?;
     // librdkafka's admin client is a producer underneath, whose metadata requests ask the broker
     // to create the topics they name: fetchTopicMetadata({ topics: ['typo'] }) would create 'typo'.
-    cfg.set("allow.auto.create.topics", "false");
+    // (The metadata client of a producer's partitioner sets it as the producer's allowAutoTopicCreation.)
+    if cfg.get("allow.auto.create.topics").is_none() {
+      cfg.set("allow.auto.create.topics", "false");
+    }
     crate::interceptor::enable(&mut cfg);
     let client: AdminClient<DefaultClientContext> =
       cfg.create().map_err(|e| FerroError::creation("admin client", e))?;

@@ -1,7 +1,7 @@
 //! The admin client's questions about the cluster itself and about offsets by time (kafkajs
 //! `describeCluster`, `fetchTopicOffsetsByTimestamp`): the rest of `NativeAdmin` is in admin.rs.
 
-use crate::admin::{watermarks, NativeAdmin, TIMEOUT};
+use crate::admin::{NativeAdmin, TIMEOUT};
 use crate::config;
 use crate::error::{blocking, Context, FerroError};
 use napi_derive::napi;
@@ -9,6 +9,28 @@ use rdkafka::bindings as rd;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
+
+/// Each partition of `topic` with its low and high watermarks.
+pub(crate) fn watermarks(
+  client: &rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>,
+  topic: &str,
+) -> crate::error::Result<Vec<(i32, i64, i64)>> {
+  let meta = client.inner().fetch_metadata(Some(topic), TIMEOUT).during("fetchTopicOffsets")?;
+  let t = meta.topics().first().ok_or_else(|| FerroError::config("topic", "not found"))?;
+  if let Some(err) = t.error() {
+    return Err(FerroError::from_code(
+      &format!("fetchTopicOffsets \"{}\"", topic),
+      rdkafka::error::RDKafkaErrorCode::from(err),
+    ));
+  }
+  t.partitions()
+    .iter()
+    .map(|p| {
+      let (low, high) = client.inner().fetch_watermarks(topic, p.id(), TIMEOUT).during("fetchTopicOffsets")?;
+      Ok((p.id(), low, high))
+    })
+    .collect()
+}
 
 impl NativeAdmin {
   /// Whether the cluster has `topic` (the admin client never creates what it asks about).
@@ -78,13 +100,18 @@ impl NativeAdmin {
       let out = marks
         .iter()
         .map(|(p, _, high)| {
-          let found = by_time.as_ref().and_then(|t| t.find_partition(&topic, *p)).and_then(|e| match e.offset() {
+          let entry = by_time.as_ref().and_then(|t| t.find_partition(&topic, *p));
+          // A partition the lookup failed for is an error, not its end: seeking there would skip it.
+          if let Some(Err(e)) = entry.as_ref().map(|e| e.error()) {
+            return Err(FerroError::kafka(&format!("fetchTopicOffsetsByTimestamp \"{}\"[{}]", topic, p), &e));
+          }
+          let found = entry.and_then(|e| match e.offset() {
             Offset::Offset(o) => Some(o),
             _ => None,
           });
-          json!({ "partition": p, "offset": found.unwrap_or(*high).to_string() })
+          Ok(json!({ "partition": p, "offset": found.unwrap_or(*high).to_string() }))
         })
-        .collect();
+        .collect::<crate::error::Result<Vec<_>>>()?;
       Ok(Value::Array(out))
     })
     .await

@@ -47,8 +47,10 @@ fn strings(v: Option<&Value>, field: &str) -> Result<Option<Vec<String>>> {
   }
 }
 
-/// `resources: [{ type, name, configNames?, configEntries? }]`, each field checked and named.
-fn resources(v: &Value) -> Result<Vec<Resource>> {
+/// `resources: [{ type, name, configNames?, configEntries? }]`, each field checked and named;
+/// `with_entries`: `configEntries` must be an array (AlterConfigs replaces the whole dynamic
+/// configuration: a missing list would silently reset it).
+fn resources(v: &Value, with_entries: bool) -> Result<Vec<Resource>> {
   let list = v
     .as_array()
     .filter(|l| !l.is_empty())
@@ -67,7 +69,11 @@ fn resources(v: &Value) -> Result<Vec<Resource>> {
         name.ok_or_else(|| FerroError::config(format!("{}.name", field), "must be a non-empty string"))?.to_string();
       let config_names = strings(r.get("configNames"), &format!("{}.configNames", field))?;
       let mut entries = Vec::new();
-      for (j, e) in r.get("configEntries").and_then(Value::as_array).into_iter().flatten().enumerate() {
+      let given = r.get("configEntries").and_then(Value::as_array);
+      if with_entries && given.is_none() {
+        return Err(FerroError::config(format!("{}.configEntries", field), "must be an array of { name, value }"));
+      }
+      for (j, e) in given.into_iter().flatten().enumerate() {
         let (Some(n), Some(value)) = (e.get("name").and_then(Value::as_str), e.get("value").and_then(Value::as_str))
         else {
           return Err(FerroError::config(format!("{}.configEntries[{}]", field, j), "must be { name, value } strings"));
@@ -91,6 +97,18 @@ fn source_number(source: &ConfigSource) -> i32 {
   }
 }
 
+/// As kafkajs: a resource the broker refused fails the whole call with its error.
+fn first_failure(
+  operation: &str,
+  list: &[Resource],
+  codes: impl Iterator<Item = Option<rdkafka::error::RDKafkaErrorCode>>,
+) -> Result<()> {
+  match list.iter().zip(codes).find_map(|(r, c)| c.map(|c| (r, c))) {
+    Some((r, code)) => Err(FerroError::from_code(&format!("{} \"{}\"", operation, r.name), code)),
+    None => Ok(()),
+  }
+}
+
 fn options() -> AdminOptions {
   AdminOptions::new().request_timeout(Some(TIMEOUT))
 }
@@ -101,12 +119,13 @@ impl NativeAdmin {
   /// resourceType, resourceName, configEntries }], throttleTime }`.
   #[napi(ts_args_type = "resources: Array<{ type: number; name: string; configNames?: string[] }>")]
   pub async fn describe_configs(&self, resources_value: Value) -> napi::Result<Value> {
+    let list = resources(&resources_value, false)?;
     self.refuse_on_mock("describeConfigs", "DescribeConfigs")?;
     let client = self.client()?;
-    let list = resources(&resources_value)?;
     let specs =
       list.iter().enumerate().map(|(i, r)| r.specifier(&format!("resources[{}]", i))).collect::<Result<Vec<_>>>()?;
     let results = client.describe_configs(&specs, &options()).await.during("describeConfigs")?;
+    first_failure("describeConfigs", &list, results.iter().map(|r| r.as_ref().err().copied()))?;
     let out: Vec<Value> = list
       .iter()
       .zip(results)
@@ -141,9 +160,9 @@ impl NativeAdmin {
     ts_args_type = "resources: Array<{ type: number; name: string; configEntries: Array<{ name: string; value: string }> }>, validateOnly: boolean"
   )]
   pub async fn alter_configs(&self, resources_value: Value, validate_only: bool) -> napi::Result<Value> {
+    let list = resources(&resources_value, true)?;
     self.refuse_on_mock("alterConfigs", "AlterConfigs")?;
     let client = self.client()?;
-    let list = resources(&resources_value)?;
     let mut changes = Vec::new();
     for (i, r) in list.iter().enumerate() {
       let mut change = AlterConfig::new(r.specifier(&format!("resources[{}]", i))?);
@@ -154,6 +173,7 @@ impl NativeAdmin {
     }
     let results =
       client.alter_configs(&changes, &options().validate_only(validate_only)).await.during("alterConfigs")?;
+    first_failure("alterConfigs", &list, results.iter().map(|r| r.as_ref().err().map(|(_, code)| *code)))?;
     let out: Vec<Value> = list
       .iter()
       .zip(results)

@@ -177,8 +177,9 @@ fn classify(code: RDKafkaErrorCode) -> (&'static str, bool) {
     Authentication => ("KafkaJSSASLAuthenticationError", false),
     SSL => ("KafkaJSConnectionError", false),
     MessageTimedOut | OperationTimedOut | RequestTimedOut | TimedOutQueue => ("KafkaJSRequestTimeoutError", true),
-    QueueFull
-    | LeaderNotAvailable
+    // librdkafka's own queue, not a broker's answer: no protocol error.
+    QueueFull => ("KafkaJSError", true),
+    LeaderNotAvailable
     | NotLeaderForPartition
     | NetworkException
     | CoordinatorLoadInProgress

@@ -59,9 +59,13 @@ pub fn enable(cfg: &mut ClientConfig) {
   let debug = cfg.get("debug").map(str::to_string).filter(|d| !d.trim().is_empty());
   let covered = debug.as_deref().is_some_and(|d| d.split(',').any(|c| matches!(c.trim(), "cgrp" | "consumer" | "all")));
   if !covered {
-    cfg.set("debug", debug.map_or_else(|| "cgrp".to_string(), |d| format!("{},cgrp", d)));
+    cfg.set("debug", debug.as_ref().map_or_else(|| "cgrp".to_string(), |d| format!("{},cgrp", d)));
   }
-  cfg.set_log_level(RDKafkaLogLevel::Debug);
+  // Only for our context alone: with the user's own (fetch, msg, all...) every such line would be
+  // formatted and then dropped at a lower logLevel. Theirs come at their logLevel, as before.
+  if debug.is_none() {
+    cfg.set_log_level(RDKafkaLogLevel::Debug);
+  }
 }
 
 /// `[thrd:main]: JoinGroup response: GenerationId 3, Protocol range, LeaderId m-1 (me), my MemberId

@@ -25,7 +25,8 @@ export function errorRecord(source: string, error: unknown): ErrorRecord {
   const message = String(e && typeof e === 'object' ? e.message ?? e : error).slice(0, MAX_MESSAGE)
   const record: ErrorRecord = { source, message, at: new Date().toISOString() }
   if (e && typeof e === 'object' && typeof e.name === 'string') record.name = e.name
-  const code = e && typeof e === 'object' ? e.code ?? e.type : undefined
+  // A protocol error's `code` is a number since it follows kafkajs: its name is in `type`.
+  const code = e && typeof e === 'object' ? (typeof e.code === 'number' ? e.type ?? e.code : e.code ?? e.type) : undefined
   if (typeof code === 'string' || typeof code === 'number') record.code = String(code)
   return record
 }

@@ -189,7 +189,8 @@ export class KafkaService extends KafkaServiceOps {
     const correlationId = CorrelationTracker.getCorrelationId()
     const messages = items.map((value: any) => ({
       key: key ?? null,
-      value: JSON.stringify(value),
+      // JSON.stringify(undefined) is undefined: such an item is sent as a null value, as before.
+      value: JSON.stringify(value) ?? null,
       headers: { ...eventHeaders(String(value?.type ?? 'message'), value?.correlationId ?? value?.metadata?.correlationId ?? correlationId), ...headers },
     }))
     const bytes = messages.reduce((n, m) => n + bytesOf(m.key) + bytesOf(m.value), 0)
