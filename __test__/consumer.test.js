@@ -346,3 +346,26 @@ test('on() returns a function that removes the listener; unknown events are refu
     await consumer.disconnect()
   }
 })
+
+test('a handler may still pause() while stop() waits for it; once stopped, pause() refuses', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 1, 1)
+  await produce(topic, [{ value: 'a' }])
+  const consumer = kafka.consumer({ groupId: unique('g') })
+  const handled = deferred()
+  let stopping = null
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async () => {
+      if (stopping) return
+      stopping = consumer.stop()
+      try { consumer.pause([{ topic }]); handled.resolve(null) } catch (e) { handled.resolve(e) }
+    } })
+    expect(await within(20000, handled.promise, 'the handler')).toBeNull()
+    await stopping
+    expect(() => consumer.pause([{ topic }])).toThrow(KafkaJSNonRetriableError)
+  } finally {
+    await consumer.disconnect()
+  }
+})
