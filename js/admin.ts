@@ -21,6 +21,13 @@ export interface DescribeConfigResponse {
   }[]
 }
 
+/** kafkajs's `describeCluster` result (`controller` null when no broker names one). */
+export interface ClusterDescription {
+  brokers: { nodeId: number; host: string; port: number }[]
+  controller: number | null
+  clusterId: string
+}
+
 /** kafkajs's `alterConfigs` result. */
 export interface AlterConfigResponse {
   throttleTime: number
@@ -171,8 +178,8 @@ export class Admin {
   async listPartitionReassignments(_request: unknown): Promise<never> { return notSupported('listPartitionReassignments', 'ListPartitionReassignments') }
 
   /** The cluster's brokers, its controller's node id and its cluster id. */
-  async describeCluster(): Promise<{ brokers: { nodeId: number; host: string; port: number }[]; controller: number | null; clusterId: string }> {
-    return call(() => this.client().describeCluster()) as Promise<{ brokers: { nodeId: number; host: string; port: number }[]; controller: number | null; clusterId: string }>
+  async describeCluster(): Promise<ClusterDescription> {
+    return call(() => this.client().describeCluster()) as Promise<ClusterDescription>
   }
 
   /** Committed offsets of a group (`-1` where none), grouped by topic as kafkajs 2 returns them. */

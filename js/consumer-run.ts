@@ -264,10 +264,11 @@ export abstract class ConsumerRunLoop {
     const headers = Object.entries(message.headers ?? {}).flatMap(([k, v]) =>
       (Array.isArray(v) ? v : [v]).filter((x) => x !== undefined).map((x) => ({ key: k, value: Buffer.isBuffer(x) ? x : Buffer.from(String(x)) })))
     const correlation = message.headers?.['correlation-id']
+    const retryable = isRetryable(error)
     const decision = callSync(() => nc.fail({
       topic: p.topic, partition: p.partition, offset: message.offset,
       errorName: String(error?.name ?? 'Error'), errorMessage: String(error?.message ?? error), errorStack: error?.stack ? String(error.stack) : undefined,
-      retryable: isRetryable(error),
+      retryable,
       key: message.key ?? undefined, value: message.value ?? undefined, headers, timestamp: message.timestamp,
       correlationId: correlation === undefined ? undefined : String(Array.isArray(correlation) ? correlation[0] : correlation),
     }))
@@ -288,7 +289,7 @@ export abstract class ConsumerRunLoop {
       // handler's error as its cause; the retry budget then starts again on the same client. A
       // non-retriable error (retriable: false) crashes at once, as itself, and never restarts.
       const cause = typeof error?.message === 'string' ? (error as Error) : undefined
-      const crash = isRetryable(error)
+      const crash = retryable
         ? new KafkaJSNumberOfRetriesExceeded(cause ?? String(error), { cause, retryCount: Math.max(0, decision.attempt - 1), retryTime: decision.delayMs })
         : new KafkaJSNonRetriableError(cause ?? String(error), { cause })
       // kafkajs's rule: restart after retries ran out, or when the root cause says it is retriable.

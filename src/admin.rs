@@ -21,12 +21,12 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
 /// The native half of a kafkajs `Admin`.
 #[napi]
 pub struct NativeAdmin {
-  pub(crate) common: Value,
+  common: Value,
   bootstrap: String,
   pub(crate) client: RwLock<Option<Arc<AdminClient<DefaultClientContext>>>>,
   /// The provider's token cell: an admin client's main queue is never polled, so librdkafka
   /// cannot ask it for tokens; each new token is handed over on the next call instead.
-  pub(crate) oauth: Option<Arc<crate::oauth::TokenCell>>,
+  oauth: Option<Arc<crate::oauth::TokenCell>>,
   seeded: std::sync::atomic::AtomicU64,
 }
 
@@ -65,10 +65,13 @@ impl NativeAdmin {
     Ok(())
   }
 
-  /// A group-less consumer bound to `group_id`, for reading and writing its committed offsets.
-  fn group_consumer(&self, group_id: &str) -> Result<BaseConsumer> {
+  /// A consumer that never joins: bound to `group_id` to read and write its committed offsets, or
+  /// without a group for offset lookups (ListOffsets by time is a consumer call in librdkafka).
+  pub(crate) fn group_consumer(&self, group_id: Option<&str>) -> Result<BaseConsumer> {
     let mut cfg: ClientConfig = config::client_config(&self.common)?;
-    cfg.set("group.id", group_id).set("enable.auto.commit", "false");
+    if let Some(group) = group_id {
+      cfg.set("group.id", group).set("enable.auto.commit", "false");
+    }
     let consumer: BaseConsumer = cfg.create().map_err(|e| FerroError::creation("group client", e))?;
     crate::oauth::seed_client(&self.oauth, consumer.client().native_ptr())?;
     Ok(consumer)
@@ -286,7 +289,7 @@ impl NativeAdmin {
   #[napi]
   pub async fn fetch_offsets(&self, group_id: String, topics: Vec<String>) -> napi::Result<Value> {
     let client = self.client()?;
-    let consumer = self.group_consumer(&group_id)?;
+    let consumer = self.group_consumer(Some(&group_id))?;
     blocking(move || {
       let mut out = Vec::new();
       for topic in &topics {
@@ -316,7 +319,7 @@ impl NativeAdmin {
   /// Commits `partitions` (`[{ partition, offset }]`) for a group with no active members.
   #[napi]
   pub async fn set_offsets(&self, group_id: String, topic: String, partitions: Value) -> napi::Result<()> {
-    let consumer = self.group_consumer(&group_id)?;
+    let consumer = self.group_consumer(Some(&group_id))?;
     let mut tpl = TopicPartitionList::new();
     for p in partitions.as_array().cloned().unwrap_or_default() {
       let off: i64 = p
@@ -333,7 +336,7 @@ impl NativeAdmin {
   #[napi]
   pub async fn reset_offsets(&self, group_id: String, topic: String, earliest: bool) -> napi::Result<()> {
     let client = self.client()?;
-    let consumer = self.group_consumer(&group_id)?;
+    let consumer = self.group_consumer(Some(&group_id))?;
     blocking(move || {
       let mut tpl = TopicPartitionList::new();
       for (p, low, high) in watermarks(&client, &topic)? {

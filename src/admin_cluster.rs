@@ -2,11 +2,10 @@
 //! `describeCluster`, `fetchTopicOffsetsByTimestamp`): the rest of `NativeAdmin` is in admin.rs.
 
 use crate::admin::{NativeAdmin, TIMEOUT};
-use crate::config;
 use crate::error::{blocking, Context, FerroError};
 use napi_derive::napi;
 use rdkafka::bindings as rd;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
 
@@ -81,21 +80,19 @@ impl NativeAdmin {
     if timestamp.is_some_and(|t| !t.is_finite() || t < 0.0) {
       return Err(FerroError::config("timestamp", "must be a non-negative number of milliseconds").into());
     }
-    // A group-less consumer: ListOffsets by time is a consumer call in librdkafka.
-    let reader: BaseConsumer =
-      config::client_config(&self.common)?.create().map_err(|e| FerroError::creation("offset reader", e))?;
-    crate::oauth::seed_client(&self.oauth, reader.client().native_ptr())?;
+    // Only a lookup by time needs a (group-less) consumer client.
+    let reader = timestamp.map(|_| self.group_consumer(None)).transpose()?;
     blocking(move || {
       let marks = watermarks(&client, &topic)?;
-      let by_time = match timestamp {
-        None => None,
-        Some(ts) => {
+      let by_time = match (timestamp, reader) {
+        (Some(ts), Some(reader)) => {
           let mut tpl = TopicPartitionList::new();
           for (p, _, _) in &marks {
             tpl.add_partition_offset(&topic, *p, Offset::Offset(ts as i64)).during("fetchTopicOffsetsByTimestamp")?;
           }
           Some(reader.offsets_for_times(tpl, TIMEOUT).during("fetchTopicOffsetsByTimestamp")?)
         }
+        _ => None,
       };
       let out = marks
         .iter()

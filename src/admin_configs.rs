@@ -130,10 +130,8 @@ impl NativeAdmin {
       .iter()
       .zip(results)
       .map(|(r, result)| {
-        let (error, entries) = match result {
-          Ok(described) => (None, described.entries),
-          Err(code) => (Some(code), Vec::new()),
-        };
+        // Every resource succeeded here: first_failure threw for any other.
+        let entries = result.map(|described| described.entries).unwrap_or_default();
         let entries: Vec<Value> = entries
           .iter()
           .filter(|e| r.config_names.as_ref().is_none_or(|names| names.contains(&e.name)))
@@ -145,8 +143,7 @@ impl NativeAdmin {
           })
           .collect();
         json!({
-          "errorCode": error.map_or(0, |c| c as i32), "errorMessage": error.map(|c| c.to_string()),
-          "resourceType": r.kind, "resourceName": r.name, "configEntries": entries,
+          "errorCode": 0, "errorMessage": null, "resourceType": r.kind, "resourceName": r.name, "configEntries": entries,
         })
       })
       .collect();
@@ -176,14 +173,7 @@ impl NativeAdmin {
     first_failure("alterConfigs", &list, results.iter().map(|r| r.as_ref().err().map(|(_, code)| *code)))?;
     let out: Vec<Value> = list
       .iter()
-      .zip(results)
-      .map(|(r, result)| {
-        let error = result.err().map(|(_, code)| code);
-        json!({
-          "errorCode": error.map_or(0, |c| c as i32), "errorMessage": error.map(|c| c.to_string()),
-          "resourceType": r.kind, "resourceName": r.name,
-        })
-      })
+      .map(|r| json!({ "errorCode": 0, "errorMessage": null, "resourceType": r.kind, "resourceName": r.name }))
       .collect();
     Ok(json!({ "resources": out, "throttleTime": 0 }))
   }
