@@ -179,7 +179,11 @@ test('a failing message is retried at the same offset, never committed past, the
   expect(await withAdmin((a) => committed(a, groupId, topic))).toBe('10')
 })
 
-test('a handler\'s non-retriable error crashes the consumer at once, as in kafkajs: STOP, DISCONNECT, then CRASH with the error itself', async () => {
+test.each([
+  ['KafkaJSNonRetriableError', (lib, m) => new lib.KafkaJSNonRetriableError(m)],
+  // kafkajs never retries the errors it deems unrecoverable (a programming error stays one).
+  ['TypeError', (lib, m) => new TypeError(m)],
+])('a handler\'s %s crashes the consumer at once, as in kafkajs: STOP, DISCONNECT, then CRASH with a KafkaJSNonRetriableError', async (_, makeError) => {
   const topic = unique('t')
   cluster.createTopic(topic, 1, 1)
   await produce(topic, [{ value: 'a' }, { value: 'b' }])
@@ -195,11 +199,12 @@ test('a handler\'s non-retriable error crashes the consumer at once, as in kafka
       await consumer.subscribe({ topics: [topic], fromBeginning: true })
       await consumer.run({ eachMessage: async ({ message }) => {
         seen.deliveries.push(message.offset)
-        throw new lib.KafkaJSNonRetriableError(`fatal ${message.offset}`)
+        throw makeError(lib, `fatal ${message.offset}`)
       } })
       const crash = await within(20000, crashed, `${lib === KafkaJSLib ? 'kafkajs' : 'ferrokafka'} CRASH`)
       // Copied now: the disconnect below adds its own DISCONNECT.
-      return { deliveries: [...seen.deliveries], events: [...seen.events], restartCalls: restartCalls.length, crash: { restart: crash.payload.restart, name: crash.payload.error.name, message: crash.payload.error.message } }
+      const { error } = crash.payload
+      return { deliveries: [...seen.deliveries], events: [...seen.events], restartCalls: restartCalls.length, crash: { restart: crash.payload.restart, name: error.name, message: error.message, cause: error.cause?.name } }
     } finally {
       await consumer.disconnect()
     }
@@ -209,7 +214,7 @@ test('a handler\'s non-retriable error crashes the consumer at once, as in kafka
   expect(ours).toEqual(theirs)
   expect(ours).toEqual({
     deliveries: ['0'], events: ['STOP', 'DISCONNECT', 'CRASH'], restartCalls: 0,
-    crash: { restart: false, name: 'KafkaJSNonRetriableError', message: 'fatal 0' },
+    crash: { restart: false, name: 'KafkaJSNonRetriableError', message: 'fatal 0', cause: expect.any(String) },
   })
 })
 

@@ -287,9 +287,9 @@ export abstract class ConsumerRunLoop {
     } else if (decision.action === 'crash') {
       // As kafkajs: the retries ran out, so CRASH carries KafkaJSNumberOfRetriesExceeded with the
       // handler's error as its cause; the retry budget then starts again on the same client. A
-      // non-retriable error (retriable: false) crashes at once, as itself, and never restarts.
+      // non-retriable error (retriable: false, or a TypeError and its kin) crashes at once.
       const cause = typeof error?.message === 'string' ? (error as Error) : undefined
-      const crash = retryable
+      const crash = decision.retryable
         ? new KafkaJSNumberOfRetriesExceeded(cause ?? String(error), { cause, retryCount: Math.max(0, decision.attempt - 1), retryTime: decision.delayMs })
         : new KafkaJSNonRetriableError(cause ?? String(error), { cause })
       // kafkajs's rule: restart after retries ran out, or when the root cause says it is retriable.

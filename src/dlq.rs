@@ -107,7 +107,13 @@ pub struct FailureDecision {
   pub attempt: u32,
   pub delay_ms: u32,
   pub dlq_topic: Option<String>,
+  /// Whether the failure could have been retried: false for a non-retriable error and, under
+  /// kafkajs's policy, for a TypeError, RangeError, ReferenceError or SyntaxError.
+  pub retryable: bool,
 }
+
+/// Errors kafkajs never retries: a programming error does not go away on a second try.
+const UNRECOVERABLE_ERRORS: [&str; 4] = ["RangeError", "ReferenceError", "SyntaxError", "TypeError"];
 
 /// `run({ deadLetter: { topic?, maxRetries, initialRetryTimeMs, multiplier, maxRetryTimeMs,
 /// jitter }, circuitBreaker: { failureThreshold, cooldownMs } })`.
@@ -263,16 +269,18 @@ impl NativeConsumer {
     let policy = inner.dead_letter.read().unwrap().clone();
     let Some(policy) = policy else {
       // kafkajs: retry per `retry`; past it, CRASH and begin the budget again. A non-retriable
-      // error is not retried at all.
+      // error is not retried at all, nor are the errors kafkajs deems unrecoverable. (The event
+      // layer retries those: a handler's `TypeError: fetch failed` is a network error.)
       let retry = inner.policy;
-      let exhausted = attempt > retry.retries || !report.retryable;
+      let retryable = report.retryable && !UNRECOVERABLE_ERRORS.contains(&report.error_name.as_str());
+      let exhausted = attempt > retry.retries || !retryable;
       if exhausted {
         inner.failures.lock().unwrap().remove(&key);
       }
       let delay_ms = retry.delay(attempt.min(retry.retries.max(1)));
       inner.retry_later(key, off, delay_ms)?;
       let action = if exhausted { "crash" } else { "retry" };
-      return Ok(FailureDecision { action: action.into(), attempt, delay_ms, dlq_topic: None });
+      return Ok(FailureDecision { action: action.into(), attempt, delay_ms, dlq_topic: None, retryable });
     };
     if let Some((threshold, cooldown)) = policy.breaker {
       if inner.breaker_trips(threshold) {
@@ -280,13 +288,13 @@ impl NativeConsumer {
         inner.open_breaker(cooldown)?;
         // A downstream outage is not this message's fault: its attempt does not count.
         inner.failures.lock().unwrap().remove(&key);
-        return Ok(FailureDecision { action: "retry".into(), attempt, delay_ms: cooldown as u32, dlq_topic: None });
+        return Ok(FailureDecision { action: "retry".into(), attempt, delay_ms: cooldown as u32, dlq_topic: None, retryable: report.retryable });
       }
     }
     if report.retryable && attempt <= policy.retry.retries {
       let delay_ms = policy.retry.delay(attempt);
       inner.retry_later(key, off, delay_ms)?;
-      return Ok(FailureDecision { action: "retry".into(), attempt, delay_ms, dlq_topic: None });
+      return Ok(FailureDecision { action: "retry".into(), attempt, delay_ms, dlq_topic: None, retryable: true });
     }
     let topic = policy.topic_for(&report.topic);
     let producer = inner.dlq_producer()?;
@@ -330,7 +338,7 @@ impl NativeConsumer {
         let _ = crate::consumer_commit::store_next(&c, &key.0, key.1, next);
       }
     });
-    Ok(FailureDecision { action: "dead-lettered".into(), attempt, delay_ms: 0, dlq_topic: Some(topic) })
+    Ok(FailureDecision { action: "dead-lettered".into(), attempt, delay_ms: 0, dlq_topic: Some(topic), retryable: report.retryable })
   }
 }
 
