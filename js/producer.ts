@@ -107,7 +107,9 @@ export class Producer {
   }
 
   private create(common: Record<string, unknown>): NativeProducer {
-    const { createPartitioner: _p, retry: _r, ...options } = this.config
+    const { createPartitioner: _p, retry, ...options } = this.config
+    // Rust reads retry's numbers (resends of a plain producer, how long a missing topic is awaited).
+    if (retry) Object.assign(options, { retry: { ...retry, restartOnFailure: undefined } })
     const producer = callSync(() => new native.NativeProducer(common, options, this.ctx.nativeLog))
     this.requests.attach(producer)
     return producer

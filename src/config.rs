@@ -138,8 +138,8 @@ pub fn client_config(common: &Value) -> Result<ClientConfig> {
   if let Some(ms) = opts.integer("requestTimeout", I32_MAX)? {
     cfg.set("socket.timeout.ms", ms.max(10).to_string());
   }
-  let tls = apply_ssl(&opts, &mut cfg)?;
-  let sasl = apply_sasl(&opts, &mut cfg)?;
+  let tls = crate::config_security::apply_ssl(&opts, &mut cfg)?;
+  let sasl = crate::config_security::apply_sasl(&opts, &mut cfg)?;
   cfg.set(
     "security.protocol",
     match (tls, sasl) {
@@ -157,94 +157,6 @@ pub fn client_config(common: &Value) -> Result<ClientConfig> {
   cfg.set_log_level(crate::logging::rdkafka_level(crate::logging::client_log_level(common).into()));
   apply_overrides(&opts, &mut cfg)?;
   Ok(cfg)
-}
-
-fn pem(opts: &Options, key: &str) -> Result<Option<String>> {
-  let field = format!("ssl.{}", key);
-  let text = match opts.raw(key) {
-    None => return Ok(None),
-    Some(Value::String(s)) => s.clone(),
-    Some(Value::Array(parts)) => parts
-      .iter()
-      .map(|p| p.as_str().map(str::to_string))
-      .collect::<Option<Vec<_>>>()
-      .ok_or_else(|| FerroError::config(&field, "must be PEM text, a Buffer, or an array of them"))?
-      .join("\n"),
-    Some(_) => return Err(FerroError::config(&field, "must be PEM text, a Buffer, or an array of them")),
-  };
-  if !text.contains("-----BEGIN") {
-    return Err(FerroError::config(
-      &field,
-      "must hold PEM content (read the file with fs.readFileSync), not a file path",
-    ));
-  }
-  Ok(Some(text))
-}
-
-fn apply_ssl(opts: &Options, cfg: &mut ClientConfig) -> Result<bool> {
-  match opts.raw("ssl") {
-    None | Some(Value::Bool(false)) => Ok(false),
-    Some(Value::Bool(true)) => {
-      cfg.set("ssl.ca.location", "probe");
-      Ok(true)
-    }
-    Some(Value::Object(_)) => {
-      let ssl = opts.child("ssl")?;
-      match pem(&ssl, "ca")? {
-        Some(ca) => cfg.set("ssl.ca.pem", ca),
-        None => cfg.set("ssl.ca.location", "probe"),
-      };
-      if let Some(cert) = pem(&ssl, "cert")? {
-        cfg.set("ssl.certificate.pem", cert);
-      }
-      if let Some(key) = pem(&ssl, "key")? {
-        cfg.set("ssl.key.pem", key);
-      }
-      if let Some(pass) = ssl.string("passphrase")? {
-        cfg.set("ssl.key.password", pass);
-      }
-      if ssl.boolean("rejectUnauthorized")? == Some(false) {
-        cfg.set("enable.ssl.certificate.verification", "false");
-        cfg.set("ssl.endpoint.identification.algorithm", "none");
-      }
-      Ok(true)
-    }
-    Some(_) => Err(FerroError::config("ssl", "must be a boolean or an object of TLS options")),
-  }
-}
-
-fn apply_sasl(opts: &Options, cfg: &mut ClientConfig) -> Result<bool> {
-  if opts.raw("sasl").is_none() {
-    return Ok(false);
-  }
-  let sasl = opts.child("sasl")?;
-  let mechanism = sasl.string("mechanism")?.ok_or_else(|| FerroError::config("sasl.mechanism", "is required"))?;
-  let name = match mechanism.to_ascii_lowercase().as_str() {
-    "plain" => "PLAIN",
-    "scram-sha-256" => "SCRAM-SHA-256",
-    "scram-sha-512" => "SCRAM-SHA-512",
-    "oauthbearer" => "OAUTHBEARER",
-    _ => {
-      return Err(FerroError::config(
-        "sasl.mechanism",
-        "must be one of plain, scram-sha-256, scram-sha-512, oauthbearer",
-      ))
-    }
-  };
-  cfg.set("sasl.mechanisms", name);
-  if name == "OAUTHBEARER" {
-    if let Some(conf) = sasl.string("oauthbearerConfig")? {
-      cfg.set("sasl.oauthbearer.config", conf);
-    }
-    return Ok(true);
-  }
-  let user =
-    sasl.string("username")?.ok_or_else(|| FerroError::config("sasl.username", "is required for this mechanism"))?;
-  let pass =
-    sasl.string("password")?.ok_or_else(|| FerroError::config("sasl.password", "is required for this mechanism"))?;
-  cfg.set("sasl.username", user);
-  cfg.set("sasl.password", pass);
-  Ok(true)
 }
 
 /// `rdkafka: { "key": value }` passes librdkafka properties straight through (ferrokafka's
@@ -306,8 +218,19 @@ pub fn producer_config(common: &Value, producer: &Value) -> Result<ClientConfig>
     }
     cfg.set("max.in.flight.requests.per.connection", n.max(1).to_string());
   }
+  let retry = crate::dlq::RetryPolicy::of_client(&opts, common)?;
   if let Some(auto) = opts.boolean("allowAutoTopicCreation")? {
     cfg.set("allow.auto.create.topics", auto.to_string());
+    // kafkajs gives up on a topic no broker hosts once its retries are spent (about 9 s by
+    // default); librdkafka would hold the messages for topic.metadata.propagation.max.ms (30 s).
+    if !auto {
+      cfg.set("topic.metadata.propagation.max.ms", retry.budget_ms().to_string());
+    }
+  }
+  // kafkajs's retry count bounds a plain producer's resends; an idempotent one must keep
+  // resending (its ordering and dedup depend on it) until message.timeout.ms.
+  if !idempotent && opts.raw("retry").or(common.get("retry")).is_some() {
+    cfg.set("message.send.max.retries", retry.retries.to_string());
   }
   if let Some(codec) = opts.raw("compression") {
     cfg.set("compression.codec", compression_codec(codec, "producer.compression")?);

@@ -180,11 +180,7 @@ impl NativeConsumer {
     let log: Option<LogFn> = log.map(std::sync::Arc::new);
     config::consumer_config(&common, &options, false)?;
     let opts = Options::new("consumer", &options)?;
-    let retry = match opts.raw("retry") {
-      Some(_) => opts.child("retry")?,
-      None => Options::new("retry", common.get("retry").unwrap_or(&Value::Null))?,
-    };
-    let policy = RetryPolicy::from_options(&retry)?;
+    let policy = RetryPolicy::of_client(&opts, &common)?;
     Ok(NativeConsumer {
       inner: Arc::new(ConsumerInner {
         log_level: crate::logging::client_log_level(&common),

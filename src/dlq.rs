@@ -42,6 +42,20 @@ impl RetryPolicy {
     })
   }
 
+  /// kafkajs's `retry` as given to a client: the client's own, else the `Kafka` config's.
+  pub fn of_client(options: &Options, common: &Value) -> Result<Self> {
+    match options.raw("retry") {
+      Some(_) => Self::from_options(&options.child("retry")?),
+      None => Self::from_options(&Options::new("retry", common.get("retry").unwrap_or(&Value::Null))?),
+    }
+  }
+
+  /// How long kafkajs keeps retrying before it gives up: the sum of its backoffs, unrandomised.
+  pub fn budget_ms(&self) -> u64 {
+    (0..self.retries.min(64)).map(|k| (self.initial_ms * self.multiplier.powi(k as i32)).min(self.max_ms)).sum::<f64>()
+      as u64
+  }
+
   /// kafkajs's backoff: initial * multiplier^(attempt-1), randomised by ±factor, capped.
   pub fn delay(&self, attempt: u32) -> u32 {
     let base = self.initial_ms * self.multiplier.powi(attempt.saturating_sub(1) as i32);
@@ -288,7 +302,13 @@ impl NativeConsumer {
         inner.open_breaker(cooldown)?;
         // A downstream outage is not this message's fault: its attempt does not count.
         inner.failures.lock().unwrap().remove(&key);
-        return Ok(FailureDecision { action: "retry".into(), attempt, delay_ms: cooldown as u32, dlq_topic: None, retryable: report.retryable });
+        return Ok(FailureDecision {
+          action: "retry".into(),
+          attempt,
+          delay_ms: cooldown as u32,
+          dlq_topic: None,
+          retryable: report.retryable,
+        });
       }
     }
     if report.retryable && attempt <= policy.retry.retries {
@@ -338,7 +358,13 @@ impl NativeConsumer {
         let _ = crate::consumer_commit::store_next(&c, &key.0, key.1, next);
       }
     });
-    Ok(FailureDecision { action: "dead-lettered".into(), attempt, delay_ms: 0, dlq_topic: Some(topic), retryable: report.retryable })
+    Ok(FailureDecision {
+      action: "dead-lettered".into(),
+      attempt,
+      delay_ms: 0,
+      dlq_topic: Some(topic),
+      retryable: report.retryable,
+    })
   }
 }
 

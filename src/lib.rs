@@ -9,6 +9,7 @@ pub mod admin_cluster;
 pub mod admin_configs;
 pub mod api_keys;
 pub mod config;
+pub mod config_security;
 #[cfg(test)]
 mod config_tests;
 pub mod consumer;
