@@ -149,11 +149,20 @@ export class KafkaJSRequestTimeoutError extends KafkaJSError {
 type ErrorClass = new (e: Error | string, opts?: KafkaJSErrorOptions) => KafkaJSError
 
 /**
+ * A derived class as kafkajs declares it: `e` may be left out (kafkajs's `new KafkaJSTimeout()`),
+ * `Args` are the arguments after it and `Fields` what the instance gains from them.
+ */
+export type DerivedError<Fields extends object = {}, Args extends unknown[] = [opts?: KafkaJSErrorOptions]> =
+  new (e?: Error | string, ...rest: Args) => KafkaJSError & Readonly<Fields>
+
+/**
  * A kafkajs error class `name` deriving from `Base`, as kafkajs's errors module defines it.
  * `fields` turns the constructor's arguments after the first into the instance's own fields
  * (kafkajs's `{ topic }`, `(e, groups)`, `(e, topicName, partition)`, ...).
  */
-function derive(name: string, Base: ErrorClass, instanceName = name, fields?: (rest: any[]) => Record<string, unknown>): ErrorClass {
+function derive<Fields extends object = {}, Args extends unknown[] = [opts?: KafkaJSErrorOptions]>(
+  name: string, Base: ErrorClass, instanceName = name, fields?: (rest: any[]) => Fields,
+): DerivedError<Fields, Args> {
   const cls = class extends Base {
     constructor(e: Error | string, ...rest: any[]) {
       const opts = rest[0] !== null && typeof rest[0] === 'object' && !Array.isArray(rest[0]) ? rest[0] : {}
@@ -163,16 +172,16 @@ function derive(name: string, Base: ErrorClass, instanceName = name, fields?: (r
     }
   }
   Object.defineProperty(cls, 'name', { value: name })
-  return cls
+  return cls as unknown as DerivedError<Fields, Args>
 }
 
 /** The named fields of kafkajs's options object (the second argument). */
-const fromOptions = (...names: string[]) => (rest: any[]) => Object.fromEntries(names.map((n) => [n, rest[0]?.[n]]))
+const fromOptions = <K extends string>(...names: K[]) => (rest: any[]) => Object.fromEntries(names.map((n) => [n, rest[0]?.[n]])) as Record<K, any>
 
 /** kafkajs's two errors that are plain `Error`s, not `KafkaJSError`s. */
 function plain(name: string, instanceName = name) {
   const cls = class extends Error {
-    constructor(message?: string | Error, readonly errors: unknown[] = []) {
+    constructor(message?: string | Error, readonly errors: (Error | string)[] = []) {
       super(typeof message === 'string' ? message : message?.message)
       this.name = instanceName
     }
@@ -181,10 +190,25 @@ function plain(name: string, instanceName = name) {
   return cls
 }
 
+/** One group's failure in a {@link KafkaJSDeleteGroupsError}. */
+export interface DeleteGroupsFailure {
+  groupId: string
+  errorCode?: number
+  error?: KafkaJSProtocolError
+}
+/** A partition kafkajs could not place in a {@link KafkaJSStaleTopicMetadataAssignment}. */
+export interface UnknownPartition {
+  partitionId: number
+  [field: string]: unknown
+}
+
 export const KafkaJSMetadataNotLoaded = derive('KafkaJSMetadataNotLoaded', KafkaJSError)
-export const KafkaJSTopicMetadataNotLoaded = derive('KafkaJSTopicMetadataNotLoaded', KafkaJSMetadataNotLoaded, undefined, fromOptions('topic'))
-export const KafkaJSStaleTopicMetadataAssignment = derive('KafkaJSStaleTopicMetadataAssignment', KafkaJSError, undefined, fromOptions('topic', 'unknownPartitions'))
-export const KafkaJSServerDoesNotSupportApiKey = derive('KafkaJSServerDoesNotSupportApiKey', KafkaJSNonRetriableError, undefined, fromOptions('apiKey', 'apiName'))
+export const KafkaJSTopicMetadataNotLoaded = derive<{ topic: string }, [metadata?: { topic: string }]>(
+  'KafkaJSTopicMetadataNotLoaded', KafkaJSMetadataNotLoaded, undefined, fromOptions('topic'))
+export const KafkaJSStaleTopicMetadataAssignment = derive<{ topic: string; unknownPartitions: UnknownPartition[] }, [metadata?: { topic: string; unknownPartitions: UnknownPartition[] }]>(
+  'KafkaJSStaleTopicMetadataAssignment', KafkaJSError, undefined, fromOptions('topic', 'unknownPartitions'))
+export const KafkaJSServerDoesNotSupportApiKey = derive<{ apiKey: number; apiName: string }, [metadata?: { apiKey: number; apiName: string }]>(
+  'KafkaJSServerDoesNotSupportApiKey', KafkaJSNonRetriableError, undefined, fromOptions('apiKey', 'apiName'))
 export const KafkaJSBrokerNotFound = derive('KafkaJSBrokerNotFound', KafkaJSError)
 export const KafkaJSPartialMessageError = derive('KafkaJSPartialMessageError', KafkaJSNonRetriableError)
 export const KafkaJSSASLAuthenticationError = derive('KafkaJSSASLAuthenticationError', KafkaJSNonRetriableError)
@@ -193,7 +217,8 @@ export const KafkaJSNotImplemented = derive('KafkaJSNotImplemented', KafkaJSNonR
 export const KafkaJSTimeout = derive('KafkaJSTimeout', KafkaJSNonRetriableError)
 export const KafkaJSLockTimeout = derive('KafkaJSLockTimeout', KafkaJSTimeout)
 export const KafkaJSUnsupportedMagicByteInMessageSet = derive('KafkaJSUnsupportedMagicByteInMessageSet', KafkaJSNonRetriableError)
-export const KafkaJSDeleteGroupsError = derive('KafkaJSDeleteGroupsError', KafkaJSError, undefined, (rest) => ({ groups: rest[0] ?? [] }))
+export const KafkaJSDeleteGroupsError = derive<{ groups: DeleteGroupsFailure[] }, [groups?: DeleteGroupsFailure[]]>(
+  'KafkaJSDeleteGroupsError', KafkaJSError, undefined, (rest) => ({ groups: rest[0] ?? [] }))
 /** As kafkajs: built from the partitions' results, retriable only if every failure is. */
 export class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
   readonly partitions: { error?: { retriable?: boolean } | null }[]
@@ -207,11 +232,36 @@ export const KafkaJSInvariantViolation = derive('KafkaJSInvariantViolation', Kaf
 // kafkajs never renames these instances; code matching on `error.name` sees what kafkajs gives.
 export const KafkaJSInvalidVarIntError = derive('KafkaJSInvalidVarIntError', KafkaJSNonRetriableError, 'KafkaJSNonRetriableError')
 export const KafkaJSInvalidLongError = derive('KafkaJSInvalidLongError', KafkaJSNonRetriableError, 'KafkaJSNonRetriableError')
-export const KafkaJSCreateTopicError = derive('KafkaJSCreateTopicError', KafkaJSProtocolError, undefined, (rest) => ({ topic: rest[0] }))
+export const KafkaJSCreateTopicError = derive<{ topic: string }, [topic?: string]>(
+  'KafkaJSCreateTopicError', KafkaJSProtocolError, undefined, (rest) => ({ topic: rest[0] }))
 export const KafkaJSAggregateError = plain('KafkaJSAggregateError')
 export const KafkaJSFetcherRebalanceError = plain('KafkaJSFetcherRebalanceError', 'Error')
 export const KafkaJSNoBrokerAvailableError = derive('KafkaJSNoBrokerAvailableError', KafkaJSError)
-export const KafkaJSAlterPartitionReassignmentsError = derive('KafkaJSAlterPartitionReassignmentsError', KafkaJSProtocolError, undefined, (rest) => ({ topic: rest[0], partition: rest[1] }))
+export const KafkaJSAlterPartitionReassignmentsError = derive<{ topic?: string; partition?: number }, [topic?: string, partition?: number]>(
+  'KafkaJSAlterPartitionReassignmentsError', KafkaJSProtocolError, undefined, (rest) => ({ topic: rest[0], partition: rest[1] }))
+
+// Each class is also a type, as kafkajs's declared classes are (`let e: KafkaJSTimeout`).
+export type KafkaJSMetadataNotLoaded = InstanceType<typeof KafkaJSMetadataNotLoaded>
+export type KafkaJSTopicMetadataNotLoaded = InstanceType<typeof KafkaJSTopicMetadataNotLoaded>
+export type KafkaJSStaleTopicMetadataAssignment = InstanceType<typeof KafkaJSStaleTopicMetadataAssignment>
+export type KafkaJSServerDoesNotSupportApiKey = InstanceType<typeof KafkaJSServerDoesNotSupportApiKey>
+export type KafkaJSBrokerNotFound = InstanceType<typeof KafkaJSBrokerNotFound>
+export type KafkaJSPartialMessageError = InstanceType<typeof KafkaJSPartialMessageError>
+export type KafkaJSSASLAuthenticationError = InstanceType<typeof KafkaJSSASLAuthenticationError>
+export type KafkaJSGroupCoordinatorNotFound = InstanceType<typeof KafkaJSGroupCoordinatorNotFound>
+export type KafkaJSNotImplemented = InstanceType<typeof KafkaJSNotImplemented>
+export type KafkaJSTimeout = InstanceType<typeof KafkaJSTimeout>
+export type KafkaJSLockTimeout = InstanceType<typeof KafkaJSLockTimeout>
+export type KafkaJSUnsupportedMagicByteInMessageSet = InstanceType<typeof KafkaJSUnsupportedMagicByteInMessageSet>
+export type KafkaJSDeleteGroupsError = InstanceType<typeof KafkaJSDeleteGroupsError>
+export type KafkaJSInvariantViolation = InstanceType<typeof KafkaJSInvariantViolation>
+export type KafkaJSInvalidVarIntError = InstanceType<typeof KafkaJSInvalidVarIntError>
+export type KafkaJSInvalidLongError = InstanceType<typeof KafkaJSInvalidLongError>
+export type KafkaJSCreateTopicError = InstanceType<typeof KafkaJSCreateTopicError>
+export type KafkaJSAggregateError = InstanceType<typeof KafkaJSAggregateError>
+export type KafkaJSFetcherRebalanceError = InstanceType<typeof KafkaJSFetcherRebalanceError>
+export type KafkaJSNoBrokerAvailableError = InstanceType<typeof KafkaJSNoBrokerAvailableError>
+export type KafkaJSAlterPartitionReassignmentsError = InstanceType<typeof KafkaJSAlterPartitionReassignmentsError>
 
 const byName: Record<string, new (e: string, o: KafkaJSErrorOptions) => KafkaJSError> = {
   KafkaJSError,

@@ -1,7 +1,8 @@
 // A program written against kafkajs's typings; only the import line names ferrokafka.
 import {
   Kafka, logLevel, CompressionTypes, Partitioners, KafkaJSError, KafkaJSProtocolError, KafkaJSNonRetriableError,
-  KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded,
+  KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded, KafkaJSTimeout, KafkaJSDeleteGroupsError,
+  KafkaJSTopicMetadataNotLoaded, KafkaJSServerDoesNotSupportApiKey, KafkaJSAlterPartitionReassignmentsError,
   type Producer, type Consumer, type Admin, type EachMessagePayload, type EachBatchPayload, type RecordMetadata,
   type Message, type IHeaders, type KafkaConfig, type ITopicConfig, type LogEntry, type logCreator, type KafkaMessage,
   type ProducerRecord, type ConsumerRunConfig, type TopicPartitionOffsetAndMetadata,
@@ -118,6 +119,18 @@ export function classify(e: unknown): string {
   if (e instanceof KafkaJSNonRetriableError) return 'fatal'
   if (e instanceof KafkaJSError) return e.retriable ? 'retry' : 'error'
   return 'other'
+}
+
+/** kafkajs's derived errors: built with kafkajs's arguments, their fields read, used as types. */
+export function derivedErrors(e: unknown): string[] {
+  const timeout: KafkaJSTimeout = new KafkaJSTimeout()
+  const out = [timeout.message]
+  if (e instanceof KafkaJSDeleteGroupsError) out.push(...e.groups.map((g) => `${g.groupId}:${g.error?.message}`))
+  if (e instanceof KafkaJSTopicMetadataNotLoaded) out.push(e.topic)
+  if (e instanceof KafkaJSServerDoesNotSupportApiKey) out.push(`${e.apiName}(${e.apiKey})`)
+  const reassign: KafkaJSAlterPartitionReassignmentsError = new KafkaJSAlterPartitionReassignmentsError('refused', 'orders', 2)
+  out.push(`${reassign.topic}/${reassign.partition}`, new KafkaJSTopicMetadataNotLoaded('missing', { topic: 'orders' }).topic)
+  return out
 }
 
 export const kafka = new Kafka(config)
