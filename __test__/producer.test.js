@@ -379,3 +379,18 @@ test('a non-idempotent producer resends a failed produce request retry.retries t
   expect(await sendWith(0)).toBe('NOT_ENOUGH_REPLICAS')
   expect(await sendWith(1)).toBe(0)
 })
+
+test('a broker\'s UNKNOWN_SERVER_ERROR (-1) rejects as kafkajs names it: KafkaJSProtocolError, type UNKNOWN, code -1, not retriable', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 1, 1)
+  const producer = await connectedProducer({ idempotent: false, retry: { retries: 0 } })
+  try {
+    await producer.send({ topic, messages: [{ value: 'warm' }] })
+    cluster.pushRequestErrors('Produce', ['UNKNOWN'])
+    const error = await producer.send({ topic, messages: [{ value: 'v' }] }).then(() => null, (e) => e)
+    expect(error).toMatchObject({ name: 'KafkaJSProtocolError', type: 'UNKNOWN', code: -1, retriable: false })
+  } finally {
+    cluster.clearRequestErrors('Produce')
+    await producer.disconnect()
+  }
+})

@@ -310,7 +310,7 @@ export interface NativeErrorInfo {
 /** The kafkajs error class instance for a native error description. */
 export function errorOf(info: NativeErrorInfo): KafkaJSError {
   const Cls = byName[info.name] ?? KafkaJSError
-  const protocol = info.name === 'KafkaJSProtocolError' && (info.kafkaCode ?? 0) > 0
+  const protocol = info.name === 'KafkaJSProtocolError' && (info.kafkaCode ?? 0) !== 0
   const out = new Cls(info.message, { retriable: info.retriable, code: protocol ? info.kafkaCode : info.code, field: info.field ?? undefined })
   if (info.name === 'KafkaJSProtocolError') (out as KafkaJSProtocolError).type = protocolNames[info.code] ?? info.code
   return out

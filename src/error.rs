@@ -134,9 +134,12 @@ fn describe(err: &KafkaError) -> String {
 }
 
 /// A broker's error code as the Kafka protocol numbers it (librdkafka keeps those codes as they
-/// are; its own errors are negative); 0 for librdkafka's own.
+/// are, -1 UNKNOWN_SERVER_ERROR included; its own errors are below -1); 0 for librdkafka's own.
 fn kafka_code(code: RDKafkaErrorCode) -> i32 {
-  (code as i32).max(0)
+  match code as i32 {
+    c if c >= -1 => c,
+    _ => 0,
+  }
 }
 
 /// librdkafka's own symbolic name for a code (`rd_kafka_err2name`), as users see it in its docs.
@@ -208,7 +211,8 @@ fn classify(code: RDKafkaErrorCode) -> (&'static str, bool) {
     | InvalidProducerEpoch
     | ProducerFenced
     | TransactionalIdAuthorizationFailed => ("KafkaJSNonRetriableError", false),
-    c if (c as i32) > 0 => ("KafkaJSProtocolError", false),
+    // -1 is the broker's UNKNOWN_SERVER_ERROR (kafkajs's type `UNKNOWN`), not retriable there either.
+    c if (c as i32) > 0 || c == Unknown => ("KafkaJSProtocolError", false),
     _ => ("KafkaJSError", false),
   }
 }
