@@ -218,6 +218,42 @@ test.each([
   })
 })
 
+test('after a crash that does not restart, the program\'s own connect, subscribe and run() from the CRASH listener consume on from the failed message', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 1, 1)
+  await produce(topic, [{ value: 'a' }, { value: 'b' }, { value: 'c' }])
+  // A short session: on MockCluster the rejoin waits out the crashed member's session (FACTS.md).
+  const consumer = kafka.consumer({ groupId: unique('g'), sessionTimeout: 6000, heartbeatInterval: 500, retry: { retries: 0 } })
+  const second = inbox()
+  const events = []
+  for (const name of ['STOP', 'DISCONNECT', 'CRASH', 'GROUP_JOIN']) consumer.on(consumer.events[name], () => events.push(name))
+  const restarted = deferred()
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return
+    // The setup a program runs again (subscribe() names the topic a second time).
+    ;(async () => {
+      await consumer.connect()
+      await consumer.subscribe({ topics: [topic], fromBeginning: true })
+      await consumer.run({ eachMessage: async ({ message }) => second.push(message.offset) })
+    })().then(restarted.resolve, restarted.reject)
+  })
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async ({ message }) => {
+      if (message.offset === '1') throw new KafkaJSNonRetriableError('fatal')
+    } })
+    await within(30000, restarted.promise, 'the second run()')
+    await second.waitFor((offset) => offset === '2', 20000)
+    // Offset 0 was handled and committed before the crash; the failed message comes again.
+    expect([...new Set(second.seen)]).toEqual(['1', '2'])
+    // The crash's own disconnect came before CRASH; the second run joined and was left running.
+    expect(events).toEqual(['GROUP_JOIN', 'STOP', 'DISCONNECT', 'CRASH', 'GROUP_JOIN'])
+  } finally {
+    await consumer.disconnect()
+  }
+}, 70000)
+
 test('a paused partition receives nothing until resumed, while others keep flowing', async () => {
   const topic = unique('t')
   const groupId = unique('g')

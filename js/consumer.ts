@@ -61,7 +61,12 @@ export class Consumer extends ConsumerRunLoop {
     list.forEach((t, i) => {
       if (!(t instanceof RegExp) && (typeof t !== 'string' || t.length === 0)) throw check.invalid(`topics[${i}]`, 'must be a non-empty string or a RegExp')
     })
-    for (const t of list) this.topics.push(t instanceof RegExp ? (t.source.startsWith('^') ? t.source : `^${t.source}`) : t)
+    // A topic subscribed again (a program re-running its setup after a crash) is listed once, as
+    // kafkajs keeps it: librdkafka refuses a subscription naming a topic twice.
+    for (const t of list) {
+      const name = t instanceof RegExp ? (t.source.startsWith('^') ? t.source : `^${t.source}`) : t
+      if (!this.topics.includes(name)) this.topics.push(name)
+    }
     if (subscription.fromBeginning) this.fromBeginning = true
   }
 
