@@ -158,6 +158,14 @@ test('fetchOffsets, setOffsets and resetOffsets on a group with no members', asy
     await admin.resetOffsets({ groupId, topic })
     expect(offsetsOf(await admin.fetchOffsets({ groupId, topics: [topic], resolveOffsets: true }), topic)).toEqual(['5', '2', '0'])
   })
+  // A group that committed nothing: resolveOffsets turns -1 (latest) into the high watermarks and
+  // commits them, as kafkajs does; a plain fetch afterwards reads them back.
+  await withAdmin(async (admin) => {
+    const fresh = unique('g')
+    expect(offsetsOf(await admin.fetchOffsets({ groupId: fresh, topics: [topic], resolveOffsets: true }), topic)).toEqual(['5', '2', '0'])
+    expect(offsetsOf(await admin.fetchOffsets({ groupId: fresh, topics: [topic] }), topic)).toEqual(['5', '2', '0'])
+    await expect(admin.fetchOffsets({ groupId: fresh, topics: [topic], resolveOffsets: 'yes' })).rejects.toMatchObject({ name: 'KafkaJSNonRetriableError' })
+  })
 
   // A member of the group now starts at the latest offsets: it sees the new record only.
   await produce(topic, [{ value: 'fresh', partition: 0 }])

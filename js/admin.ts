@@ -182,12 +182,29 @@ export class Admin {
     return call(() => this.client().describeCluster()) as Promise<ClusterDescription>
   }
 
-  /** Committed offsets of a group (`-1` where none), grouped by topic as kafkajs 2 returns them. */
+  /**
+   * Committed offsets of a group (`-1` where none), grouped by topic as kafkajs 2 returns them.
+   * With `resolveOffsets`, as kafkajs: `-1` (latest) becomes the partition's high watermark and
+   * `-2` (earliest) its low one, and those offsets are committed for the group (`setOffsets`, so
+   * the group must have no running members).
+   */
   async fetchOffsets(request: { groupId: string; topics?: string[]; topic?: string; resolveOffsets?: boolean }): Promise<{ topic: string; partitions: (PartitionOffset & { metadata: string | null })[] }[]> {
-    const { groupId, topics, topic } = check.options(request, 'fetchOffsets', false)
+    const { groupId, topics, topic, resolveOffsets = false } = check.options(request, 'fetchOffsets', false)
     check.str(groupId, 'groupId')
+    check.bool(resolveOffsets, 'resolveOffsets')
     const names = topics !== undefined ? check.strings(topics, 'topics') : topic !== undefined ? [check.str(topic, 'topic')] : []
-    return call(() => this.client().fetchOffsets(groupId, names))
+    const committed = (await call(() => this.client().fetchOffsets(groupId, names))) as { topic: string; partitions: (PartitionOffset & { metadata: string | null })[] }[]
+    if (!resolveOffsets) return committed
+    return Promise.all(committed.map(async ({ topic: name, partitions }) => {
+      const marks = new Map((await this.fetchTopicOffsets(name)).map((o) => [o.partition, o]))
+      const resolved = partitions.map((p) => {
+        const mark = marks.get(p.partition)
+        const offset = p.offset === '-1' ? mark?.high : p.offset === '-2' ? mark?.low : p.offset
+        return { ...p, offset: offset ?? p.offset }
+      })
+      await this.setOffsets({ groupId, topic: name, partitions: resolved.map(({ partition, offset }) => ({ partition, offset })) })
+      return { topic: name, partitions: resolved }
+    }))
   }
 
   async setOffsets(request: { groupId: string; topic: string; partitions: { partition: number; offset: string }[] }): Promise<void> {
