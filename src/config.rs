@@ -305,6 +305,10 @@ pub fn consumer_config(common: &Value, consumer: &Value, from_beginning: bool) -
   if let Some(id) = opts.string("groupInstanceId")? {
     cfg.set("group.instance.id", id);
   }
+  // kafkajs's rackId: fetch from a replica in the same rack (KIP-392) where the brokers allow it.
+  if let Some(rack) = opts.string("rackId")? {
+    cfg.set("client.rack", rack);
+  }
   if let Some(proto) = proto {
     cfg.set("group.protocol", proto);
   }

@@ -34,7 +34,7 @@ fn consumer_options_frameworks_pass_through_are_mapped() {
     "groupId": "g", "sessionTimeout": 6000, "heartbeatInterval": 500, "rebalanceTimeout": 400_000,
     "maxBytesPerPartition": 1024, "minBytes": 10, "maxBytes": 2048, "maxWaitTimeInMs": 250,
     "allowAutoTopicCreation": false, "readUncommitted": true, "groupInstanceId": "static-1",
-    "partitionAssigners": ["cooperative-sticky"], "autoCommitInterval": 700,
+    "partitionAssigners": ["cooperative-sticky"], "autoCommitInterval": 700, "rackId": "eu-west-1a",
   }));
   let expected = [
     ("group.id", "g"),
@@ -50,6 +50,7 @@ fn consumer_options_frameworks_pass_through_are_mapped() {
     ("group.instance.id", "static-1"),
     ("partition.assignment.strategy", "cooperative-sticky"),
     ("auto.commit.interval.ms", "700"),
+    ("client.rack", "eu-west-1a"),
     // Offsets are stored by the run loop after a handler succeeds, never by librdkafka.
     ("enable.auto.offset.store", "false"),
   ];
@@ -89,7 +90,7 @@ fn producer_options_are_mapped() {
   let cfg = producer_config(
     &common(),
     &json!({ "idempotent": false, "acks": 1, "transactionTimeout": 9000, "maxInFlightRequests": 3, "timeout": 4000,
-             "allowAutoTopicCreation": true, "compression": 4 }),
+             "allowAutoTopicCreation": true, "compression": 4, "retry": { "retries": 2 } }),
   )
   .unwrap();
   let expected = [
@@ -102,6 +103,7 @@ fn producer_options_are_mapped() {
     ("compression.codec", "zstd"),
     ("partitioner", "murmur2_random"),
     ("linger.ms", "0"),
+    ("message.send.max.retries", "2"),
   ];
   for (key, value) in expected {
     assert_eq!(get(&cfg, key), Some(value), "{key}");
@@ -109,6 +111,9 @@ fn producer_options_are_mapped() {
   let defaults = producer_config(&common(), &json!({})).unwrap();
   assert_eq!(get(&defaults, "enable.idempotence"), Some("true"));
   assert_eq!(get(&defaults, "acks"), Some("-1"));
+  // kafkajs's retry budget (300 + 600 + 1200 + 2400 + 4800 ms) bounds the wait for a missing topic.
+  let no_auto = producer_config(&common(), &json!({ "allowAutoTopicCreation": false })).unwrap();
+  assert_eq!(get(&no_auto, "topic.metadata.propagation.max.ms"), Some("9300"));
 }
 
 #[test]
