@@ -54,21 +54,50 @@ async function twoMembers(kafka, partitionAssigners) {
   }
 }
 
-test('two members with NestJS KafkaReplyPartitionAssigner form a round-robin group consuming every partition, warned once each', async () => {
+test('two members with NestJS KafkaReplyPartitionAssigner form a cooperative-sticky group consuming every partition, warned once each', async () => {
   const { kafka, entries } = loggedKafka()
   const { groupId, sizes, protocols } = await twoMembers(kafka, [nestAssigner])
   expect(sizes).toEqual([2, 2])
-  // GROUP_JOIN names the protocol the group chose as kafkajs names its round-robin assigner.
-  expect(protocols).toEqual(['RoundRobinAssigner'])
+  // Its stand-in keeps partitions where they are, as the NestJS assigner keeps reply partitions.
+  expect(protocols).toEqual(['cooperative-sticky'])
   const warnings = assignerWarnings(entries)
   expect(warnings).toHaveLength(2) // one per consumer, none per rebalance
   for (const w of warnings) {
     expect(w.level).toBe(logLevel.WARN)
     expect(w.log.message).toContain('"NestReplyPartitionAssigner"')
     expect(w.log.message).toContain(groupId)
-    expect(w.log.strategy).toBe('roundrobin')
+    expect(w.log.strategy).toBe('cooperative-sticky')
   }
 })
+
+test('with the NestJS reply assigner, the members that stay keep their partitions when one leaves (a reply in flight still reaches its requester)', async () => {
+  const { kafka } = loggedKafka()
+  const topic = unique('reply'), groupId = unique('g')
+  cluster.createTopic(topic, 3, 1)
+  const members = [0, 1, 2].map(() => kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500, partitionAssigners: [nestAssigner] }))
+  const latest = [null, null, null]
+  let changed = () => {}
+  members.forEach((c, i) => c.on(c.events.GROUP_JOIN, (e) => { latest[i] = e.payload.memberAssignment[topic] ?? []; changed() }))
+  const until = (pred, what) => within(40000, new Promise((resolve) => { changed = () => { if (pred()) resolve() }; changed() }), what)
+  const all = () => latest.flatMap((ps) => ps ?? []).sort()
+  try {
+    for (const c of members) {
+      await c.connect()
+      await c.subscribe({ topics: [topic] })
+      void c.run({ eachMessage: async () => {} })
+    }
+    await until(() => latest.every((ps) => ps?.length === 1) && all().join() === '0,1,2', 'one partition each')
+    const before = latest.map((ps) => ps[0])
+    await members[1].disconnect()
+    latest[1] = []
+    await until(() => all().join() === '0,1,2', 'the leaver\'s partition taken over')
+    // Each remaining member still holds the partition it had (plus, for one, the leaver's).
+    expect(latest[0]).toContain(before[0])
+    expect(latest[2]).toContain(before[2])
+  } finally {
+    await Promise.all([members[0], members[2]].map((c) => c.disconnect()))
+  }
+}, 90000)
 
 test('a custom assigner listed with a built-in one leaves the built-in strategy in charge', async () => {
   const { kafka, entries } = loggedKafka()

@@ -254,6 +254,32 @@ test('after a crash that does not restart, the program\'s own connect, subscribe
   }
 }, 70000)
 
+test('a consumer without a retry of its own makes kafkajs\'s 6 attempts (retries 5 over the client\'s), then CRASH restarting, then CONNECT', async () => {
+  // kafkajs 2.2.4's consumer() defaults `retry` to { retries: 5 } merged over the client's; its
+  // restart after the crash emits CONNECT (what NestJS's ServerKafka reads as "connected").
+  const topic = unique('t')
+  cluster.createTopic(topic, 1, 1)
+  await produce(topic, [{ value: 'poison' }])
+  const client = new ferrokafka.Kafka({ brokers: cluster.brokers, logLevel: 0, retry: { retries: 1, initialRetryTime: 50 } })
+  const consumer = client.consumer({ groupId: unique('g') })
+  let attempts = 0
+  const events = []
+  for (const name of ['CRASH', 'CONNECT']) consumer.on(consumer.events[name], () => events.push(name))
+  const crashed = nextEvent(consumer, consumer.events.CRASH)
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async () => { attempts++; throw new Error('always') } })
+    const crash = await within(30000, crashed, 'CRASH')
+    expect(attempts).toBe(6)
+    expect(crash.payload).toMatchObject({ restart: true, error: { name: 'KafkaJSNumberOfRetriesExceeded', retryCount: 5, cause: { message: 'always' } } })
+    await within(30000, nextEvent(consumer, consumer.events.CONNECT), 'CONNECT after the crash')
+    expect(events).toEqual(['CONNECT', 'CRASH', 'CONNECT'])
+  } finally {
+    await consumer.disconnect()
+  }
+}, 90000)
+
 test('a paused partition receives nothing until resumed, while others keep flowing', async () => {
   const topic = unique('t')
   const groupId = unique('g')
@@ -409,4 +435,41 @@ test('a handler may still pause() while stop() waits for it; once stopped, pause
   } finally {
     await consumer.disconnect()
   }
+})
+
+test('client methods work detached from their client, as kafkajs\'s closures do (NestJS hands out getConsumer()/getProducer())', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 1, 1)
+  const { connect, send, disconnect } = kafka.producer()
+  await connect()
+  try {
+    expect(await send({ topic, messages: [{ value: 'a' }] })).toEqual([expect.objectContaining({ topicName: topic, baseOffset: '0' })])
+  } finally {
+    await disconnect()
+  }
+  const committedGroup = unique('g')
+  const consumer = kafka.consumer({ groupId: committedGroup })
+  const { connect: open, subscribe, run, commitOffsets, pause, paused, disconnect: close } = consumer
+  const handled = deferred()
+  await open()
+  try {
+    await subscribe({ topics: [topic], fromBeginning: true })
+    await run({ eachMessage: async ({ partition, message }) => {
+      await commitOffsets([{ topic, partition, offset: String(Number(message.offset) + 1) }])
+      pause([{ topic }])
+      handled.resolve(paused())
+    } })
+    expect(await within(20000, handled.promise, 'the handler')).toEqual([{ topic, partitions: [0] }])
+  } finally {
+    await close()
+  }
+  const { connect: adminUp, fetchOffsets, disconnect: adminDown } = kafka.admin()
+  await adminUp()
+  try {
+    expect(await fetchOffsets({ groupId: committedGroup, topics: [topic] })).toEqual([{ topic, partitions: [{ partition: 0, offset: '1', metadata: null }] }])
+  } finally {
+    await adminDown()
+  }
+  // kafkajs's clients list their methods as own keys.
+  expect(Object.keys(consumer)).toEqual(expect.arrayContaining(['connect', 'subscribe', 'run', 'commitOffsets', 'pause', 'on']))
 })

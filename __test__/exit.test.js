@@ -20,3 +20,10 @@ test('a user Jest suite exits on its own with --detectOpenHandles and no warning
   expect(run.status).toBe(0)
   console.log(`user suite exited on its own in ${Date.now() - started} ms`)
 })
+
+test('a running consumer keeps the process alive while its handler awaits an unref\'d timer, and lets it exit after disconnect', () => {
+  const run = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'alive-while-handling.js')], { encoding: 'utf8', timeout: 60_000 })
+  expect(run.signal).toBeNull()
+  expect(run.stdout.trim().split('\n')).toEqual(['handler started', 'handler done', 'disconnected'])
+  expect(run.status).toBe(0)
+})

@@ -1,4 +1,5 @@
 /** kafkajs's Admin client. On an in-process MockCluster, `createTopics` goes through the mock's own call. */
+import { bindMethods } from './bind'
 import { inspect } from 'util'
 import type { NativeAdmin } from '../binding'
 import { call, callSync, connecting, KafkaJSNonRetriableError } from './errors'
@@ -66,6 +67,10 @@ export class Admin {
     this.requests = new RequestEvents(this.instrumentation, events)
     const common = ctx.commonSync()
     if (common) this.nativeAdmin = callSync(() => new native.NativeAdmin(common))
+    bindMethods(this, ['connect', 'disconnect', 'listTopics', 'createTopics', 'deleteTopics', 'createPartitions', 'fetchTopicMetadata',
+      'fetchOffsets', 'fetchTopicOffsets', 'fetchTopicOffsetsByTimestamp', 'describeCluster', 'setOffsets', 'resetOffsets', 'describeConfigs',
+      'alterConfigs', 'listGroups', 'describeGroups', 'deleteGroups', 'deleteTopicRecords', 'createAcls', 'describeAcls', 'deleteAcls',
+      'alterPartitionReassignments', 'listPartitionReassignments', 'on', 'logger'])
   }
 
   private client(): NativeAdmin {

@@ -1,8 +1,8 @@
 /**
  * kafkajs `partitionAssigners` to librdkafka's `partition.assignment.strategy`. librdkafka runs
- * assignors inside its own thread and has no hook for a JavaScript one, so a custom assigner (such
- * as NestJS's `KafkaReplyPartitionAssigner`) is replaced by kafkajs's default strategy,
- * round-robin, with one warning naming it.
+ * assignors inside its own thread and has no hook for a JavaScript one, so a custom assigner is
+ * replaced by kafkajs's default strategy, round-robin (NestJS's `KafkaReplyPartitionAssigner` by
+ * cooperative-sticky, see `standIns`), with one warning naming it.
  */
 import type { Logger } from './logger'
 import * as check from './validate'
@@ -11,6 +11,12 @@ const strategies = ['roundrobin', 'range', 'cooperative-sticky']
 /** The names kafkajs's own assigners report, for users passing kafkajs's `PartitionAssigners`. */
 const kafkajsNames: Record<string, string> = { RoundRobinAssigner: 'roundrobin' }
 const FALLBACK = 'roundrobin'
+/**
+ * Custom assigners whose intent a built-in strategy serves. NestJS's reply-partition assigner
+ * keeps each ClientKafka's reply partitions where they were, so a reply in flight still reaches
+ * its requester when another client leaves: cooperative-sticky does that (round-robin reshuffles).
+ */
+const standIns: Record<string, string> = { NestReplyPartitionAssigner: 'cooperative-sticky' }
 
 /** The name a kafkajs assigner factory gives itself, by creating it as kafkajs's consumer does. */
 function nameOf(create: (config: object) => { name?: unknown }, groupId: string, logger: Logger): string {
@@ -41,7 +47,10 @@ export function assignmentStrategies(assigners: unknown[] | undefined, groupId: 
     if (own && strategies.includes(own)) { out.push(own); continue }
     const name = nameOf(a as (config: object) => { name?: unknown }, groupId, logger)
     if (kafkajsNames[name]) out.push(kafkajsNames[name])
-    else custom.push(name)
+    else {
+      if (standIns[name]) out.push(standIns[name])
+      custom.push(name)
+    }
   }
   const chosen = [...new Set(out)]
   if (custom.length > 0) {

@@ -64,6 +64,8 @@ export abstract class ConsumerRunLoop {
   protected memberId: string | null = null
   /** Failures so far of the message at each position, for the event layer's `attempt`. */
   protected readonly failures = new Map<string, number>()
+  /** Until a restarting crash's backoff ends (then CONNECT, as kafkajs's restart emits). */
+  protected restarting: ReturnType<typeof setTimeout> | null = null
   /** The stall watchdog, with option `stallTimeout`. */
   protected stall: ConsumerStallWatch | null = null
 
@@ -298,8 +300,16 @@ export abstract class ConsumerRunLoop {
       const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
       let restart = crash.name === 'KafkaJSNumberOfRetriesExceeded' || root?.retriable === true
       if (restart && restartOnFailure) restart = await restartOnFailure(crash).catch(() => false)
-      if (restart) this.instrumentation.emit(events.CRASH, { error: crash, groupId: this.groupId, restart })
-      else {
+      this.log.error(`Crash: ${crash.name}: ${crash.message}`, { groupId: this.groupId, retryCount: decision.attempt - 1, stack: crash.stack })
+      if (restart) {
+        this.instrumentation.emit(events.CRASH, { error: crash, groupId: this.groupId, restart })
+        // kafkajs reconnects its consumer after the last backoff (CONNECT; NestJS reads it as
+        // "connected" again). Here the same client goes on, this partition once the backoff ends.
+        this.log.error(`Restarting the consumer in ${decision.delayMs}ms`, { retryCount: decision.attempt - 1, retryTime: decision.delayMs, groupId: this.groupId })
+        clearTimeout(this.restarting ?? undefined)
+        this.restarting = setTimeout(() => { this.restarting = null; if (this.running) this.instrumentation.emit(events.CONNECT) }, decision.delayMs)
+        this.restarting.unref?.()
+      } else {
         this.crashed = { error: crash }
         this.running = false
         nc.wake()

@@ -3,6 +3,7 @@
  * events) over the run loop in consumer-run.ts, which only runs handlers; Rust stores offsets,
  * applies the retry backoff and commits.
  */
+import { bindMethods } from './bind'
 import { inspect } from 'util'
 import { Admin } from './admin'
 import type { NativeConsumer, PartitionBatch } from '../binding'
@@ -36,6 +37,7 @@ export class Consumer extends ConsumerRunLoop {
     }
     const common = ctx.commonSync()
     if (common) this.nativeConsumer = this.create(common)
+    bindMethods(this, ['connect', 'disconnect', 'subscribe', 'stop', 'run', 'commitOffsets', 'seek', 'describeGroup', 'pause', 'paused', 'resume', 'on', 'logger'])
   }
 
   /**
@@ -96,9 +98,15 @@ export class Consumer extends ConsumerRunLoop {
       this.onJoin = () => { clearTimeout(timer); resolve() }
     })
     this.stall?.start()
+    // A running consumer keeps Node alive, as kafkajs's sockets do, also while a handler awaits
+    // something that does not (an unref'd timer): between fetches no native call is pending.
+    // Released once stopping: a handler that disconnects its own consumer (and so waits for
+    // itself) must not hold the process forever.
+    this.releaseKeepAlive()
+    this.keepAlive = setInterval(() => {}, 2 ** 31 - 1)
     const loopDone = this.loop(nc)
       .catch((e) => this.log.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
-      .finally(() => this.stall?.stop())
+      .finally(() => { this.stall?.stop(); this.releaseKeepAlive() })
     this.loopDone = loopDone
     const run = ++this.runs
     void loopDone.then(() => this.endCrashed(run))
@@ -113,6 +121,9 @@ export class Consumer extends ConsumerRunLoop {
   private async stopOnce(): Promise<void> {
     if (!this.running && !this.loopDone) return
     this.running = false
+    this.releaseKeepAlive()
+    clearTimeout(this.restarting ?? undefined)
+    this.restarting = null
     // A run() still waiting for its first assignment settles now rather than at its 30 s bound.
     this.onJoin?.()
     this.nativeConsumer?.wake()
@@ -144,6 +155,12 @@ export class Consumer extends ConsumerRunLoop {
   private stopping: Promise<void> | null = null
   /** Counts run() calls: a crash belongs to the run it happened in. */
   private runs = 0
+  private keepAlive: ReturnType<typeof setInterval> | null = null
+
+  private releaseKeepAlive(): void {
+    clearInterval(this.keepAlive ?? undefined)
+    this.keepAlive = null
+  }
 
   private async disconnectOnce(): Promise<void> {
     await this.stop()

@@ -1,4 +1,5 @@
 /** kafkajs's Producer on the native producer: one native call per tick's sends, whatever their size. */
+import { bindMethods } from './bind'
 import { inspect } from 'util'
 import type { NativeProducer } from '../binding'
 import { packSend, type PackedSend } from './encode'
@@ -40,7 +41,9 @@ function sendOptions(acks?: number, compression?: number, timeout?: number) {
 /** kafkajs's transaction handle: `send`, `sendBatch`, `sendOffsets`, `commit`, `abort`, `isActive`. */
 export class Transaction {
   private active = true
-  constructor(private readonly producer: NativeProducer, private readonly pack: Pack) {}
+  constructor(private readonly producer: NativeProducer, private readonly pack: Pack) {
+    bindMethods(this, ['send', 'sendBatch', 'sendOffsets', 'commit', 'abort', 'isActive'])
+  }
 
   private check() {
     if (!this.active) throw new KafkaJSNonRetriableError('Transaction is not active (already committed or aborted)')
@@ -104,6 +107,7 @@ export class Producer {
     const common = ctx.commonSync()
     // Static brokers: bad options fail here, as kafkajs's constructor-time checks do.
     if (common) this.nativeProducer = this.create(common)
+    bindMethods(this, ['connect', 'disconnect', 'isIdempotent', 'send', 'sendBatch', 'transaction', 'on', 'logger'])
   }
 
   private create(common: Record<string, unknown>): NativeProducer {

@@ -218,7 +218,7 @@ pub fn producer_config(common: &Value, producer: &Value) -> Result<ClientConfig>
     }
     cfg.set("max.in.flight.requests.per.connection", n.max(1).to_string());
   }
-  let retry = crate::dlq::RetryPolicy::of_client(&opts, common)?;
+  let retry = crate::dlq::RetryPolicy::of_client(&opts, common, None)?;
   if let Some(auto) = opts.boolean("allowAutoTopicCreation")? {
     cfg.set("allow.auto.create.topics", auto.to_string());
     // kafkajs gives up on a topic no broker hosts once its retries are spent (about 9 s by
@@ -297,9 +297,10 @@ pub fn consumer_config(common: &Value, consumer: &Value, from_beginning: bool) -
   let in_mock = cfg.get("bootstrap.servers").map(crate::mock::is_in_process).unwrap_or(false);
   let wait = opts.integer("maxWaitTimeInMs", I32_MAX)?.unwrap_or(if in_mock { 5 } else { 500 });
   cfg.set("fetch.wait.max.ms", wait.to_string());
-  if let Some(auto) = opts.boolean("allowAutoTopicCreation")? {
-    cfg.set("allow.auto.create.topics", auto.to_string());
-  }
+  // kafkajs's consumers ask brokers to create a subscribed topic that is missing (librdkafka's
+  // default is not to, since KIP-361); a broker with auto.create.topics.enable=false still won't.
+  let auto_create = opts.boolean("allowAutoTopicCreation")?.unwrap_or(true);
+  cfg.set("allow.auto.create.topics", auto_create.to_string());
   let read_uncommitted = opts.boolean("readUncommitted")?.unwrap_or(false);
   cfg.set("isolation.level", if read_uncommitted { "read_uncommitted" } else { "read_committed" });
   if let Some(id) = opts.string("groupInstanceId")? {

@@ -65,6 +65,8 @@ fn consumer_defaults_follow_kafkajs() {
   assert_eq!(get(&cfg, "session.timeout.ms"), Some("30000"));
   assert_eq!(get(&cfg, "isolation.level"), Some("read_committed"));
   assert_eq!(get(&cfg, "auto.offset.reset"), Some("latest"));
+  // kafkajs's consumer default: a missing subscribed topic is created where the broker allows it.
+  assert_eq!(get(&cfg, "allow.auto.create.topics"), Some("true"));
   // rebalanceTimeout below librdkafka's default poll bound does not shorten it.
   assert_eq!(get(&cfg, "max.poll.interval.ms"), Some("300000"));
   let from_start = consumer_config(&common(), &json!({ "groupId": "g" }), true).unwrap();

@@ -180,7 +180,7 @@ impl NativeConsumer {
     let log: Option<LogFn> = log.map(std::sync::Arc::new);
     config::consumer_config(&common, &options, false)?;
     let opts = Options::new("consumer", &options)?;
-    let policy = RetryPolicy::of_client(&opts, &common)?;
+    let policy = RetryPolicy::of_client(&opts, &common, Some(serde_json::json!({ "retries": 5 })))?;
     Ok(NativeConsumer {
       inner: Arc::new(ConsumerInner {
         log_level: crate::logging::client_log_level(&common),

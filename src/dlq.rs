@@ -42,12 +42,28 @@ impl RetryPolicy {
     })
   }
 
-  /// kafkajs's `retry` as given to a client: the client's own, else the `Kafka` config's.
-  pub fn of_client(options: &Options, common: &Value) -> Result<Self> {
-    match options.raw("retry") {
-      Some(_) => Self::from_options(&options.child("retry")?),
-      None => Self::from_options(&Options::new("retry", common.get("retry").unwrap_or(&Value::Null))?),
+  /// kafkajs's `retry` of a client: its own fields over the `Kafka` config's, as kafkajs merges
+  /// them. A consumer with no `retry` of its own gets kafkajs's `{ retries: 5 }` over the
+  /// config's (`own_default`), whatever `retries` the `Kafka` config names.
+  pub fn of_client(options: &Options, common: &Value, own_default: Option<Value>) -> Result<Self> {
+    let shared = Options::new("retry", common.get("retry").unwrap_or(&Value::Null))?;
+    Self::from_options(&shared)?;
+    let own = match options.raw("retry") {
+      Some(_) => {
+        Self::from_options(&options.child("retry")?)?;
+        options.raw("retry").cloned()
+      }
+      None => own_default,
+    };
+    let mut merged = match common.get("retry") {
+      Some(Value::Object(map)) => map.clone(),
+      _ => serde_json::Map::new(),
+    };
+    if let Some(Value::Object(map)) = own {
+      merged.extend(map.into_iter().filter(|(_, v)| !v.is_null()));
     }
+    let merged = Value::Object(merged);
+    Self::from_options(&Options::new("retry", &merged)?)
   }
 
   /// How long kafkajs keeps retrying before it gives up: the sum of its backoffs, unrandomised.
