@@ -199,3 +199,19 @@ test('KAFKAJS_LOG_LEVEL overrides logLevel, as in kafkajs', async () => {
     else process.env.KAFKAJS_LOG_LEVEL = before
   }
 })
+
+test('an unreachable cluster is logged once per kind of client error, not once per reconnect attempt', async () => {
+  const entries = []
+  const k = new Kafka({ brokers: ['127.0.0.1:1', '127.0.0.1:2'], logLevel: logLevel.ERROR, logCreator: () => (e) => entries.push(e), connectionTimeout: 1000 })
+  const producer = k.producer()
+  const err = await within(30_000, producer.connect().catch((e) => e), 'connect')
+  expect(err.name).toBe('KafkaJSNumberOfRetriesExceeded')
+  await producer.disconnect()
+  const errors = entries.filter((e) => e.level === logLevel.ERROR).map((e) => e.log.message)
+  // librdkafka reported the refused connections on each attempt of each broker thread for the
+  // whole connect() (at least 10 s); each kind of error is logged once in that time.
+  const global = errors.filter((m) => m.startsWith('Global error'))
+  const kinds = global.map((m) => m.split(' (')[0])
+  expect(kinds).toEqual(expect.arrayContaining(['Global error: BrokerTransportFailure', 'Global error: AllBrokersDown']))
+  expect(new Set(kinds).size).toBe(kinds.length)
+})

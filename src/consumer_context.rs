@@ -194,7 +194,7 @@ impl ClientContext for ConsumerCtx {
 
   fn error(&self, error: KafkaError, reason: &str) {
     let fatal = matches!(error.rdkafka_error_code(), Some(rdkafka::types::RDKafkaErrorCode::Fatal));
-    self.log.emit(1, "ERROR", &format!("{}: {}", error, reason));
+    self.log.client_error(&error, reason);
     let err = crate::error::FerroError::kafka("consumer", &error);
     self.push(if fatal { "FATAL" } else { "ERROR" }, err.to_json());
   }

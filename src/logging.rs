@@ -29,14 +29,50 @@ pub type LogFn = std::sync::Arc<RawLogFn>;
 pub struct LogSink {
   target: Option<LogFn>,
   max_level: u32,
+  /// Client errors logged lately, by kind: when, and how many like it were held back since.
+  recent_errors: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
 }
+
+/// How long a client error of one kind is logged once: librdkafka reports an unreachable
+/// cluster on every reconnect attempt of every broker thread (hundreds of lines a minute).
+const REPEAT_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl LogSink {
   pub fn new(target: Option<LogFn>, max_level: u32) -> Self {
     if let Some(t) = &target {
       crate::tracing_forward::register(t, max_level);
     }
-    LogSink { target, max_level }
+    LogSink { target, max_level, recent_errors: Default::default() }
+  }
+
+  /// A client error (librdkafka's error callback) at ERROR, once per kind within
+  /// [`REPEAT_WINDOW`]; the next line of that kind says how many were held back.
+  pub fn client_error(&self, error: &rdkafka::error::KafkaError, reason: &str) {
+    let kind = format!("{:?}", error.rdkafka_error_code());
+    let now = std::time::Instant::now();
+    let held_back = {
+      let mut recent = self.recent_errors.lock().unwrap();
+      match recent.get_mut(&kind) {
+        Some((since, held)) if now.duration_since(*since) < REPEAT_WINDOW => {
+          *held += 1;
+          return;
+        }
+        Some((since, held)) => {
+          *since = now;
+          std::mem::take(held)
+        }
+        None => {
+          recent.insert(kind, (now, 0));
+          0
+        }
+      }
+    };
+    let suffix = if held_back > 0 {
+      format!(" ({} more like it in the last {} s)", held_back, REPEAT_WINDOW.as_secs())
+    } else {
+      String::new()
+    };
+    self.emit(1, "ERROR", &format!("{}: {}{}", error, reason, suffix));
   }
 
   pub fn emit(&self, level: u32, facility: &str, message: &str) {
