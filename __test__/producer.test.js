@@ -176,7 +176,8 @@ test('an explicit partition is honoured whatever the key', async () => {
   try {
     meta = await producer.send({
       topic,
-      messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: 2 })),
+      // An integer string names the partition too, as kafkajs writes it into the request.
+      messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: i % 2 ? 2 : '2' })),
     })
   } finally {
     await producer.disconnect()

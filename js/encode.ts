@@ -51,10 +51,13 @@ function check(m: Message, i: number, topic: string, choose?: Chooser): Checked 
   if (choose) {
     partition = choose(topic, m, i)
   } else if (m.partition !== undefined && m.partition !== null) {
-    if (!Number.isInteger(m.partition) || m.partition < 0) {
+    // kafkajs writes the partition into the request as it comes: '1' (a string from a config or
+    // a NestJS emit) is partition 1 there too.
+    const n = typeof m.partition === 'string' && /^\d+$/.test(m.partition) ? Number(m.partition) : m.partition
+    if (!Number.isInteger(n) || (n as number) < 0) {
       throw new KafkaJSNonRetriableError(`Invalid messages[${i}].partition: must be a non-negative integer`, { field: `messages[${i}].partition` })
     }
-    partition = m.partition
+    partition = n as number
   }
   let timestamp = -1
   if (m.timestamp !== undefined && m.timestamp !== null) {
