@@ -395,3 +395,19 @@ test('a broker\'s UNKNOWN_SERVER_ERROR (-1) rejects as kafkajs names it: KafkaJS
     await producer.disconnect()
   }
 })
+
+test('a per-send acks other than -1 is refused by a producer created idempotent: true, as kafkajs; the default producer sends it', async () => {
+  const topic = unique('t')
+  cluster.createTopic(topic, 1, 1)
+  const strict = await connectedProducer({ idempotent: true })
+  const plain = await connectedProducer()
+  try {
+    const err = await strict.send({ topic, acks: 1, messages: [{ value: 'v' }] }).catch((e) => e)
+    expect(err).toBeInstanceOf(KafkaJSNonRetriableError)
+    expect(err.field).toBe('acks')
+    expect(await plain.send({ topic, acks: 1, messages: [{ value: 'v' }] })).toEqual([expect.objectContaining({ errorCode: 0 })])
+  } finally {
+    await strict.disconnect()
+    await plain.disconnect()
+  }
+})

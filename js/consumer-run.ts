@@ -326,6 +326,7 @@ export abstract class ConsumerRunLoop {
           this.generation++
           this.memberId = payload.memberId ?? null
           this.stall?.assigned(payload.memberAssignment)
+          this.log.info('Consumer has joined the group', payload)
           this.instrumentation.emit(events.GROUP_JOIN, payload)
           for (const [k, s] of this.pendingSeeks) {
             if (payload.memberAssignment?.[s.topic]?.includes(s.partition)) {

@@ -90,6 +90,7 @@ export class Consumer extends ConsumerRunLoop {
     await this.ctx.freshCredentials()
     const nc = this.nativeConsumer!
     this.runConfig = config
+    this.log.info('Starting', { groupId: this.groupId })
     this.start(nc)
     this.running = true
     const joined = new Promise<void>((resolve) => {
@@ -129,6 +130,7 @@ export class Consumer extends ConsumerRunLoop {
     this.nativeConsumer?.wake()
     await this.loopDone
     this.loopDone = null
+    this.log.info('Stopped', { groupId: this.groupId })
     this.instrumentation.emit(events.STOP)
   }
 

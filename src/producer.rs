@@ -135,6 +135,14 @@ impl ProducerInner {
     if self.transactional && acks != -1 {
       return Err(FerroError::config("acks", "must be -1 (all) for a transactional producer"));
     }
+    // As kafkajs: a producer asked to be idempotent refuses a send that would not wait for all
+    // replicas. (Idempotent by default only, it sends such a record through a plain sibling.)
+    if acks != -1 && self.options.get("idempotent") == Some(&Value::Bool(true)) {
+      return Err(FerroError::config(
+        "acks",
+        "must be -1 (all) for a producer created with idempotent: true (not requiring ack for all messages invalidates its guarantees)",
+      ));
+    }
     let codec = opts.compression.unwrap_or(0);
     // Checked under the per-send name: the sibling's own config would blame `producer.compression`.
     config::compression_codec(&codec.into(), "compression")?;
