@@ -473,3 +473,27 @@ test('client methods work detached from their client, as kafkajs\'s closures do 
   // kafkajs's clients list their methods as own keys.
   expect(Object.keys(consumer)).toEqual(expect.arrayContaining(['connect', 'subscribe', 'run', 'commitOffsets', 'pause', 'on']))
 })
+
+test('a subscribed topic that does not exist yet is created at run(), as kafkajs\'s consumers ask, and a record sent after run() is consumed', async () => {
+  const topic = unique('late')
+  const refused = unique('late-no')
+  const consumer = kafka.consumer({ groupId: unique('g') })
+  const strict = kafka.consumer({ groupId: unique('g'), allowAutoTopicCreation: false })
+  const box = inbox()
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic] }) // fromBeginning false: only what comes after the join
+    await within(20000, consumer.run({ eachMessage: async ({ message }) => box.push(message.value.toString()) }), 'run()')
+    await produce(topic, [{ value: 'after-run' }])
+    expect(await box.waitFor((v) => v === 'after-run')).toBe('after-run')
+    await strict.connect()
+    await strict.subscribe({ topics: [refused] })
+    void strict.run({ eachMessage: async () => {} })
+    // Given time to ask, the consumer that may not create topics created none.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect(await withAdmin((a) => a.listTopics())).not.toContain(refused)
+  } finally {
+    await consumer.disconnect()
+    await strict.disconnect()
+  }
+}, 60000)
