@@ -64,8 +64,17 @@ export abstract class ConsumerRunLoop {
   protected memberId: string | null = null
   /** Failures so far of the message at each position, for the event layer's `attempt`. */
   protected readonly failures = new Map<string, number>()
-  /** Until a restarting crash's backoff ends (then CONNECT, as kafkajs's restart emits). */
-  protected restarting: ReturnType<typeof setTimeout> | null = null
+  /**
+   * Until a restarting crash's backoff ends (then CONNECT, as kafkajs's restart emits). A `#`
+   * field: a timer is circular, and a client must survive JSON.stringify as kafkajs's does.
+   */
+  #restarting: ReturnType<typeof setTimeout> | null = null
+
+  /** Cancels the CONNECT of a restart still in its backoff (the consumer is stopping). */
+  protected cancelRestart(): void {
+    clearTimeout(this.#restarting ?? undefined)
+    this.#restarting = null
+  }
   /** The stall watchdog, with option `stallTimeout`. */
   protected stall: ConsumerStallWatch | null = null
 
@@ -306,9 +315,9 @@ export abstract class ConsumerRunLoop {
         // kafkajs reconnects its consumer after the last backoff (CONNECT; NestJS reads it as
         // "connected" again). Here the same client goes on, this partition once the backoff ends.
         this.log.error(`Restarting the consumer in ${decision.delayMs}ms`, { retryCount: decision.attempt - 1, retryTime: decision.delayMs, groupId: this.groupId })
-        clearTimeout(this.restarting ?? undefined)
-        this.restarting = setTimeout(() => { this.restarting = null; if (this.running) this.instrumentation.emit(events.CONNECT) }, decision.delayMs)
-        this.restarting.unref?.()
+        this.cancelRestart()
+        this.#restarting = setTimeout(() => { this.#restarting = null; if (this.running) this.instrumentation.emit(events.CONNECT) }, decision.delayMs)
+        this.#restarting.unref?.()
       } else {
         this.crashed = { error: crash }
         this.running = false

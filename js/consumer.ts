@@ -104,7 +104,7 @@ export class Consumer extends ConsumerRunLoop {
     // Released once stopping: a handler that disconnects its own consumer (and so waits for
     // itself) must not hold the process forever.
     this.releaseKeepAlive()
-    this.keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+    this.#keepAlive = setInterval(() => {}, 2 ** 31 - 1)
     const loopDone = this.loop(nc)
       .catch((e) => this.log.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
       .finally(() => { this.stall?.stop(); this.releaseKeepAlive() })
@@ -123,8 +123,7 @@ export class Consumer extends ConsumerRunLoop {
     if (!this.running && !this.loopDone) return
     this.running = false
     this.releaseKeepAlive()
-    clearTimeout(this.restarting ?? undefined)
-    this.restarting = null
+    this.cancelRestart()
     // A run() still waiting for its first assignment settles now rather than at its 30 s bound.
     this.onJoin?.()
     this.nativeConsumer?.wake()
@@ -157,11 +156,12 @@ export class Consumer extends ConsumerRunLoop {
   private stopping: Promise<void> | null = null
   /** Counts run() calls: a crash belongs to the run it happened in. */
   private runs = 0
-  private keepAlive: ReturnType<typeof setInterval> | null = null
+  // A `#` field: a timer is circular, and a client must survive JSON.stringify as kafkajs's does.
+  #keepAlive: ReturnType<typeof setInterval> | null = null
 
   private releaseKeepAlive(): void {
-    clearInterval(this.keepAlive ?? undefined)
-    this.keepAlive = null
+    clearInterval(this.#keepAlive ?? undefined)
+    this.#keepAlive = null
   }
 
   private async disconnectOnce(): Promise<void> {
