@@ -189,6 +189,13 @@ test('an explicit partition is honoured whatever the key', async () => {
   const seen = await consumeUntil(kafka, { topics: [topic], done: (s) => s.length >= 10 })
   expect(seen.every((s) => s.partition === 2)).toBe(true)
   expect(seen.map((s) => s.message.value.toString())).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`))
+  // Through a JavaScript partitioner too: kafkajs's LegacyPartitioner hands back the string as given.
+  const legacy = await connectedProducer({ createPartitioner: require('..').Partitioners.LegacyPartitioner })
+  try {
+    expect(await legacy.send({ topic, messages: [{ key: 'k', value: 'v', partition: '3' }] })).toEqual([expect.objectContaining({ partition: 3, errorCode: 0 })])
+  } finally {
+    await legacy.disconnect()
+  }
 })
 
 test('the default producer is idempotent: every record is delivered exactly once', async () => {

@@ -17,6 +17,8 @@ const FALLBACK = 'roundrobin'
  * its requester when another client leaves: cooperative-sticky does that (round-robin reshuffles).
  */
 const standIns: Record<string, string> = { NestReplyPartitionAssigner: 'cooperative-sticky' }
+// (A group must agree on one strategy: members of an older ferrokafka, which offered round-robin
+// here, and of this one cannot share a reply group; a rolling upgrade replaces them all first.)
 
 /** The name a kafkajs assigner factory gives itself, by creating it as kafkajs's consumer does. */
 function nameOf(create: (config: object) => { name?: unknown }, groupId: string, logger: Logger): string {
@@ -47,14 +49,12 @@ export function assignmentStrategies(assigners: unknown[] | undefined, groupId: 
     if (own && strategies.includes(own)) { out.push(own); continue }
     const name = nameOf(a as (config: object) => { name?: unknown }, groupId, logger)
     if (kafkajsNames[name]) out.push(kafkajsNames[name])
-    else {
-      if (standIns[name]) out.push(standIns[name])
-      custom.push(name)
-    }
+    else custom.push(name)
   }
   const chosen = [...new Set(out)]
   if (custom.length > 0) {
-    if (chosen.length === 0) chosen.push(FALLBACK)
+    // A stand-in only alone: librdkafka refuses cooperative and eager strategies side by side.
+    if (chosen.length === 0) chosen.push(standIns[custom[0]] ?? FALLBACK)
     logger.warn(
       `Custom partition assigner ${custom.map((n) => `"${n}"`).join(', ')} cannot run inside librdkafka: ` +
         `group "${groupId}" uses librdkafka's "${chosen.join(',')}" strategy instead`,

@@ -81,7 +81,9 @@ export class JsPartitioning {
     if (!partitionMetadata || partitionMetadata.length === 0) {
       throw new KafkaJSNonRetriableError(`Producing to topic "${topic}" without metadata`, { field: 'topic' })
     }
-    const p = this.partition({ topic, partitionMetadata, message })
+    const chosen: unknown = this.partition({ topic, partitionMetadata, message })
+    // kafkajs's LegacyPartitioner hands back `message.partition` as given: '1' is partition 1 there.
+    const p = typeof chosen === 'string' && /^\d+$/.test(chosen) ? Number(chosen) : (chosen as number)
     if (!Number.isInteger(p) || p < 0 || p >= partitionMetadata.length) {
       throw new KafkaJSNonRetriableError(
         `Invalid partition from createPartitioner for messages[${index}] of "${topic}": expected an integer from 0 to ${partitionMetadata.length - 1}, got ${String(p)}`,

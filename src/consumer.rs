@@ -254,7 +254,7 @@ impl NativeConsumer {
     consumer.subscribe(&names).during("subscribe")?;
     let consumer = Arc::new(consumer);
     if cfg.get("allow.auto.create.topics") == Some("true") {
-      request_creation(&consumer, &topics);
+      crate::consumer_flow::request_creation(&consumer, &topics);
     }
     *self.inner.idle.lock().unwrap() = Default::default();
     crate::consumer_idle::spawn_keeper(&self.inner, &consumer, crate::consumer_idle::poll_bound(&cfg));
@@ -393,25 +393,6 @@ impl NativeConsumer {
 pub(crate) fn report_fetch_error(consumer: &RawConsumer, error: FerroError) {
   let kind = if consumer.client().fatal_error().is_some() { "FATAL" } else { "ERROR" };
   consumer.context().push(kind, error.to_json());
-}
-
-/// kafkajs's consumers ask the brokers to create a subscribed topic that is missing; librdkafka's
-/// own subscription metadata requests never ask (rdkafka_metadata.c turns auto-creation off when
-/// the client knows no topic yet). One metadata request per named topic, off the JS thread, asks
-/// as kafkajs does; a broker with auto.create.topics.enable=false still refuses.
-fn request_creation(consumer: &Arc<RawConsumer>, topics: &[String]) {
-  let named: Vec<String> = topics.iter().filter(|t| !t.starts_with('^')).cloned().collect();
-  // Weak: a disconnect meanwhile closes the client without waiting for these requests.
-  let consumer = Arc::downgrade(consumer);
-  tokio_spawn(async move {
-    let _ = tokio::task::spawn_blocking(move || {
-      for topic in named {
-        let Some(c) = consumer.upgrade() else { return };
-        let _ = c.client().fetch_metadata(Some(&topic), Duration::from_secs(2));
-      }
-    })
-    .await;
-  });
 }
 
 pub(crate) fn tokio_spawn<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {

@@ -194,9 +194,11 @@ impl ClientContext for ConsumerCtx {
 
   fn error(&self, error: KafkaError, reason: &str) {
     let fatal = matches!(error.rdkafka_error_code(), Some(rdkafka::types::RDKafkaErrorCode::Fatal));
-    self.log.client_error(&error, reason);
-    let err = crate::error::FerroError::kafka("consumer", &error);
-    self.push(if fatal { "FATAL" } else { "ERROR" }, err.to_json());
+    // A fatal error always reaches the run loop (it replaces the client); a repeat is dropped.
+    if self.log.client_error(&error, reason) || fatal {
+      let err = crate::error::FerroError::kafka("consumer", &error);
+      self.push(if fatal { "FATAL" } else { "ERROR" }, err.to_json());
+    }
   }
 
   fn stats_raw(&self, statistics: &[u8]) {

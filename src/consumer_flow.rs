@@ -3,11 +3,13 @@
 //! Paused partitions are remembered here (not only in librdkafka) so that a retry backoff or a
 //! circuit breaker never resumes a partition the user paused.
 
-use crate::consumer::{ConsumerInner, NativeConsumer, TopicPartitions, Tp};
+use crate::consumer::{ConsumerInner, NativeConsumer, RawConsumer, TopicPartitions, Tp};
 use crate::error::Result;
 use napi_derive::napi;
 use rdkafka::consumer::Consumer;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 impl ConsumerInner {
   /// The partitions named by kafkajs's `{ topic, partitions? }` (all assigned ones when omitted).
@@ -105,4 +107,24 @@ impl NativeConsumer {
     }
     by_topic.into_iter().map(|(topic, ps)| TopicPartitions { topic, partitions: Some(ps) }).collect()
   }
+}
+
+/// kafkajs's consumers ask the brokers to create a subscribed topic that is missing; librdkafka's
+/// own subscription metadata requests never ask (rdkafka_metadata.c turns auto-creation off when
+/// the client knows no topic yet). One metadata request per named topic, off the JS thread, asks
+/// as kafkajs does; a broker with auto.create.topics.enable=false still refuses.
+pub(crate) fn request_creation(consumer: &Arc<RawConsumer>, topics: &[String]) {
+  let named: Vec<String> = topics.iter().filter(|t| !t.starts_with('^')).cloned().collect();
+  // Weak, upgraded for one request at a time (a second at most): a disconnect meanwhile puts off
+  // the client's close, and the group's LeaveGroup, by no more than that.
+  let consumer = Arc::downgrade(consumer);
+  crate::consumer::tokio_spawn(async move {
+    let _ = tokio::task::spawn_blocking(move || {
+      for topic in named {
+        let Some(c) = consumer.upgrade() else { return };
+        let _ = c.client().fetch_metadata(Some(&topic), Duration::from_secs(1));
+      }
+    })
+    .await;
+  });
 }

@@ -66,10 +66,11 @@ impl RetryPolicy {
     Self::from_options(&Options::new("retry", &merged)?)
   }
 
-  /// How long kafkajs keeps retrying before it gives up: the sum of its backoffs, unrandomised.
+  /// How long kafkajs keeps retrying before it gives up: the sum of its backoffs, unrandomised,
+  /// at most an hour (librdkafka's bound for the setting this feeds).
   pub fn budget_ms(&self) -> u64 {
-    (0..self.retries.min(64)).map(|k| (self.initial_ms * self.multiplier.powi(k as i32)).min(self.max_ms)).sum::<f64>()
-      as u64
+    let sum = (0..self.retries.min(64)).map(|k| (self.initial_ms * self.multiplier.powi(k as i32)).min(self.max_ms));
+    (sum.sum::<f64>() as u64).min(3_600_000)
   }
 
   /// kafkajs's backoff: initial * multiplier^(attempt-1), randomised by ±factor, capped.

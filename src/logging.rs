@@ -46,8 +46,9 @@ impl LogSink {
   }
 
   /// A client error (librdkafka's error callback) at ERROR, once per kind within
-  /// [`REPEAT_WINDOW`]; the next line of that kind says how many were held back.
-  pub fn client_error(&self, error: &rdkafka::error::KafkaError, reason: &str) {
+  /// [`REPEAT_WINDOW`]; the next line of that kind says how many were held back. False when
+  /// this one was held back (the caller then reports it nowhere else either).
+  pub fn client_error(&self, error: &rdkafka::error::KafkaError, reason: &str) -> bool {
     let kind = format!("{:?}", error.rdkafka_error_code());
     let now = std::time::Instant::now();
     let held_back = {
@@ -55,7 +56,7 @@ impl LogSink {
       match recent.get_mut(&kind) {
         Some((since, held)) if now.duration_since(*since) < REPEAT_WINDOW => {
           *held += 1;
-          return;
+          return false;
         }
         Some((since, held)) => {
           *since = now;
@@ -67,12 +68,10 @@ impl LogSink {
         }
       }
     };
-    let suffix = if held_back > 0 {
-      format!(" ({} more like it in the last {} s)", held_back, REPEAT_WINDOW.as_secs())
-    } else {
-      String::new()
-    };
+    let suffix =
+      if held_back > 0 { format!(" ({} more like it since the last such line)", held_back) } else { String::new() };
     self.emit(1, "ERROR", &format!("{}: {}{}", error, reason, suffix));
+    true
   }
 
   pub fn emit(&self, level: u32, facility: &str, message: &str) {

@@ -37,7 +37,7 @@ impl ClientContext for ProducerCtx {
   }
   fn error(&self, error: KafkaError, reason: &str) {
     self.handshake.record(&error, reason);
-    self.log.client_error(&error, reason);
+    let _ = self.log.client_error(&error, reason);
   }
   fn stats_raw(&self, statistics: &[u8]) {
     self.stats.set(statistics);
