@@ -70,6 +70,16 @@ export abstract class ConsumerRunLoop {
    */
   #restarting: ReturnType<typeof setTimeout> | null = null
 
+  /** `retry.restartOnFailure`'s answer; as kafkajs, a callback that throws means restart. */
+  private async askRestart(restartOnFailure: (e: Error) => Promise<boolean>, error: Error): Promise<boolean> {
+    try {
+      return await restartOnFailure(error)
+    } catch (e) {
+      this.log.error('Caught error when invoking user-provided "restartOnFailure" callback. Defaulting to restarting.', { error: (e as Error)?.message ?? String(e), cause: error.message, groupId: this.groupId })
+      return true
+    }
+  }
+
   /** Cancels the CONNECT of a restart still in its backoff (the consumer is stopping). */
   protected cancelRestart(): void {
     clearTimeout(this.#restarting ?? undefined)
@@ -119,7 +129,7 @@ export abstract class ConsumerRunLoop {
     this.fatal = null
     const retry = this.config.retry ?? this.ctx.retry
     let restart = true
-    if (retry?.restartOnFailure) restart = await retry.restartOnFailure(error).catch(() => false)
+    if (retry?.restartOnFailure) restart = await this.askRestart(retry.restartOnFailure, error)
     this.log.error(`Consumer crashed: ${error.message}`, { groupId: this.groupId, restart })
     if (restart) this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
     else this.crashed = { error }
@@ -308,7 +318,7 @@ export abstract class ConsumerRunLoop {
       while (root?.cause) root = root.cause
       const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
       let restart = crash.name === 'KafkaJSNumberOfRetriesExceeded' || root?.retriable === true
-      if (restart && restartOnFailure) restart = await restartOnFailure(crash).catch(() => false)
+      if (restart && restartOnFailure) restart = await this.askRestart(restartOnFailure, crash)
       this.log.error(`Crash: ${crash.name}: ${crash.message}`, { groupId: this.groupId, retryCount: decision.attempt - 1, stack: crash.stack })
       if (restart) {
         this.instrumentation.emit(events.CRASH, { error: crash, groupId: this.groupId, restart })
@@ -335,8 +345,8 @@ export abstract class ConsumerRunLoop {
           this.generation++
           this.memberId = payload.memberId ?? null
           this.stall?.assigned(payload.memberAssignment)
-          this.log.info('Consumer has joined the group', payload)
           this.instrumentation.emit(events.GROUP_JOIN, payload)
+          this.log.info('Consumer has joined the group', payload)
           for (const [k, s] of this.pendingSeeks) {
             if (payload.memberAssignment?.[s.topic]?.includes(s.partition)) {
               try { callSync(() => nc.seek(s)); this.pendingSeeks.delete(k) } catch { /* retried at the next join */ }

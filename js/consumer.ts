@@ -104,10 +104,12 @@ export class Consumer extends ConsumerRunLoop {
     // Released once stopping: a handler that disconnects its own consumer (and so waits for
     // itself) must not hold the process forever.
     this.releaseKeepAlive()
-    this.#keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+    const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+    this.#keepAlive = keepAlive
     const loopDone = this.loop(nc)
       .catch((e) => this.log.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
-      .finally(() => { this.stall?.stop(); this.releaseKeepAlive() })
+      // This run's handle only: a run() started meanwhile (while a stop() waited) holds its own.
+      .finally(() => { this.stall?.stop(); clearInterval(keepAlive); if (this.#keepAlive === keepAlive) this.#keepAlive = null })
     this.loopDone = loopDone
     const run = ++this.runs
     void loopDone.then(() => this.endCrashed(run))

@@ -194,7 +194,7 @@ function plain(name: string, instanceName = name) {
 export interface DeleteGroupsFailure {
   groupId: string
   errorCode?: number
-  error?: KafkaJSProtocolError
+  error?: KafkaJSError
 }
 /** A partition kafkajs could not place in a {@link KafkaJSStaleTopicMetadataAssignment}. */
 export interface UnknownPartition {
