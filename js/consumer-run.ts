@@ -70,6 +70,11 @@ export abstract class ConsumerRunLoop {
    */
   #restarting: ReturnType<typeof setTimeout> | null = null
 
+  /** kafkajs's retry of this consumer: its own fields over the client's (as RetryPolicy::of_client). */
+  protected get retry() {
+    return { ...this.ctx.retry, ...this.config.retry }
+  }
+
   /** `retry.restartOnFailure`'s answer; as kafkajs, a callback that throws means restart. */
   private async askRestart(restartOnFailure: (e: Error) => Promise<boolean>, error: Error): Promise<boolean> {
     try {
@@ -127,15 +132,15 @@ export abstract class ConsumerRunLoop {
    */
   protected async recover(nc: NativeConsumer, error: Error): Promise<NativeConsumer | null> {
     this.fatal = null
-    const retry = this.config.retry ?? this.ctx.retry
+    const retry = this.retry
     let restart = true
-    if (retry?.restartOnFailure) restart = await this.askRestart(retry.restartOnFailure, error)
+    if (retry.restartOnFailure) restart = await this.askRestart(retry.restartOnFailure, error)
     this.log.error(`Consumer crashed: ${error.message}`, { groupId: this.groupId, restart })
     if (restart) this.instrumentation.emit(events.CRASH, { error, groupId: this.groupId, restart })
     else this.crashed = { error }
     await call(() => nc.close()).catch(() => undefined)
     this.nativeConsumer = null
-    if (restart) await new Promise((r) => setTimeout(r, retry?.initialRetryTime ?? 300))
+    if (restart) await new Promise((r) => setTimeout(r, retry.initialRetryTime ?? 300))
     if (!restart || !this.running) {
       this.running = false
       return null
@@ -316,7 +321,7 @@ export abstract class ConsumerRunLoop {
       // kafkajs's rule: restart after retries ran out, or when the root cause says it is retriable.
       let root: any = crash
       while (root?.cause) root = root.cause
-      const restartOnFailure = this.config.retry?.restartOnFailure ?? this.ctx.retry?.restartOnFailure
+      const { restartOnFailure } = this.retry
       let restart = crash.name === 'KafkaJSNumberOfRetriesExceeded' || root?.retriable === true
       if (restart && restartOnFailure) restart = await this.askRestart(restartOnFailure, crash)
       this.log.error(`Crash: ${crash.name}: ${crash.message}`, { groupId: this.groupId, retryCount: decision.attempt - 1, stack: crash.stack })

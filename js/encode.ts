@@ -3,6 +3,7 @@
  * `src/producer.rs`, `PackedRecords`). Validation here names the message and field at fault.
  */
 import { KafkaJSNonRetriableError } from './errors'
+import { partitionNumber } from './validate'
 import type { Chooser } from './partitioning'
 import type { IHeaders, Message, TopicMessages } from './types'
 
@@ -51,9 +52,7 @@ function check(m: Message, i: number, topic: string, choose?: Chooser): Checked 
   if (choose) {
     partition = choose(topic, m, i)
   } else if (m.partition !== undefined && m.partition !== null) {
-    // kafkajs writes the partition into the request as it comes: '1' (a string from a config or
-    // a NestJS emit) is partition 1 there too.
-    const n = typeof m.partition === 'string' && /^\d+$/.test(m.partition) ? Number(m.partition) : m.partition
+    const n = partitionNumber(m.partition)
     if (!Number.isInteger(n) || (n as number) < 0) {
       throw new KafkaJSNonRetriableError(`Invalid messages[${i}].partition: must be a non-negative integer`, { field: `messages[${i}].partition` })
     }

@@ -5,6 +5,7 @@
  */
 import type { NativeAdmin } from '../binding'
 import { call, KafkaJSNonRetriableError } from './errors'
+import { partitionNumber } from './validate'
 import type { NamedPartitioner } from './partitioners'
 import type { ICustomPartitioner, Message, PartitionMetadata, TopicMessages } from './types'
 
@@ -81,9 +82,7 @@ export class JsPartitioning {
     if (!partitionMetadata || partitionMetadata.length === 0) {
       throw new KafkaJSNonRetriableError(`Producing to topic "${topic}" without metadata`, { field: 'topic' })
     }
-    const chosen: unknown = this.partition({ topic, partitionMetadata, message })
-    // kafkajs's LegacyPartitioner hands back `message.partition` as given: '1' is partition 1 there.
-    const p = typeof chosen === 'string' && /^\d+$/.test(chosen) ? Number(chosen) : (chosen as number)
+    const p = partitionNumber(this.partition({ topic, partitionMetadata, message })) as number
     if (!Number.isInteger(p) || p < 0 || p >= partitionMetadata.length) {
       throw new KafkaJSNonRetriableError(
         `Invalid partition from createPartitioner for messages[${index}] of "${topic}": expected an integer from 0 to ${partitionMetadata.length - 1}, got ${String(p)}`,

@@ -41,10 +41,18 @@ export function str(v: unknown, field: string): string {
   return v
 }
 
+/**
+ * An integer-string partition ('1') as the number it names, anything else as given for the
+ * caller's check: kafkajs writes partitions into its requests as they come, and its own
+ * uncommittedOffsets() lists them as strings (LegacyPartitioner and NestJS emits pass them on).
+ */
+export function partitionNumber(v: unknown): unknown {
+  return typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v
+}
+
 /** A required partition number. */
 export function partition(v: unknown, field: string): number {
-  // kafkajs's own uncommittedOffsets() lists partitions as strings; its calls accept them back.
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v
+  const n = partitionNumber(v)
   if (!Number.isInteger(n) || (n as number) < 0) throw invalid(field, 'must be a non-negative integer')
   return n as number
 }
