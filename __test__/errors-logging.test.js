@@ -215,3 +215,30 @@ test('an unreachable cluster is logged once per kind of client error, not once p
   expect(kinds).toEqual(expect.arrayContaining(['Global error: BrokerTransportFailure', 'Global error: AllBrokersDown']))
   expect(new Set(kinds).size).toBe(kinds.length)
 })
+
+test("a consumer's lifecycle INFO lines are kafkajs's: Starting, the join (ConsumerGroup), Stopped on every stop", async () => {
+  const KafkaJS = require('kafkajs')
+  const topic = unique('life')
+  cluster.createTopic(topic, 1, 1)
+  const lifecycle = async (lib) => {
+    const entries = []
+    const client = new lib.Kafka({ brokers: cluster.brokers, logLevel: lib.logLevel.INFO, logCreator: () => (e) => entries.push(e) })
+    const consumer = client.consumer({ groupId: unique('g') })
+    const joined = new Promise((r) => consumer.on(consumer.events.GROUP_JOIN, r))
+    try {
+      await consumer.connect()
+      await consumer.subscribe({ topics: [topic] })
+      await consumer.run({ eachMessage: async () => {} })
+      await within(20000, joined, 'GROUP_JOIN')
+      await consumer.stop()
+    } finally { await consumer.disconnect() }
+    // One that never ran: its disconnect stops it too.
+    const idle = client.consumer({ groupId: unique('g') })
+    await idle.connect()
+    await idle.disconnect()
+    return entries.filter((e) => /^Consumer/.test(e.namespace ?? '') && e.level === lib.logLevel.INFO).map((e) => `${e.namespace}: ${e.log.message}`)
+  }
+  const ours = await lifecycle(require('..'))
+  expect(ours).toEqual(await lifecycle(KafkaJS))
+  expect(ours).toEqual(['Consumer: Starting', 'ConsumerGroup: Consumer has joined the group', 'Consumer: Stopped', 'Consumer: Stopped', 'Consumer: Stopped'])
+})

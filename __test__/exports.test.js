@@ -84,3 +84,21 @@ test('producer, consumer and admin event names match kafkajs', () => {
   expect(oa).toEqual(ta)
   for (const [key, value] of Object.entries(tc)) expect([key, oc[key]]).toEqual([key, value])
 })
+
+test('client methods are own bound properties wherever kafkajs has them (destructuring works)', () => {
+  // kafkajs's clients are objects of closures: NestJS and users destructure them.
+  const theirs = new kafkajs.Kafka({ brokers: ['localhost:1'], logLevel: 0 })
+  const ours = new ferro.Kafka({ brokers: ['localhost:1'], logLevel: 0 })
+  const pick = (k) => ({ producer: k.producer(), consumer: k.consumer({ groupId: 'g' }), admin: k.admin() })
+  const [t, o] = [pick(theirs), pick(ours)]
+  for (const client of Object.keys(t)) {
+    const methods = Object.keys(t[client]).filter((name) => typeof t[client][name] === 'function')
+    expect(methods.length).toBeGreaterThan(5)
+    const notOwn = methods.filter((name) => !Object.prototype.hasOwnProperty.call(o[client], name) || typeof o[client][name] !== 'function')
+    expect([client, notOwn]).toEqual([client, []])
+  }
+  const { logger } = o.producer
+  expect(typeof logger().info).toBe('function')
+  const { paused } = o.consumer
+  expect(paused()).toEqual([])
+})

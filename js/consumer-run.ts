@@ -351,7 +351,8 @@ export abstract class ConsumerRunLoop {
           this.memberId = payload.memberId ?? null
           this.stall?.assigned(payload.memberAssignment)
           this.instrumentation.emit(events.GROUP_JOIN, payload)
-          this.log.info('Consumer has joined the group', payload)
+          // kafkajs writes this line from its ConsumerGroup, under that namespace.
+          this.ctx.logger.namespace('ConsumerGroup').info('Consumer has joined the group', payload)
           for (const [k, s] of this.pendingSeeks) {
             if (payload.memberAssignment?.[s.topic]?.includes(s.partition)) {
               try { callSync(() => nc.seek(s)); this.pendingSeeks.delete(k) } catch { /* retried at the next join */ }

@@ -122,17 +122,19 @@ export class Consumer extends ConsumerRunLoop {
   }
 
   private async stopOnce(): Promise<void> {
-    if (!this.running && !this.loopDone) return
-    this.running = false
-    this.releaseKeepAlive()
     this.cancelRestart()
-    // A run() still waiting for its first assignment settles now rather than at its 30 s bound.
-    this.onJoin?.()
-    this.nativeConsumer?.wake()
-    await this.loopDone
-    this.loopDone = null
+    // As kafkajs: STOP only when something ran, the 'Stopped' line on every stop (and disconnect).
+    if (this.running || this.loopDone) {
+      this.running = false
+      this.releaseKeepAlive()
+      // A run() still waiting for its first assignment settles now rather than at its 30 s bound.
+      this.onJoin?.()
+      this.nativeConsumer?.wake()
+      await this.loopDone
+      this.loopDone = null
+      this.instrumentation.emit(events.STOP)
+    }
     this.log.info('Stopped', { groupId: this.groupId })
-    this.instrumentation.emit(events.STOP)
   }
 
   /**
