@@ -322,3 +322,24 @@ describe('request instrumentation (REQUEST, REQUEST_TIMEOUT)', () => {
     }
   }, 30000)
 })
+
+test("an idempotent producer asks for its producer id while connect() runs, as kafkajs's: its first send does not wait out librdkafka's 500 ms retry timer", async () => {
+  const topic = unique('pid')
+  cluster.createTopic(topic, 3, 3)
+  for (const idempotent of [true, false]) {
+    const producer = kafka.producer({ idempotent })
+    const requests = []
+    producer.on(producer.events.REQUEST, ({ payload }) => requests.push(payload.apiName))
+    try {
+      await producer.connect()
+      const started = Date.now()
+      await producer.send({ topic, messages: [{ value: `first, idempotent ${idempotent}` }] })
+      const firstSendMs = Date.now() - started
+      console.log(`idempotent ${idempotent}: first send ${firstSendMs} ms; requests ${requests.join(', ')}`)
+      expect(requests.includes('InitProducerId')).toBe(idempotent)
+      // At the first metadata answer only the retired bootstrap connection was up, so librdkafka's
+      // producer id waited for its 500 ms timer: every first send took over 500 ms.
+      expect(firstSendMs).toBeLessThan(250)
+    } finally { await producer.disconnect() }
+  }
+})

@@ -196,9 +196,19 @@ impl NativeProducer {
   #[napi]
   pub async fn connect(&self, timeout_ms: u32) -> napi::Result<()> {
     let producer = self.inner.client()?;
+    let idempotent = self.inner.options.get("idempotent") != Some(&Value::Bool(false));
     blocking(move || {
       let failure = &producer.context().handshake;
-      crate::handshake::connect(producer.client(), failure, Duration::from_millis(timeout_ms as u64), false)
+      let timeout = Duration::from_millis(timeout_ms as u64);
+      crate::handshake::connect(producer.client(), failure, timeout, false)?;
+      if idempotent {
+        // librdkafka asks for the producer id when a metadata answer arrives and some broker is up;
+        // at the first answer only the bootstrap connection was (and it is retired as the brokers
+        // are learned), so it waits for its 500 ms retry timer. A second request, made over a learned
+        // broker, lets the id be asked for now and the first send go without that wait.
+        let _ = producer.client().fetch_metadata(None, timeout.min(Duration::from_secs(1)));
+      }
+      Ok(())
     })
     .await
   }
