@@ -136,6 +136,72 @@ test('stall: a blocked handler with records waiting is reported, makes the consu
   }
 }, 60_000)
 
+test('stall: a record whose handler fails again and again (retried, never skipped) is reported as failing, and recovers once it succeeds', async () => {
+  const topic = unique('failing')
+  cluster.createTopic(topic, 1, 1)
+  const groupId = unique('g')
+  const s = service(cluster.brokers, { stallTimeoutMs: 800, consumer: { sessionTimeout: 6000, heartbeatInterval: 500, retry: { initialRetryTime: 50, maxRetryTime: 200 } } })
+  let broken = true
+  const handled = inbox()
+  try {
+    await s.initialize()
+    await s.subscribe(topic, groupId, async (value) => {
+      if (value.n === 0 && broken) throw new Error('downstream refused')
+      handled.push(value.n)
+    })
+    const stalled = once(s, 'stalled')
+    await s.send(topic, [{ n: 0 }, { n: 1 }])
+    const [report] = await within(20_000, stalled, 'the stalled event')
+    // Its handler was started again and again: retries are not progress.
+    expect(report).toMatchObject({ groupId, failing: [{ topic, partition: 0, offset: '0' }], lagging: [{ topic, partition: 0, assigned: true, lag: 2 }] })
+    expect(await s.isConsumerHealthy()).toBe(false)
+    expect((await s.healthCheck()).groups[groupId]).toMatchObject({ running: true, stalled: true })
+    const recovered = once(s, 'recovered')
+    broken = false
+    await within(20_000, recovered, 'the recovered event')
+    expect(await handled.waitFor((n) => n === 1)).toBe(1)
+    expect(handled.seen).toEqual([0, 1])
+    expect(await s.isConsumerHealthy()).toBe(true)
+  } finally {
+    await s.disconnect()
+  }
+}, 60_000)
+
+test("a handler's TypeError ends its group as kafkajs's consumer ends (no restart): the group reports not running, health is down, and a later subscribe starts it again", async () => {
+  const topic = unique('typeerror')
+  cluster.createTopic(topic, 1, 1)
+  const groupId = unique('g')
+  const s = service(cluster.brokers, { stallTimeoutMs: 0 })
+  let broken = true
+  const handled = inbox()
+  try {
+    await s.initialize()
+    await observing([serviceChannels.ERROR], async (seen) => {
+      await s.subscribe(topic, groupId, async (value) => {
+        if (broken && value.n === 1) return value.missing.field // TypeError: a bug, not retried by kafkajs
+        handled.push(value.n)
+      })
+      // A first record handled and committed: the restarted group resumes from the group's offset.
+      await s.send(topic, { n: 0 })
+      await handled.waitFor((n) => n === 0)
+      await s.send(topic, { n: 1 })
+      const crash = await within(20_000, seen[serviceChannels.ERROR].waitFor((e) => e.source === `consumer:${groupId}`), 'the crash')
+      expect(crash.message).toMatch(/Cannot read properties of undefined/)
+    })
+    expect((await s.healthCheck()).groups[groupId]).toMatchObject({ running: false })
+    expect(await s.isConsumerHealthy()).toBe(false)
+    // Fixed (a deploy would restart it): the record was never committed past, so it comes again.
+    broken = false
+    await s.subscribe(topic, groupId, async () => {})
+    expect(await within(20_000, handled.waitFor((n) => n === 1), 'the redelivery')).toBe(1)
+    expect(handled.seen).toEqual([0, 1])
+    expect((await s.healthCheck()).groups[groupId]).toMatchObject({ running: true })
+    expect(await s.isConsumerHealthy()).toBe(true)
+  } finally {
+    await s.disconnect()
+  }
+}, 60_000)
+
 test('metrics: records and bytes produced and consumed, send errors, lag, stats sources; valid Prometheus text', async () => {
   const topic = unique('metrics')
   cluster.createTopic(topic, 2, 1)

@@ -26,7 +26,7 @@ export const consumerEvents = {
   CIRCUIT_CLOSED: 'consumer.circuit_closed',
   /**
    * ferrokafka (consumer option `stallTimeout`): records wait on assigned partitions and no handler
-   * started or finished for `stallTimeout` ms; the payload is a `StallReport`.
+   * started on a new record or succeeded for `stallTimeout` ms (retries of a failing record are no progress); the payload is a `StallReport`.
    */
   STALLED: 'consumer.stalled',
   /** ferrokafka: a stalled consumer handled a record again; the payload is a `RecoveryReport`. */

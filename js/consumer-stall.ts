@@ -14,7 +14,7 @@ export interface ConsumerHealth extends StallState {
   groupId: string
   /** The `stallTimeout` in effect (0: no watchdog, `stalled` is always false). */
   stallTimeout: number
-  /** When a handler last started or finished, or `run()` began (epoch ms); null without a watchdog. */
+  /** When a handler last started on a new record or succeeded, or `run()` began (epoch ms); null without a watchdog. */
   lastProgressAt: number | null
   /** The record whose handler is running now, if one is. */
   inFlight: StallReport['inFlight']
@@ -116,6 +116,7 @@ export class ConsumerStallWatch {
     // A WARN line too: a stall must be visible to users who never subscribe to events.
     this.source.logger.warn('Consumer stalled: records waiting and no handler progress', {
       groupId: report.groupId, stalledForMs: report.stalledForMs, inFlight: report.inFlight,
+      failing: report.failing.map((f) => `${f.topic}[${f.partition}]@${f.offset}`).join(','),
       lagging: report.lagging.map((l) => `${l.topic}[${l.partition}]:${l.lag}`).join(','),
     })
     this.source.emit(events.STALLED, report)

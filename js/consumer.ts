@@ -299,7 +299,7 @@ export class Consumer extends ConsumerRunLoop {
 
   /**
    * ferrokafka: whether this consumer is running and, with option `stallTimeout`, stalled (records
-   * waiting on its assigned partitions and no handler started or finished for that long), with
+   * waiting on its assigned partitions and no handler started on a new record or succeeded for that long), with
    * the stall report and when it last made progress. Reads local state only.
    */
   health(): ConsumerHealth {

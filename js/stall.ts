@@ -1,7 +1,8 @@
 /**
  * The stall rule, shared by the plain `Consumer` (option `stallTimeout`) and `KafkaService`
- * (`stallTimeoutMs`): records wait on an assigned partition, yet no handler started or finished
- * for the timeout. A consumer whose handler hangs keeps its group membership, so this rule is
+ * (`stallTimeoutMs`): records wait on an assigned partition, yet no handler started on a new
+ * record or succeeded for the timeout (a record retried after a failure, again and again, is no
+ * progress). A consumer whose handler hangs keeps its group membership, so this rule is
  * the only signal that it stopped. Also the lag arithmetic and the watchdog timer applying it.
  */
 import type { TopicPartitions } from './types'
@@ -25,7 +26,7 @@ export interface PartitionLag {
 /** Payload of a `stalled` event: the service's, and the consumer's `consumer.stalled`. */
 export interface StallReport {
   groupId: string
-  /** When the group last started or finished handling a record (epoch ms). */
+  /** When the group last started a new record or handled one (epoch ms). */
   lastProgressAt: number
   /** How long without progress, when reported. */
   stalledForMs: number
@@ -33,6 +34,8 @@ export interface StallReport {
   lagging: PartitionLag[]
   /** The record whose handler is still running, if one is. */
   inFlight: { topic: string; partition: number; offset: string; startedAt: number } | null
+  /** Records whose handler failed and that wait for a retry (their retries are not progress). */
+  failing: { topic: string; partition: number; offset: string }[]
 }
 
 /** Payload of a `recovered` event (service) or `consumer.recovered`: the group handled a record again. */
@@ -75,20 +78,31 @@ export class ProgressWatch {
   inFlight: StallReport['inFlight'] = null
   /** Next offset to handle per partition key: after the last handled record, or where fetching resumed. */
   readonly positions = new Map<string, number>()
+  /** Per partition key, the record whose handler failed last, until the partition moves past it. */
+  private readonly failing = new Map<string, { topic: string; partition: number; offset: string }>()
 
   constructor(readonly groupId: string) {}
 
-  /** A handler started on a record: progress, and the record a stall report names. */
+  /** A handler started on a record: progress unless it retries a failed one; the record a stall report names. */
   started(topic: string, partition: number, offset: string): void {
-    this.lastProgressAt = Date.now()
-    this.inFlight = { topic, partition, offset, startedAt: this.lastProgressAt }
+    const now = Date.now()
+    if (this.failing.get(partitionKey(topic, partition))?.offset !== offset) this.lastProgressAt = now
+    this.inFlight = { topic, partition, offset, startedAt: now }
   }
 
-  /** A handler finished (`ok`: the partition moves past `offset`); the recovery report when the group was stalled. */
+  /**
+   * A handler finished. `ok`: the partition moves past `offset` (progress; the recovery report
+   * when the group was stalled); else the record waits for a retry, which is no progress.
+   */
   finished(topic: string, partition: number, offset: string, ok: boolean): RecoveryReport | null {
     this.inFlight = null
-    if (ok) this.positions.set(partitionKey(topic, partition), Number(offset) + 1)
-    return this.moved()
+    const key = partitionKey(topic, partition)
+    if (!ok) {
+      this.failing.set(key, { topic, partition, offset })
+      return null
+    }
+    this.positions.set(key, Number(offset) + 1)
+    return this.moved(key)
   }
 
   /**
@@ -96,13 +110,15 @@ export class ProgressWatch {
    * progress, with the next record now the one in flight.
    */
   resolved(topic: string, partition: number, offset: string): RecoveryReport | null {
-    this.positions.set(partitionKey(topic, partition), Number(offset) + 1)
-    const report = this.moved()
+    const key = partitionKey(topic, partition)
+    this.positions.set(key, Number(offset) + 1)
+    const report = this.moved(key)
     this.inFlight = { topic, partition, offset: String(Number(offset) + 1), startedAt: this.lastProgressAt }
     return report
   }
 
-  private moved(): RecoveryReport | null {
+  private moved(key: string): RecoveryReport | null {
+    this.failing.delete(key)
     this.lastProgressAt = Date.now()
     this.lagSeenAt = null
     if (!this.stalled) return null
@@ -123,14 +139,16 @@ export class ProgressWatch {
       this.lagSeenAt = null
       return null
     }
-    // A handler running for the whole timeout is a stall now; records that have only just
-    // arrived after a quiet spell get a timeout of their own to be picked up.
-    if (!this.inFlight) {
+    // A handler running (or a record failing) for the whole timeout is a stall now; records that
+    // have only just arrived after a quiet spell get a timeout of their own to be picked up.
+    if (!this.inFlight && this.failing.size === 0) {
       if (this.lagSeenAt === null || this.lagSeenAt < this.lastProgressAt) this.lagSeenAt = now
       if (now - this.lagSeenAt < timeoutMs) return null
     }
     if (Date.now() - this.lastProgressAt < timeoutMs) return null // progress while lag was read
-    this.stalled = { groupId: this.groupId, lastProgressAt: this.lastProgressAt, stalledForMs: now - this.lastProgressAt, lagging, inFlight: this.inFlight }
+    this.stalled = {
+      groupId: this.groupId, lastProgressAt: this.lastProgressAt, stalledForMs: now - this.lastProgressAt, lagging, inFlight: this.inFlight, failing: [...this.failing.values()],
+    }
     return this.stalled
   }
 }

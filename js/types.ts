@@ -153,9 +153,10 @@ export interface ConsumerConfig {
   groupProtocol?: 'classic' | 'consumer'
   /**
    * ferrokafka: the stall watchdog. A consumer with records waiting on its assigned partitions
-   * and no handler started or finished for this many ms is stalled: a `consumer.stalled` event
+   * and no handler started on a new record or succeeded for this many ms (retries of a failing
+   * record are no progress) is stalled: a `consumer.stalled` event
    * (`consumer.events.STALLED`, payload `StallReport`), a WARN log line, and `health().stalled`
-   * true until a handler finishes again (`consumer.recovered`). A handler that never settles
+   * true until a handler succeeds again (`consumer.recovered`). A handler that never settles
    * keeps its member in the group, so without this nothing reports it. Checks read only what
    * the run loop already has (no broker round trip). Default 0: off (`KafkaService` uses its
    * own `stallTimeoutMs`, default 60000).

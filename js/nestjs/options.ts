@@ -32,8 +32,8 @@ export interface KafkaModuleOptions extends Partial<KafkaConfig> {
   /** How long a health check waits for a broker to answer (default 3000 ms). */
   healthCheckTimeoutMs?: number
   /**
-   * A handler group with records waiting and no handler started or finished for this long is
-   * stalled: `KafkaHealthIndicator` reports it down (`stalled: true` on the group) until it moves
+   * A handler group with records waiting and no handler started on a new record or succeeded for
+   * this long is stalled: `KafkaHealthIndicator` reports it down (`stalled: true` on the group) until it moves
    * again (default 60000 ms; 0 turns the watchdog off). A `consumer.stallTimeout` wins.
    */
   stallTimeoutMs?: number

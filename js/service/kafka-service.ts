@@ -39,8 +39,8 @@ export interface KafkaServiceOptions extends Partial<KafkaConfig> {
    */
   consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>
   /**
-   * A group with records waiting on its assigned partitions and no handler started or finished
-   * for this long is stalled: a `stalled` event, and `isConsumerHealthy()` false until it moves
+   * A group with records waiting on its assigned partitions and no handler started on a new record
+   * or succeeded for this long (retries of a failing record are no progress) is stalled: a `stalled` event, and `isConsumerHealthy()` false until it moves
    * again (default 60000 ms; 0 disables the check).
    */
   stallTimeoutMs?: number
@@ -163,8 +163,14 @@ export class KafkaService extends KafkaServiceOps {
         progress.deadLettered++
         publish(serviceChannels.DEAD_LETTER, () => ({ ...payload, groupId }))
       })
-      consumer.on(consumer.events.CRASH, ({ payload }) => this.recordError(`consumer:${groupId}`, payload.error))
-      g = { consumer, handlers: new Map(), running: false, restarting: null, progress }
+      const group: Group = { consumer, handlers: new Map(), running: false, restarting: null, progress }
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        this.recordError(`consumer:${groupId}`, payload.error)
+        // A crash that does not restart (a handler's TypeError, a non-retriable error) has disconnected
+        // the consumer: the group no longer runs, and health says so. A later subscribe() restarts it.
+        if (!payload.restart) group.running = false
+      })
+      g = group
       this.groups.set(groupId, g)
     }
     return g
