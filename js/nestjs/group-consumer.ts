@@ -44,7 +44,11 @@ function decode(message: KafkaMessage): { data: any; headers: Record<string, str
 
 /** The consumer behind one `KafkaConsumerService` group (internal). */
 export class GroupConsumer extends EventConsumer {
-  running = false
+  /** Whether the group's consumer runs: false before start(), after disconnect() and after a crash that did not restart. */
+  get running(): boolean {
+    return this.consumer.health().running
+  }
+
   /** Records no pattern matched: committed and counted, never an error. */
   unmatched = 0
 
@@ -79,7 +83,6 @@ export class GroupConsumer extends EventConsumer {
         }
       },
     })
-    this.running = true
   }
 
   private async deliver(topic: string, partition: number, message: KafkaMessage, d: ReturnType<typeof decode>, matched: number[]): Promise<void> {
@@ -96,10 +99,5 @@ export class GroupConsumer extends EventConsumer {
   /** Whether the consumer's stall watchdog (option `stallTimeout`) finds the group stalled. */
   get stalled(): boolean {
     return this.consumer.health().stalled
-  }
-
-  async disconnect(): Promise<void> {
-    this.running = false
-    await super.disconnect()
   }
 }
