@@ -6,6 +6,8 @@
  */
 import type { ConsumerEvent, FetchedBatch, NativeConsumer, PartitionBatch, TopicPartitionOffset } from '../binding'
 import { Batch, RowsBatch } from './batch'
+import { RunOffsets } from './consumer-offsets'
+import { FETCH_WAIT_MS, FIRST_BATCH, nextBatchSize } from './fetch-size'
 import { call, callSync, errorOf, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, type NativeErrorInfo } from './errors'
 import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
@@ -18,29 +20,9 @@ import { consumerEvents as events, isRetryable } from './consumer-events'
 import type { ConsumerConfig, ConsumerRunConfig, EachBatchPayload, KafkaMessage, TopicPartitions } from './types'
 import type { ConsumerStallWatch } from './consumer-stall'
 
-/**
- * Messages asked of Rust per fetch (one crossing carries them, and the next fetch is drained
- * meanwhile): as many as the handlers got through in about FETCH_BUDGET_MS, within these bounds.
- * Fast handlers get large fetches (the per-fetch work spread thin: eachMessage +24%, eachBatch +7%
- * at 8000 against 2000 on the MockCluster); slow ones small fetches, so events, stores and
- * rebalances are not held behind a long batch.
- */
-const MIN_BATCH = 500
-const FIRST_BATCH = 2000
-const MAX_BATCH = 8000
-const FETCH_BUDGET_MS = 100
-const FETCH_WAIT_MS = 200
 const ROW = 8
 
 export const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
-
-/** The next fetch's size after `count` messages took `ms` to handle. */
-function nextBatchSize(count: number, ms: number, current: number): number {
-  // A few messages say little about the handlers' speed.
-  if (count < 100) return current
-  const fit = Math.round((count * FETCH_BUDGET_MS) / Math.max(ms, 0.01))
-  return Math.min(MAX_BATCH, Math.max(MIN_BATCH, fit))
-}
 
 export abstract class ConsumerRunLoop {
   readonly events = events
@@ -62,6 +44,8 @@ export abstract class ConsumerRunLoop {
   protected fatal: Error | null = null
   /** From the last GROUP_JOIN, for COMMIT_OFFSETS (kafkajs's payload carries it). */
   protected memberId: string | null = null
+  /** What handlers resolved and what was committed, as kafkajs's offset manager shows it. */
+  protected offsets = new RunOffsets({})
   /** Failures so far of the message at each position, for the event layer's `attempt`. */
   protected readonly failures = new Map<string, number>()
   /**
@@ -116,6 +100,7 @@ export abstract class ConsumerRunLoop {
 
   protected start(nc: NativeConsumer): void {
     const config = this.runConfig
+    this.offsets = new RunOffsets(config)
     callSync(() => nc.start(this.topics, this.fromBeginning, {
       autoCommit: config.autoCommit, autoCommitInterval: config.autoCommitInterval ?? undefined,
       autoCommitThreshold: config.autoCommitThreshold ?? undefined,
@@ -230,6 +215,7 @@ export abstract class ConsumerRunLoop {
         try {
           await each({ topic: p.topic, partition: p.partition, message: messages[done], heartbeat, pause })
           stall?.finished(p.topic, p.partition, offset, true)
+          if (this.offsets.handledOne()) await this.offsets.checkpoint(nc, p.topic, p.partition, offset, this.log)
         } catch (e) {
           // Dead-lettered (acknowledged by the DLQ topic): the partition goes on with the next one.
           const deadLettered = this.running && (await this.handleFailure(nc, p, messages[done], e)) === 'dead-lettered'
@@ -250,16 +236,19 @@ export abstract class ConsumerRunLoop {
         },
         heartbeat,
         pause,
-        commitOffsetsIfNecessary: async () => {
+        commitOffsetsIfNecessary: async (offsets?: Parameters<EachBatchPayload['commitOffsetsIfNecessary']>[0]) => {
+          // kafkajs commits the offsets given, whatever autoCommit says.
+          if (offsets) return this.offsets.commit(nc, offsets)
           if (resolved >= 0) callSync(() => nc.store([{ topic: p.topic, partition: p.partition, offset: String(resolved + 1) }], 0))
           if (this.runConfig.autoCommit !== false) await call(() => nc.commit())
         },
         // kafkajs's partition here is a string (it comes from an object's keys), typings aside.
-        uncommittedOffsets: () => ({ topics: resolved < 0 ? [] : [{ topic: p.topic, partitions: [{ partition: String(p.partition) as unknown as number, offset: String(resolved + 1) }] }] }),
+        uncommittedOffsets: () => this.offsets.uncommitted(),
         isRunning: () => this.running,
         isStale: () => generation !== this.generation || this.sought.has(key),
       }
       stall?.started(p.topic, p.partition, firstOffset)
+      this.offsets.track(p.topic, p.partition, () => (resolved < 0 ? null : { topic: p.topic, partition: p.partition, offset: String(resolved + 1) }))
       try {
         await this.runConfig.eachBatch!(payload)
         if (this.runConfig.eachBatchAutoResolve !== false && !payload.isStale() && !this.pausedKeys.has(key)) {
@@ -268,9 +257,11 @@ export abstract class ConsumerRunLoop {
       } catch (e) {
         failure = e
       }
+      this.offsets.untrack(p.topic, p.partition)
       while (done < p.count && offsetAt(done) <= resolved) done++
     }
-    this.instrumentation.emit(events.END_BATCH_PROCESS, { ...batchInfo, duration: Date.now() - started })
+    // As kafkajs: a batch whose handler failed has no END_BATCH_PROCESS.
+    if (failure === null) this.instrumentation.emit(events.END_BATCH_PROCESS, { ...batchInfo, duration: Date.now() - started })
     if (failure !== null) {
       // eachMessage failures were decided inside the loop; Rust already rewound the partition.
       if (this.runConfig.eachBatch && this.running && (await this.handleFailure(nc, p, rows.message(done), failure)) === 'dead-lettered') {
@@ -348,6 +339,7 @@ export abstract class ConsumerRunLoop {
       switch (ev.kind) {
         case 'GROUP_JOIN': {
           this.generation++
+          this.offsets.clear()
           this.memberId = payload.memberId ?? null
           this.stall?.assigned(payload.memberAssignment)
           this.instrumentation.emit(events.GROUP_JOIN, payload)
@@ -373,6 +365,7 @@ export abstract class ConsumerRunLoop {
           break
         case 'COMMIT_OFFSETS':
           this.stall?.commits(payload.topics)
+          this.offsets.committed(payload.topics)
           this.instrumentation.emit(events.COMMIT_OFFSETS, { ...payload, memberId: this.memberId, groupGenerationId: this.generation })
           break
         case 'CIRCUIT_OPEN':

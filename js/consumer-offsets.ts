@@ -1,0 +1,111 @@
+/**
+ * A run's offsets as kafkajs's offset manager exposes them to handlers: what was resolved and not
+ * yet committed (`uncommittedOffsets()`, across every partition the run handled, including the
+ * batches still running), and when `autoCommitThreshold`/`autoCommitInterval` want a commit in the
+ * middle of an `eachMessage` batch (kafkajs checks both after each message; a long batch is
+ * checkpointed, not committed only at its end). Batch-end commits stay Rust's (src/consumer.rs).
+ */
+import type { OffsetsByTopicPartition } from './types'
+import type { NativeConsumer, TopicPartitionOffset } from '../binding'
+import { call, callSync } from './errors'
+import type { Logger } from './logger'
+
+type OffsetsGiven = { topics: { topic: string; partitions: { partition: number | string; offset: string }[] }[] }
+
+const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export class RunOffsets {
+  /** Next offsets resolved by finished batches and not yet known committed, by partition key. */
+  private readonly resolved = new Map<string, TopicPartitionOffset>()
+  /** The batches running now: each reads its own resolved offset when asked. */
+  private readonly live = new Map<string, () => TopicPartitionOffset | null>()
+  private sinceCommit = 0
+  private lastCommitAt = Date.now()
+
+  constructor(private readonly policy: { autoCommit?: boolean; autoCommitThreshold?: number | null; autoCommitInterval?: number | null }) {}
+
+  /** A batch of `topic`/`partition` starts: `current` reads the next offset it resolved so far. */
+  track(topic: string, partition: number, current: () => TopicPartitionOffset | null): void {
+    this.live.set(keyOf(topic, partition), current)
+  }
+
+  /** The batch ended: what it resolved stays uncommitted until a commit covers it. */
+  untrack(topic: string, partition: number): void {
+    const key = keyOf(topic, partition)
+    const last = this.live.get(key)?.()
+    this.live.delete(key)
+    if (last) this.resolved.set(key, last)
+  }
+
+  /**
+   * One more message handled by `eachMessage`: whether kafkajs would commit now (autoCommit on,
+   * and the threshold of handled messages or the interval since the last commit reached).
+   */
+  handledOne(): boolean {
+    const { autoCommit, autoCommitThreshold: threshold, autoCommitInterval: interval } = this.policy
+    if (autoCommit === false || (threshold == null && interval == null)) return false
+    this.sinceCommit++
+    return (threshold != null && this.sinceCommit >= threshold) || (interval != null && Date.now() - this.lastCommitAt >= interval)
+  }
+
+  /** A commit reached the broker: what it covers is no longer uncommitted. */
+  committed(topics: OffsetsGiven['topics']): void {
+    this.sinceCommit = 0
+    this.lastCommitAt = Date.now()
+    for (const t of topics) {
+      for (const p of t.partitions) {
+        const key = keyOf(t.topic, Number(p.partition))
+        const r = this.resolved.get(key)
+        if (r && BigInt(r.offset) <= BigInt(p.offset)) this.resolved.delete(key)
+      }
+    }
+  }
+
+  /**
+   * kafkajs's commit in the middle of an `eachMessage` batch (`autoCommitThreshold` or
+   * `autoCommitInterval` reached): this partition's progress is stored and committed now. A failed
+   * commit is logged; the offset stays stored for the next one.
+   */
+  async checkpoint(nc: NativeConsumer, topic: string, partition: number, offset: string, log: Logger): Promise<void> {
+    const next = String(BigInt(offset) + 1n)
+    try {
+      callSync(() => nc.store([{ topic, partition, offset: next }], 0))
+      await call(() => nc.commit())
+      this.committed([{ topic, partitions: [{ partition, offset: next }] }])
+    } catch (e) {
+      log.warn(`Offset commit failed: ${(e as Error).message}`, { topic, partition })
+    }
+  }
+
+  /** Commits the offsets given (kafkajs's `commitOffsetsIfNecessary(offsets)`) and waits for the broker. */
+  async commit(nc: NativeConsumer, offsets: OffsetsGiven): Promise<void> {
+    await call(() => nc.commit(offsetList(offsets)))
+    this.committed(offsets.topics)
+  }
+
+  /** A new generation: kafkajs's offset manager starts afresh with the new assignment. */
+  clear(): void {
+    this.resolved.clear()
+  }
+
+  /** kafkajs's `uncommittedOffsets()`: partitions as strings (kafkajs reads them from object keys). */
+  uncommitted(): OffsetsByTopicPartition {
+    const all = new Map(this.resolved)
+    for (const [key, current] of this.live) {
+      const r = current()
+      if (r) all.set(key, r)
+    }
+    const byTopic = new Map<string, { partition: number; offset: string }[]>()
+    for (const r of all.values()) {
+      const list = byTopic.get(r.topic) ?? []
+      list.push({ partition: String(r.partition) as unknown as number, offset: r.offset })
+      byTopic.set(r.topic, list)
+    }
+    return { topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) }
+  }
+}
+
+/** kafkajs's `{ topics: [{ topic, partitions: [{ partition, offset }] }] }` as a list of offsets. */
+function offsetList(offsets: OffsetsGiven): TopicPartitionOffset[] {
+  return offsets.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: Number(p.partition), offset: String(p.offset) })))
+}
