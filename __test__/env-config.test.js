@@ -84,8 +84,11 @@ describe('each variable', () => {
     expect(c.sasl.password ?? null).toBeNull()
   })
 
-  test('KAFKA_SASL_USERNAME/PASSWORD alone turn nothing on', () => {
-    expect(configFromEnv({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: CANARY }).sasl).toBeUndefined()
+  test("credentials without KAFKA_SASL_MECHANISM mean SASL plain (seed 003's documented default), never dropped silently", () => {
+    expect(configFromEnv({ KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: CANARY }).sasl).toEqual({ mechanism: 'plain', username: 'u', password: CANARY })
+    // One credential alone is a mistake, named; an explicit PLAINTEXT listener keeps SASL off.
+    expect(() => configFromEnv({ KAFKA_SASL_USERNAME: 'u' })).toThrow(/`KAFKA_SASL_PASSWORD`: is required when a SASL credential is set \(mechanism plain\)/)
+    expect(configFromEnv({ KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: CANARY }).sasl).toBeUndefined()
   })
 
   test.each([

@@ -94,7 +94,7 @@ test('seed-003: every kafkaService example: producer, consumers, dev mode, error
   // The documented handlers' own output.
   expect(r.stdout).toMatch(/^Published login event for user: user123$/m)
   expect(r.stdout).toMatch(/^Processing login for user: u1$/m)
-  expect(r.stdout).toMatch(/^\[DEV\] Would send to test-topic: \{"message":"Hello World"\}$/m)
+  expect(r.stdout).toMatch(/^\[DEV\] Would send to test-topic: \{ message: 'Hello World' \}$/m)
   expect(r.stdout).toMatch(/^Kafka not available, implementing fallback\.\.\.$/m)
   expect(r.stderr).toMatch(/^Message processing failed: downstream timeout$/m)
   expect(r.stderr).toMatch(/^Message processing failed: invalid payload: amount is missing$/m)

@@ -156,7 +156,7 @@ test('disabled (enabled: false / KAFKA_ENABLED=false): no connection, sends reco
   const s = new KafkaService({ brokers: ['127.0.0.1:1'], enabled: false, log: (l) => lines.push(l) })
   await s.init().connectProducer()
   await s.send('test-topic', { message: 'Hello World' })
-  expect(lines).toContain('[DEV] Would send to test-topic: {"message":"Hello World"}')
+  expect(lines).toContain("[DEV] Would send to test-topic: { message: 'Hello World' }")
   expect(s.devSink).toEqual([{ topic: 'test-topic', value: { message: 'Hello World' }, key: undefined }])
   await s.subscribe('x', 'g', async () => {})
   const h = await s.healthCheck()
@@ -191,9 +191,9 @@ test('KAFKA_ENABLED=false in a process: the default kafkaService records and log
   expect(accepted).toHaveLength(1)
 
   expect(lines.filter((l) => l.startsWith('[DEV] '))).toEqual([
-    '[DEV] Would send to user-events: {"userId":"123","action":"login"}',
-    '[DEV] Would send to user-events: {"userId":"124","action":"logout"}',
-    expect.stringMatching(/^\[DEV\] Would send to user\.created: \{"id":"[0-9a-f-]{36}","type":"USER_CREATED",/),
+    "[DEV] Would send to user-events: { userId: '123', action: 'login' }",
+    "[DEV] Would send to user-events: { userId: '124', action: 'logout' }",
+    expect.stringMatching(/^\[DEV\] Would send to user\.created: \{ id: '[0-9a-f-]{36}', type: 'USER_CREATED',/),
   ])
   const report = JSON.parse(lines.find((l) => l.startsWith('report ')).slice('report '.length))
   expect(report).toEqual({
@@ -205,17 +205,57 @@ test('KAFKA_ENABLED=false in a process: the default kafkaService records and log
   })
 }, 60_000)
 
-test('devFallback: with no broker reachable, sends log instead of failing and say nothing was delivered', async () => {
+test.each([
+  ['devFallback: true', { devFallback: true }, undefined],
+  ["NODE_ENV=development (seed 003's development mode)", {}, 'development'],
+])('%s: with no broker reachable, sends log instead of failing and say nothing was delivered', async (_, options, nodeEnv) => {
   const server = net.createServer()
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
   const { port } = server.address()
   await new Promise((r) => server.close(r))
   const lines = []
-  const s = new KafkaService({ brokers: [`127.0.0.1:${port}`], devFallback: true, connectionTimeout: 1000, logLevel: 0, log: (l) => lines.push(l) })
-  await s.init().connectProducer()
-  expect(lines[0]).toMatch(/^\[DEV\] Kafka unreachable .*nothing will be delivered/)
-  await s.send('orders', { id: 1 })
-  expect(lines).toContain('[DEV] Would send to orders: {"id":1}')
-  expect((await s.healthCheck()).lastError).toBeTruthy()
+  const before = process.env.NODE_ENV
+  if (nodeEnv) process.env.NODE_ENV = nodeEnv
+  try {
+    const s = new KafkaService({ brokers: [`127.0.0.1:${port}`], ...options, connectionTimeout: 1000, logLevel: 0, log: (l) => lines.push(l) })
+    await s.init().connectProducer()
+    expect(lines[0]).toMatch(/^\[DEV\] Kafka unreachable .*nothing will be delivered/)
+    await s.send('orders', { id: 1 })
+    expect(lines).toContain("[DEV] Would send to orders: { id: 1 }")
+    expect((await s.healthCheck()).lastError).toBeTruthy()
+    await s.disconnect()
+  } finally {
+    process.env.NODE_ENV = before
+  }
+}, 60_000)
+
+test('outside development, an unreachable broker fails connectProducer (no silent fallback)', async () => {
+  const server = net.createServer()
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  await new Promise((r) => server.close(r))
+  const s = new KafkaService({ brokers: [`127.0.0.1:${port}`], connectionTimeout: 1000, logLevel: 0, log: () => {} })
+  await expect(s.init().connectProducer()).rejects.toThrow()
+  await expect(s.send('orders', { id: 1 })).rejects.toThrow(/not connected/)
   await s.disconnect()
 }, 60_000)
+
+test('kafkaService is the object getKafkaService() returns; options given before its first use apply, its methods work detached', async () => {
+  // A fresh process: the singleton is per process.
+  const script = `
+    const { kafkaService, getKafkaService, KafkaService } = require(${JSON.stringify(path.join(__dirname, '..'))})
+    const warnings = []
+    process.on('warning', (w) => warnings.push(w.message))
+    const same = kafkaService === getKafkaService() && kafkaService instanceof KafkaService
+    getKafkaService({ clientId: 'notifications', enabled: false, log: () => {} })
+    const { getConsumerGroup, send } = kafkaService
+    send('orders', { id: 1 }).then(() => {
+      getKafkaService({ clientId: 'too-late' })
+      setImmediate(() => console.log(JSON.stringify({ same, group: getConsumerGroup('n'), sent: kafkaService.devSink.length, warnings })))
+    })`
+  const { execFile } = require('child_process')
+  const out = await new Promise((resolve, reject) => execFile(process.execPath, ['-e', script], { timeout: 30_000 }, (e, stdout) => (e ? reject(e) : resolve(stdout))))
+  expect(JSON.parse(out.trim().split('\n').pop())).toEqual({
+    same: true, group: 'notifications-n', sent: 1, warnings: ['getKafkaService(options): the Kafka service is already initialized; the options given are not applied'],
+  })
+})

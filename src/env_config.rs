@@ -55,7 +55,13 @@ pub fn parse_env(env: &HashMap<String, String>, default_client_id: Option<String
     }
   };
   let ssl = proto_ssl.or(flag(env, "KAFKA_SSL")?).or(flag(env, "KAFKA_SSL_ENABLED")?).unwrap_or(false);
+  // Parsed before SASL's checks: a bad value here is named even when a credential is incomplete.
+  let enabled = flag(env, "KAFKA_ENABLED")?.unwrap_or(true);
   let mechanism = env.get("KAFKA_SASL_MECHANISM").map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty());
+  // Seed 003 documents `plain` as the mechanism's default: credentials alone turn SASL on (dropping
+  // them silently would connect without authentication and fail at the broker, far from the cause).
+  let credentials =
+    ["KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"].iter().any(|k| env.get(*k).is_some_and(|v| !v.is_empty()));
   let mut out = Map::new();
   out.insert("brokers".into(), json!(brokers));
   out.insert(
@@ -76,10 +82,13 @@ pub fn parse_env(env: &HashMap<String, String>, default_client_id: Option<String
   // What turned SASL on, for the error when a credential is missing.
   let because = if mechanism.is_some() {
     "KAFKA_SASL_MECHANISM is set".to_string()
-  } else {
+  } else if proto_sasl == Some(true) {
     format!("KAFKA_SECURITY_PROTOCOL is {}", protocol.as_deref().unwrap_or_default())
+  } else {
+    "a SASL credential is set".to_string()
   };
-  if let Some(m) = mechanism.or_else(|| proto_sasl.filter(|s| *s).map(|_| "plain".to_string())) {
+  let sasl_by_default = proto_sasl == Some(true) || (proto_sasl.is_none() && credentials);
+  if let Some(m) = mechanism.or_else(|| sasl_by_default.then(|| "plain".to_string())) {
     if !["plain", "scram-sha-256", "scram-sha-512", "oauthbearer"].contains(&m.as_str()) {
       return Err(FerroError::config(
         "KAFKA_SASL_MECHANISM",
@@ -94,7 +103,7 @@ pub fn parse_env(env: &HashMap<String, String>, default_client_id: Option<String
     }
     out.insert("sasl".into(), json!({ "mechanism": m, "username": user, "password": pass }));
   }
-  out.insert("enabled".into(), json!(flag(env, "KAFKA_ENABLED")?.unwrap_or(true)));
+  out.insert("enabled".into(), json!(enabled));
   if let Some(t) = env.get("KAFKA_DLQ_TOPIC").map(|t| t.trim()).filter(|t| !t.is_empty()) {
     out.insert("dlqTopic".into(), json!(t));
   }
@@ -150,6 +159,15 @@ mod tests {
         parse_env(&env(&[("KAFKA_SECURITY_PROTOCOL", protocol), ("KAFKA_SASL_MECHANISM", "plain")]), None).unwrap_err();
       assert!(e.message.contains("KAFKA_SASL_MECHANISM") && e.message.contains("SASL_SSL"), "{}", e.message);
     }
+  }
+
+  #[test]
+  fn credentials_alone_mean_sasl_plain() {
+    let c = parse_env(&env(&[("KAFKA_SASL_USERNAME", "u"), ("KAFKA_SASL_PASSWORD", "p")]), None).unwrap();
+    assert_eq!(c["sasl"]["mechanism"], "plain");
+    let plaintext =
+      [("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"), ("KAFKA_SASL_USERNAME", "u"), ("KAFKA_SASL_PASSWORD", "p")];
+    assert!(parse_env(&env(&plaintext), None).unwrap().get("sasl").is_none());
   }
 
   #[test]

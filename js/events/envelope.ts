@@ -44,6 +44,12 @@ export interface EventMessage<T = any> {
   payload: T
 }
 
+/**
+ * What `sendMessage` takes: an `EventMessage` of which only `type` is required, its `metadata`
+ * fields included (seed 002 passes `{ source, organizationId }`); the rest is filled in.
+ */
+export type EventMessageInput<T = any> = Omit<Partial<EventMessage<T>>, 'metadata'> & { type: string; metadata?: Partial<EventMessage<T>['metadata']> }
+
 /** Throw it from a handler to send the message straight to the DLQ, without retries. */
 export class NonRetryableError extends Error {
   readonly retryable = false

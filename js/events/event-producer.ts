@@ -6,7 +6,7 @@ import { native } from '../native'
 import type { IHeaders, Message, ProducerConfig, RecordMetadata, TopicMessages } from '../types'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 import { CorrelationTracker } from './correlation'
-import type { DomainEvent, EventMessage } from './envelope'
+import type { DomainEvent, EventMessage, EventMessageInput } from './envelope'
 
 export interface ProducerOptions extends ProducerConfig {
   enableIdempotence?: boolean
@@ -85,7 +85,7 @@ export class EventProducer {
   }
 
   /** Seed 002: an `EventMessage`, completed with id, correlation id, timestamp and source. */
-  async sendMessage(topic: string, message: Partial<EventMessage> & { type: string }, key?: string): Promise<RecordMetadata[]> {
+  async sendMessage(topic: string, message: EventMessageInput, key?: string): Promise<RecordMetadata[]> {
     const full = this.complete(message)
     return this.producer.send({
       topic,
@@ -94,8 +94,8 @@ export class EventProducer {
   }
 
   /** Seed 002: to `<topic>.<organizationId>`, keyed by the organization for tenant ordering. */
-  async sendToOrganizationTopic(topic: string, organizationId: string, message: Partial<EventMessage> & { type: string }): Promise<RecordMetadata[]> {
-    const withOrg = { ...message, metadata: { ...(message.metadata as object), organizationId } } as Partial<EventMessage> & { type: string }
+  async sendToOrganizationTopic(topic: string, organizationId: string, message: EventMessageInput): Promise<RecordMetadata[]> {
+    const withOrg: EventMessageInput = { ...message, metadata: { ...message.metadata, organizationId } }
     return this.sendMessage(`${topic}.${organizationId}`, withOrg, organizationId)
   }
 
@@ -117,8 +117,8 @@ export class EventProducer {
     }
   }
 
-  private complete(message: Partial<EventMessage> & { type: string }): EventMessage {
-    const meta = (message.metadata ?? {}) as Partial<EventMessage['metadata']>
+  private complete(message: EventMessageInput): EventMessage {
+    const meta = message.metadata ?? {}
     return {
       id: message.id ?? randomUUID(),
       type: message.type,

@@ -1,6 +1,6 @@
 /** The event layer: envelopes, event bus, event producer/consumer, DLQ handling, validation. */
 export { createEvent, parseDomainEvent, NonRetryableError, EventValidationError } from './envelope'
-export type { DomainEvent, EventMessage, EventMetadata } from './envelope'
+export type { DomainEvent, EventMessage, EventMessageInput, EventMetadata } from './envelope'
 export { CorrelationTracker } from './correlation'
 export type { CorrelationContext } from './correlation'
 export { validateEvent, validateEventSafe } from './validation'

@@ -15,6 +15,7 @@ import { CorrelationTracker } from '../events/correlation'
 import { headerStrings } from '../events/event-consumer'
 import { eventHeaders } from '../events/event-producer'
 import { KafkaJSNonRetriableError } from '../errors'
+import { bindMethods } from '../bind'
 
 export interface MessageContext {
   topic: string
@@ -29,7 +30,10 @@ export type ServiceHandler = (message: any, context: MessageContext) => Promise<
 export interface KafkaServiceOptions extends Partial<KafkaConfig> {
   /** false: never connect; sends are recorded in `devSink` and logged (also `KAFKA_ENABLED=false`). */
   enabled?: boolean
-  /** When no broker is reachable, log sends instead of failing and keep the service running. */
+  /**
+   * When no broker is reachable, log sends instead of failing and keep the service running
+   * (default: on when `NODE_ENV` is `development`, as seed 003's development mode).
+   */
   devFallback?: boolean
   /** Where `[DEV]` lines go (default console.log). */
   log?: (line: string) => void
@@ -55,6 +59,8 @@ export interface KafkaServiceOptions extends Partial<KafkaConfig> {
   statisticsIntervalMs?: number
 }
 
+type Settings = KafkaServiceOptions & { brokers: string[]; clientId: string; enabled: boolean }
+
 interface Group extends ServiceGroup {
   handlers: Map<string, ServiceHandler[]>
 }
@@ -67,18 +73,38 @@ const bytesOf = (v: Buffer | string | null | undefined) => (v === null || v === 
  */
 export class KafkaService extends KafkaServiceOps {
   protected declare readonly groups: Map<string, Group>
-  protected settings: KafkaServiceOptions & { brokers: string[]; clientId: string; enabled: boolean }
+  #settings: Settings | null = null
+  /** The options over `KAFKA_*`, read at first use (so the shared `kafkaService` reads nothing at import). */
+  protected get settings(): Settings {
+    return (this.#settings ??= this.resolve())
+  }
   /** The group of the latest `connectConsumer`: where `subscribe(topic, handler)` goes. */
   private currentGroup: string | null = null
   /** Every send made in dev/disabled mode, for tests to inspect. */
   readonly devSink: { topic: string; value: unknown; key?: string; headers?: Record<string, string> }[] = []
 
-  constructor(private readonly options: KafkaServiceOptions = {}) {
+  constructor(private options: KafkaServiceOptions = {}) {
     super()
-    this.settings = this.resolve()
+    // `const { send } = kafkaService` works (the shared service was once a proxy binding each method).
+    bindMethods(this, ['init', 'initialize', 'connectProducer', 'connectConsumer', 'send', 'publishEvent', 'subscribe', 'disconnect', 'getConsumerGroup',
+      'healthCheck', 'isHealthy', 'isProducerHealthy', 'isConsumerHealthy', 'consumerLag', 'metrics', 'metricsText', 'enableShutdownHooks'])
   }
 
-  private resolve() {
+  /**
+   * `getKafkaService(options)` on the existing service: the options apply if it has not been
+   * initialized yet; after that they cannot, and a process warning says so.
+   */
+  configure(options: KafkaServiceOptions): this {
+    if (this.kafka || this.dev) {
+      process.emitWarning('getKafkaService(options): the Kafka service is already initialized; the options given are not applied', 'FerrokafkaWarning')
+      return this
+    }
+    this.options = { ...this.options, ...options }
+    this.#settings = null
+    return this
+  }
+
+  private resolve(): Settings {
     const env = configFromEnv(process.env, 'ferrokafka')
     const brokers = Array.isArray(this.options.brokers) ? this.options.brokers : env.brokers
     return {
@@ -98,7 +124,7 @@ export class KafkaService extends KafkaServiceOps {
   /** Seed 003: sets the service up (chainable); connects nothing yet. */
   init(): this {
     if (!this.kafka) {
-      this.settings = this.resolve()
+      this.#settings = this.resolve()
       this.dev = !this.settings.enabled
       if (this.settings.enabled) {
         const { enabled: _e, devFallback: _d, log: _l, consumer: _c, stallTimeoutMs: _s, healthCheckTimeoutMs: _h, statisticsIntervalMs, ...config } = this.settings
@@ -134,7 +160,7 @@ export class KafkaService extends KafkaServiceOps {
       this.producerConnected = true
     } catch (e: any) {
       this.recordError('producer', e)
-      if (!this.settings.devFallback) throw e
+      if (!(this.settings.devFallback ?? process.env.NODE_ENV === 'development')) throw e
       this.dev = true
       this.devLog(`[DEV] Kafka unreachable (${e?.message}); nothing will be delivered, sends are only logged`)
     }
@@ -182,10 +208,12 @@ export class KafkaService extends KafkaServiceOps {
    */
   async send(topic: string, payload: unknown, key?: string, headers?: Record<string, string>): Promise<RecordMetadata[]> {
     const items = Array.isArray(payload) ? payload : [payload]
+    this.init() // a disabled service logs even a send made before connectProducer()
     if (this.dev) {
       for (const value of items) {
         this.devSink.push(headers ? { topic, value, key, headers } : { topic, value, key })
-        this.devLog(`[DEV] Would send to ${topic}: ${JSON.stringify(value)}`)
+        // As seed 003 prints it: `{ message: 'Hello World' }` (util.inspect, on one line).
+        this.devLog(`[DEV] Would send to ${topic}: ${inspect(value, { depth: 6, breakLength: Infinity })}`)
       }
       return []
     }
@@ -340,17 +368,18 @@ export class KafkaService extends KafkaServiceOps {
 
 let shared: KafkaService | null = null
 
-/** Seed 004: the process-wide service. */
+/**
+ * Seed 004: the process-wide service (the same object as `kafkaService`). Options given before it
+ * is first initialized apply to it; later ones raise a process warning.
+ */
 export function getKafkaService(options?: KafkaServiceOptions): KafkaService {
-  shared = shared ?? new KafkaService(options)
+  if (!shared) shared = new KafkaService(options)
+  else if (options) shared.configure(options)
   return shared
 }
 
-/** Seed 003: `import { kafkaService } from ...`, the same singleton, configured from `KAFKA_*`. */
-export const kafkaService: KafkaService = new Proxy({} as KafkaService, {
-  get(_t, prop) {
-    const s = getKafkaService()
-    const v = (s as any)[prop]
-    return typeof v === 'function' ? v.bind(s) : v
-  },
-})
+/**
+ * Seed 003: `import { kafkaService } from ...`, the singleton `getKafkaService()` returns,
+ * configured from `KAFKA_*` when first used (creating it reads nothing and connects nothing).
+ */
+export const kafkaService: KafkaService = getKafkaService()

@@ -1,0 +1,19 @@
+// Seed 002's producer example, typed as its docs write it (checked by `tsc --noEmit --strict`):
+// `sendMessage` takes a partial `EventMessage`, metadata fields included.
+import { EventProducer, type EventMessage, type EventMessageInput } from 'ferrokafka'
+
+export async function seed002Producer(): Promise<void> {
+  const producer = new EventProducer({ clientId: 'my-service', brokers: ['localhost:9092'] })
+  await producer.connect()
+  await producer.sendMessage('employee.onboard', {
+    type: 'employee.onboard',
+    payload: { employeeId: 'emp-123', name: 'John Doe', department: 'Engineering' },
+    metadata: { source: 'hr-system', organizationId: 'org-456' },
+  })
+  const message: EventMessageInput<{ employeeId: string }> = { type: 'employee.onboard', payload: { employeeId: 'emp-123' }, metadata: { source: 'hr-system' } }
+  await producer.sendToOrganizationTopic('employee.onboard', 'org-456', message)
+  // A complete message is accepted as well.
+  const full: EventMessage = { id: 'm1', type: 't', payload: {}, metadata: { correlationId: 'c', timestamp: new Date(), source: 's', version: '1.0' } }
+  await producer.sendMessage('t', full)
+  await producer.disconnect()
+}
