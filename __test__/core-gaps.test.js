@@ -343,3 +343,13 @@ test("an idempotent producer asks for its producer id while connect() runs, as k
     } finally { await producer.disconnect() }
   }
 })
+
+test('subscribe({ topics: [] }) subscribes nothing and resolves, as kafkajs; a subscription naming no topics at all rejects in both', async () => {
+  const KafkaJS = require('kafkajs')
+  for (const lib of [KafkaJS, require('..')]) {
+    const consumer = new lib.Kafka({ brokers: cluster.brokers, logLevel: lib.logLevel.NOTHING }).consumer({ groupId: unique('g') })
+    await expect(consumer.subscribe({ topics: [] })).resolves.toBeUndefined()
+    await expect(consumer.subscribe({})).rejects.toBeInstanceOf(lib.KafkaJSNonRetriableError)
+    await expect(consumer.subscribe({ topics: 'orders' })).rejects.toBeInstanceOf(lib.KafkaJSNonRetriableError)
+  }
+})

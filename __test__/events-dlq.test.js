@@ -95,6 +95,25 @@ describe('DLQHandler', () => {
     expect(handler.stats()).toEqual({ received: 4, reprocessed: 2, sentToReview: 1, quarantined: 1, failed: 0 })
   })
 
+  test('quarantineAfterAttempts below maxReprocessAttempts: quarantine at its count, before the replays run out', async () => {
+    const original = unique('items')
+    const dlqTopic = `dlq.${original}`
+    createTopics(original, dlqTopic)
+    const k = (name) => `${name}-${original}`
+    await produce(dlqTopic, [deadLetter(k('once'), original, { count: 1 }), deadLetter(k('twice'), original, { count: 2 })])
+    const handler = new DLQHandler(cfg, { maxReprocessAttempts: 3, reprocessDelayMs: 100, quarantineAfterAttempts: 2, dlqTopics: [dlqTopic], groupId: unique('dlq-g') })
+    const watch = await watchKeys([original, MANUAL_REVIEW_TOPIC, QUARANTINE_TOPIC], [k('once'), k('twice')])
+    try {
+      await handler.start()
+      expect((await watch.arrivals.waitFor((a) => a.key === k('once'))).topic).toBe(original)
+      expect((await watch.arrivals.waitFor((a) => a.key === k('twice'))).topic).toBe(QUARANTINE_TOPIC)
+    } finally {
+      await watch.stop()
+      await handler.stop()
+    }
+    expect(handler.stats()).toMatchObject({ received: 2, reprocessed: 1, sentToReview: 0, quarantined: 1 })
+  })
+
   // The handler is already waiting out the delay of a recent record when a record that is due
   // (it failed long ago: written late, e.g. by another service) is written after it. The DLQ
   // policy writes one record at a time, so the two never share a fetch here.

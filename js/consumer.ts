@@ -56,8 +56,9 @@ export class Consumer extends ConsumerRunLoop {
     if (this.running) throw new KafkaJSNonRetriableError('Cannot subscribe to topic while consumer is running')
     check.options(subscription, 'subscription', false)
     check.bool(subscription.fromBeginning, 'fromBeginning')
-    const list = 'topics' in subscription && subscription.topics ? subscription.topics : 'topic' in subscription ? [subscription.topic] : []
-    if (!Array.isArray(list) || list.length === 0) {
+    const list = 'topics' in subscription && subscription.topics ? subscription.topics : 'topic' in subscription && subscription.topic ? [subscription.topic] : null
+    // An empty `topics` array subscribes nothing, as in kafkajs (a list built at runtime may be empty).
+    if (!Array.isArray(list)) {
       throw new KafkaJSNonRetriableError('Invalid subscription: expected `topics` (an array) or `topic`', { field: 'topics' })
     }
     list.forEach((t, i) => {

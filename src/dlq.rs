@@ -387,13 +387,12 @@ impl NativeConsumer {
 
 /// Where `DLQHandler` sends a dead-lettered record that has been replayed `reprocessed` times
 /// already: `reprocess` (back to its original topic), `review` or `quarantine`.
+/// Quarantine wins once its count is reached, also below `max_reprocess_attempts`.
 #[napi]
 pub fn dlq_route(reprocessed: u32, max_reprocess_attempts: u32, quarantine_after_attempts: u32) -> &'static str {
-  if reprocessed >= quarantine_after_attempts.max(max_reprocess_attempts) {
-    "quarantine"
-  } else if reprocessed >= max_reprocess_attempts {
-    "review"
-  } else {
-    "reprocess"
+  match reprocessed {
+    n if n >= quarantine_after_attempts => "quarantine",
+    n if n >= max_reprocess_attempts => "review",
+    _ => "reprocess",
   }
 }

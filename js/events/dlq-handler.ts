@@ -14,8 +14,11 @@ import { MANUAL_REVIEW_TOPIC, QUARANTINE_TOPIC } from './topic-manager'
 import { readDeadLetters, replayDeadLetters, type DeadLetterRecord, type ReplayOptions } from './dlq-tools'
 
 export interface DLQHandlerOptions {
+  /** Replays before a record goes to manual review instead (default 3). */
   maxReprocessAttempts?: number
+  /** How long after its failure a record is replayed (ms, default 60000). */
   reprocessDelayMs?: number
+  /** Replays before a record goes to quarantine (default 5); wins when lower than `maxReprocessAttempts`. */
   quarantineAfterAttempts?: number
   /** DLQ topics to watch; default every `dlq.*` topic. */
   dlqTopics?: string[]
