@@ -353,3 +353,15 @@ test('subscribe({ topics: [] }) subscribes nothing and resolves, as kafkajs; a s
     await expect(consumer.subscribe({ topics: 'orders' })).rejects.toBeInstanceOf(lib.KafkaJSNonRetriableError)
   }
 })
+
+test('sendBatch({}) and sendBatch({ topicMessages: [] }) resolve [] as in kafkajs (topicMessages defaults to [])', async () => {
+  const KafkaJS = require('kafkajs')
+  for (const lib of [KafkaJS, require('..')]) {
+    const producer = new lib.Kafka({ brokers: cluster.brokers, logLevel: lib.logLevel.NOTHING }).producer()
+    await producer.connect()
+    try {
+      expect(await producer.sendBatch({})).toEqual([])
+      expect(await producer.sendBatch({ topicMessages: [] })).toEqual([])
+    } finally { await producer.disconnect() }
+  }
+})

@@ -201,11 +201,12 @@ export class Producer {
 
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     const p = this.client()
-    if (!check.isPlainObject(batch) || !Array.isArray(batch.topicMessages)) {
+    // kafkajs's topicMessages defaults to []: sendBatch({}) resolves [].
+    if (!check.isPlainObject(batch) || (batch.topicMessages !== undefined && !Array.isArray(batch.topicMessages))) {
       throw new KafkaJSNonRetriableError('sendBatch() expects { topicMessages: [{ topic, messages }] }', { field: 'topicMessages' })
     }
     const options = sendOptions(batch.acks, batch.compression, batch.timeout)
-    return this.unacked(batch.acks, withPacked(this.pack(batch.topicMessages!), (packed) => this.queue.add(p, packed, options)))
+    return this.unacked(batch.acks, withPacked(this.pack(batch.topicMessages ?? []), (packed) => this.queue.add(p, packed, options)))
   }
 
   /**
