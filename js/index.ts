@@ -25,6 +25,7 @@ import { native } from './native'
 export const librdkafkaVersion = (): string => native.librdkafkaVersion()
 export * from './events'
 export { KafkaService, getKafkaService, kafkaService } from './service/kafka-service'
+export { KAFKA_TOPICS, getConsumerGroup } from './service/topics'
 export type { KafkaServiceOptions, MessageContext, ServiceHandler } from './service/kafka-service'
 export { KafkaServiceOps } from './service/service-ops'
 export type { KafkaHealth, GroupHealth } from './service/service-ops'

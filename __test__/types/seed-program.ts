@@ -17,3 +17,10 @@ export async function seed002Producer(): Promise<void> {
   await producer.sendMessage('t', full)
   await producer.disconnect()
 }
+
+// Seed 004's shared config names, from the package.
+import { KAFKA_TOPICS, getConsumerGroup, getKafkaService } from 'ferrokafka'
+export async function seed004Subscribe(): Promise<void> {
+  const topic: 'user.created' = KAFKA_TOPICS.USER_CREATED
+  await getKafkaService().subscribe(topic, getConsumerGroup('notification-service'), async (event) => { void event })
+}

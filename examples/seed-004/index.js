@@ -3,22 +3,20 @@
 // The best practices and the Azure Event Hubs configuration are in practices.js.
 //
 //   node examples/seed-004/index.js
-const { MockCluster } = require('../..')
+// The seed's `require('../shared/config/kafka.config')` (KAFKA_TOPICS, getConsumerGroup,
+// createEvent) becomes ferrokafka itself.
+const { MockCluster, KAFKA_TOPICS } = require('../..')
 const { schemaAndErrors, idempotency, partitionKeys, azureEventHubs } = require('./practices')
 
-const KAFKA_TOPICS = {
-  USER_CREATED: 'user.created', USER_UPDATED: 'user.updated', USER_LOGIN: 'user.login',
-  EMPLOYEE_CREATED: 'employee.created', ORDER_CREATED: 'order.created',
-}
+const USED = [KAFKA_TOPICS.USER_CREATED, KAFKA_TOPICS.USER_UPDATED, KAFKA_TOPICS.USER_LOGIN, KAFKA_TOPICS.EMPLOYEE_CREATED, KAFKA_TOPICS.ORDER_CREATED]
 
 async function main() {
   const cluster = new MockCluster({ brokers: 1 })
   // user.updated has more partitions, so that one key landing on one partition says something.
-  for (const t of Object.values(KAFKA_TOPICS)) cluster.createTopic(t, t === KAFKA_TOPICS.USER_UPDATED ? 6 : 2, 1)
+  for (const t of USED) cluster.createTopic(t, t === KAFKA_TOPICS.USER_UPDATED ? 6 : 2, 1)
   process.env.KAFKA_BROKERS = cluster.bootstrapServers
   process.env.KAFKA_CLIENT_ID = 'etelios'
-  const { getKafkaService, createEvent } = require('../..')
-  const getConsumerGroup = (name) => getKafkaService().getConsumerGroup(name)
+  const { getKafkaService, getConsumerGroup, createEvent } = require('../..')
   let ran = 0
   const step = (line) => console.log(`[${++ran}] ${line}`)
   const received = []

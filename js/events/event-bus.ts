@@ -25,7 +25,7 @@ export interface SubscribeOptions {
   retry?: RetryPolicyConfig
   dlqTopic?: string
   circuitBreaker?: { failureThreshold: number; cooldownMs?: number }
-  /** A schema per event type: an invalid event goes to the DLQ as non-retryable. */
+  /** A schema per event type, for the event's `data`: an invalid event goes to the DLQ as non-retryable. */
   schemas?: Record<string, EventSchema>
   /** kafkajs consumer options for this subscription's group (sessionTimeout, heartbeatInterval, ...). */
   consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>
