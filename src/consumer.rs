@@ -73,12 +73,13 @@ pub(crate) struct ConsumerInner {
   pub(crate) commit_again: std::sync::atomic::AtomicBool,
 }
 
-/// When stored offsets are committed, from kafkajs's `run()` options.
+/// When stored offsets are committed, from kafkajs's `run()` options: with `autoCommit`, after
+/// every batch, as kafkajs's runner commits. `autoCommitThreshold`/`autoCommitInterval` add commits
+/// inside an `eachMessage` batch; that per-message check runs in JS (js/consumer-offsets.ts), where
+/// the messages are, rather than as a crossing per message.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct CommitPolicy {
   pub(crate) auto_commit: bool,
-  threshold: Option<u64>,
-  each_batch: bool,
 }
 
 /// The native half of a kafkajs `Consumer`.
@@ -220,15 +221,15 @@ impl NativeConsumer {
     let run_opts = Options::new("run", &run)?;
     let auto_commit = run_opts.boolean("autoCommit")?.unwrap_or(true);
     let interval = run_opts.integer("autoCommitInterval", i32::MAX as u64)?;
-    let threshold = run_opts.integer("autoCommitThreshold", u32::MAX as u64)?;
+    // Read for its check: a bad value is named here.
+    run_opts.integer("autoCommitThreshold", u32::MAX as u64)?;
     let dead_letter = crate::dlq::DeadLetterPolicy::from_run_options(&run_opts)?;
     if dead_letter.is_some() {
       // Created up front so the first dead-letter write does not also pay for a connection.
       self.inner.dlq_producer()?;
     }
     *self.inner.dead_letter.write().unwrap() = dead_letter;
-    *self.inner.commit.write().unwrap() =
-      CommitPolicy { auto_commit, threshold, each_batch: auto_commit && interval.is_none() && threshold.is_none() };
+    *self.inner.commit.write().unwrap() = CommitPolicy { auto_commit };
     let mut options = self.inner.options.clone();
     if let Value::Object(map) = &mut options {
       map.insert("autoCommit".into(), auto_commit.into());
@@ -344,8 +345,7 @@ impl NativeConsumer {
     let count =
       self.inner.resolved_since_commit.fetch_add(message_count as u64, Ordering::SeqCst) + message_count as u64;
     let policy = *self.inner.commit.read().unwrap();
-    let due = policy.each_batch || policy.threshold.map(|t| count >= t).unwrap_or(false);
-    if policy.auto_commit && due && count > 0 {
+    if policy.auto_commit && count > 0 {
       self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
       // Commits the stored offsets (never positions) of the current assignment.
       self.inner.commit_soon(consumer.clone());
