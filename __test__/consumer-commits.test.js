@@ -88,6 +88,28 @@ test('commitOffsetsIfNecessary(offsets) inside eachBatch commits the offsets giv
   expect(seen).toEqual({ kafkajs: '2', ferrokafka: '2' })
 }, 60_000)
 
+test.each([
+  ['{} commits every resolved offset, autoCommit off', { autoCommit: false }, {}, { kafkajs: '1', ferrokafka: '1' }],
+  ['() commits once autoCommitThreshold is reached, whatever autoCommit says', { autoCommit: false, autoCommitThreshold: 1 }, undefined, { kafkajs: '1', ferrokafka: '1' }],
+  ['() with no threshold or interval commits nothing before the batch ends', {}, undefined, { kafkajs: '-1', ferrokafka: '-1' }],
+])('commitOffsetsIfNecessary%s', async (_, options, argument, expected) => {
+  const seen = {}
+  for (const [name, lib] of Object.entries(libs)) {
+    seen[name] = await scenario(lib, { count: 5 }, async ({ consumer, committed, done }) => {
+      await consumer.run({
+        ...options,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
+          resolveOffset(batch.messages[0].offset)
+          await (argument === undefined ? commitOffsetsIfNecessary() : commitOffsetsIfNecessary(argument))
+          done(await committed())
+        },
+      })
+    })
+  }
+  expect(seen).toEqual(expected)
+}, 60_000)
+
 test('uncommittedOffsets() inside eachBatch lists what every partition resolved and nothing committed', async () => {
   const seen = {}
   for (const [name, lib] of Object.entries(libs)) {

@@ -162,3 +162,39 @@ test('without stallTimeout nothing is reported, and a caught-up idle consumer wi
     await Promise.all([watched, plain, idle].map((c) => c.consumer.disconnect()))
   }
 }, 60_000)
+
+test('an eachBatch that pauses its partition (back-pressure) and returns is no failure: no STALLED once it resumes and handles', async () => {
+  const topic = unique('backpressure')
+  cluster.createTopic(topic, 1, 1)
+  const consumer = kafka.consumer({ groupId: unique('g'), ...SHORT_SESSION, stallTimeout: STALL_MS })
+  const stalls = []
+  consumer.on(consumer.events.STALLED, ({ payload }) => stalls.push(payload))
+  const handled = inbox()
+  let paused = false
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({
+      eachBatch: async ({ batch, pause, resolveOffset }) => {
+        if (!paused) {
+          paused = true
+          // The workload: a downstream that wants a break longer than the stall timeout.
+          const resume = pause()
+          setTimeout(resume, STALL_MS * 2)
+          return
+        }
+        // The workload again: the downstream takes half the stall timeout for this batch. The
+        // watchdog (a check every STALL_MS / 4) runs meanwhile: had the paused batch counted as a
+        // failure, this record's second start would be no progress, a stall at the first check.
+        await new Promise((r) => setTimeout(r, STALL_MS / 2))
+        for (const m of batch.messages) { handled.push(m.value.toString()); resolveOffset(m.offset) }
+      },
+    })
+    await sendWith(kafka, topic, [{ value: 'a' }, { value: 'b' }])
+    await within(20_000, handled.waitFor((v) => v === 'b'), 'the records after the pause')
+    expect(stalls).toEqual([])
+    expect(consumer.health()).toMatchObject({ stalled: false, stall: null })
+  } finally {
+    await consumer.disconnect()
+  }
+})

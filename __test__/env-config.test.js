@@ -89,6 +89,8 @@ describe('each variable', () => {
     // One credential alone is a mistake, named; an explicit PLAINTEXT listener keeps SASL off.
     expect(() => configFromEnv({ KAFKA_SASL_USERNAME: 'u' })).toThrow(/`KAFKA_SASL_PASSWORD`: is required when a SASL credential is set \(mechanism plain\)/)
     expect(configFromEnv({ KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: CANARY }).sasl).toBeUndefined()
+    // A disabled service connects nowhere: a leftover credential does not stop it.
+    expect(configFromEnv({ KAFKA_ENABLED: 'false', KAFKA_SASL_USERNAME: 'u' })).toMatchObject({ enabled: false })
   })
 
   test.each([

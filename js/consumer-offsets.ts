@@ -1,18 +1,19 @@
 /**
  * A run's offsets as kafkajs's offset manager exposes them to handlers: what was resolved and not
  * yet committed (`uncommittedOffsets()`, across every partition the run handled, including the
- * batches still running), and when `autoCommitThreshold`/`autoCommitInterval` want a commit in the
- * middle of an `eachMessage` batch (kafkajs checks both after each message; a long batch is
- * checkpointed, not committed only at its end). Batch-end commits stay Rust's (src/consumer.rs).
+ * batches still running), and whether `autoCommitThreshold`/`autoCommitInterval` want a commit
+ * now — after each `eachMessage` message (with autoCommit, so a long batch is checkpointed rather
+ * than committed only at its end) and in `commitOffsetsIfNecessary()` (whatever autoCommit says,
+ * as kafkajs's). Batch-end commits stay Rust's (src/consumer.rs).
  */
 import type { OffsetsByTopicPartition } from './types'
 import type { NativeConsumer, TopicPartitionOffset } from '../binding'
 import { call, callSync } from './errors'
 import type { Logger } from './logger'
+import { partitionKey as keyOf } from './stall'
+import * as check from './validate'
 
-type OffsetsGiven = { topics: { topic: string; partitions: { partition: number | string; offset: string }[] }[] }
-
-const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
+type OffsetsGiven = { topics?: { topic: string; partitions: { partition: number | string; offset: string }[] }[] }
 
 export class RunOffsets {
   /** Next offsets resolved by finished batches and not yet known committed, by partition key. */
@@ -37,19 +38,27 @@ export class RunOffsets {
     if (last) this.resolved.set(key, last)
   }
 
-  /**
-   * One more message handled by `eachMessage`: whether kafkajs would commit now (autoCommit on,
-   * and the threshold of handled messages or the interval since the last commit reached).
-   */
+  /** `count` more offsets resolved (kafkajs counts them against `autoCommitThreshold`). */
+  resolvedMore(count: number): void {
+    this.sinceCommit += count
+  }
+
+  /** Whether the threshold of resolved offsets or the interval since the last commit is reached. */
+  due(): boolean {
+    const { autoCommitThreshold: threshold, autoCommitInterval: interval } = this.policy
+    return (threshold != null && this.sinceCommit >= threshold) || (interval != null && Date.now() - this.lastCommitAt >= interval)
+  }
+
+  /** One more message handled by `eachMessage`: whether kafkajs would commit now (autoCommit on, and due). */
   handledOne(): boolean {
     const { autoCommit, autoCommitThreshold: threshold, autoCommitInterval: interval } = this.policy
     if (autoCommit === false || (threshold == null && interval == null)) return false
     this.sinceCommit++
-    return (threshold != null && this.sinceCommit >= threshold) || (interval != null && Date.now() - this.lastCommitAt >= interval)
+    return this.due()
   }
 
   /** A commit reached the broker: what it covers is no longer uncommitted. */
-  committed(topics: OffsetsGiven['topics']): void {
+  committed(topics: NonNullable<OffsetsGiven['topics']>): void {
     this.sinceCommit = 0
     this.lastCommitAt = Date.now()
     for (const t of topics) {
@@ -77,10 +86,21 @@ export class RunOffsets {
     }
   }
 
-  /** Commits the offsets given (kafkajs's `commitOffsetsIfNecessary(offsets)`) and waits for the broker. */
-  async commit(nc: NativeConsumer, offsets: OffsetsGiven): Promise<void> {
-    await call(() => nc.commit(offsetList(offsets)))
-    this.committed(offsets.topics)
+  /**
+   * kafkajs's `commitOffsetsIfNecessary(offsets?)`: the offsets given (`{}`: every uncommitted
+   * one), or with none given every uncommitted offset once due; waits for the broker.
+   */
+  async commitIfNecessary(nc: NativeConsumer, offsets?: OffsetsGiven): Promise<void> {
+    if (offsets === undefined && !this.due()) return
+    if (offsets !== undefined) check.options(offsets, 'offsets')
+    const topics = offsets?.topics ?? this.uncommitted().topics
+    const flat = check.array<{ topic: string; partitions: unknown }>(topics, 'offsets.topics').flatMap((t, i) => {
+      check.options(t, `offsets.topics[${i}]`, false)
+      return check.array<{ partition: unknown; offset: unknown }>(t.partitions, `offsets.topics[${i}].partitions`).map((p) => ({ topic: t.topic, ...p }))
+    })
+    const list = check.topicPartitionOffsets(flat, 'offsets')
+    if (list.length > 0) await call(() => nc.commit(list))
+    this.committed(topics)
   }
 
   /** A new generation: kafkajs's offset manager starts afresh with the new assignment. */
@@ -103,9 +123,4 @@ export class RunOffsets {
     }
     return { topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) }
   }
-}
-
-/** kafkajs's `{ topics: [{ topic, partitions: [{ partition, offset }] }] }` as a list of offsets. */
-function offsetList(offsets: OffsetsGiven): TopicPartitionOffset[] {
-  return offsets.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: Number(p.partition), offset: String(p.offset) })))
 }

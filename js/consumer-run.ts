@@ -19,10 +19,12 @@ import { assignmentStrategies } from './assigners'
 import { consumerEvents as events, isRetryable } from './consumer-events'
 import type { ConsumerConfig, ConsumerRunConfig, EachBatchPayload, KafkaMessage, TopicPartitions } from './types'
 import type { ConsumerStallWatch } from './consumer-stall'
+import { partitionKey } from './stall'
 
 const ROW = 8
 
-export const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
+/** A partition's key in the run loop's maps (the stall rule's). */
+export const keyOf = partitionKey
 
 export abstract class ConsumerRunLoop {
   readonly events = events
@@ -231,17 +233,15 @@ export abstract class ConsumerRunLoop {
         batch,
         resolveOffset: (offset: string) => {
           if (Number(offset) <= resolved) return
+          this.offsets.resolvedMore(Number(offset) - Math.max(resolved, Number(firstOffset) - 1))
           resolved = Number(offset)
           stall?.resolved(p.topic, p.partition, offset)
         },
         heartbeat,
         pause,
-        commitOffsetsIfNecessary: async (offsets?: Parameters<EachBatchPayload['commitOffsetsIfNecessary']>[0]) => {
-          // kafkajs commits the offsets given, whatever autoCommit says.
-          if (offsets) return this.offsets.commit(nc, offsets)
-          if (resolved >= 0) callSync(() => nc.store([{ topic: p.topic, partition: p.partition, offset: String(resolved + 1) }], 0))
-          if (this.runConfig.autoCommit !== false) await call(() => nc.commit())
-        },
+        // As kafkajs's: the offsets given, or (once autoCommitThreshold/Interval is reached) every
+        // resolved one, whatever autoCommit says; otherwise the batch's end commits.
+        commitOffsetsIfNecessary: (offsets?: Parameters<EachBatchPayload['commitOffsetsIfNecessary']>[0]) => this.offsets.commitIfNecessary(nc, offsets),
         // kafkajs's partition here is a string (it comes from an object's keys), typings aside.
         uncommittedOffsets: () => this.offsets.uncommitted(),
         isRunning: () => this.running,
@@ -272,7 +272,8 @@ export abstract class ConsumerRunLoop {
       // Pulled but not handled (a pause mid-batch): fetch them again rather than skip them.
       nc.rewind([{ topic: p.topic, partition: p.partition, offset: String(offsetAt(done)) }])
     }
-    if (this.runConfig.eachBatch) stall?.finished(p.topic, p.partition, String(offsetAt(Math.max(done, 1) - 1)), done > 0)
+    // A batch that resolved nothing without failing (paused, stale) moved nothing, yet is no failure.
+    if (this.runConfig.eachBatch) stall?.finished(p.topic, p.partition, String(offsetAt(Math.max(done, 1) - 1)), done > 0 ? true : failure === null ? null : false)
     return done > 0 ? offsetAt(done - 1) + 1 : null
   }
 

@@ -65,8 +65,8 @@ export class ConsumerStallWatch {
     this.progress.started(topic, partition, offset)
   }
 
-  /** `ok`: the partition moves past `offset` (handled or dead-lettered). */
-  finished(topic: string, partition: number, offset: string, ok: boolean): void {
+  /** `ok` true: the partition moves past `offset` (handled or dead-lettered); false: the handler failed; null: it returned without moving it. */
+  finished(topic: string, partition: number, offset: string, ok: boolean | null): void {
     this.recovered(this.progress.finished(topic, partition, offset, ok))
   }
 

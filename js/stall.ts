@@ -91,17 +91,18 @@ export class ProgressWatch {
   }
 
   /**
-   * A handler finished. `ok`: the partition moves past `offset` (progress; the recovery report
-   * when the group was stalled); else the record waits for a retry, which is no progress.
+   * A handler finished. `ok` true: the partition moves past `offset` (progress; the recovery
+   * report when the group was stalled); false: it failed and the record waits for a retry, which
+   * is no progress; null: it returned without moving the partition (an `eachBatch` that paused).
    */
-  finished(topic: string, partition: number, offset: string, ok: boolean): RecoveryReport | null {
+  finished(topic: string, partition: number, offset: string, ok: boolean | null): RecoveryReport | null {
     this.inFlight = null
     const key = partitionKey(topic, partition)
-    if (!ok) {
+    if (ok === false) {
       this.failing.set(key, { topic, partition, offset })
       return null
     }
-    this.positions.set(key, Number(offset) + 1)
+    if (ok) this.positions.set(key, Number(offset) + 1)
     return this.moved(key)
   }
 
@@ -133,6 +134,9 @@ export class ProgressWatch {
    */
   async check(timeoutMs: number, assignment: TopicPartitions[], readLag: () => Promise<PartitionLag[]>): Promise<StallReport | null> {
     const now = Date.now()
+    // A failing record of a partition since revoked is another member's now.
+    const assigned = new Set(assignment.flatMap((t) => t.partitions.map((p) => partitionKey(t.topic, p))))
+    for (const key of this.failing.keys()) if (!assigned.has(key)) this.failing.delete(key)
     if (this.stalled || now - this.lastProgressAt < timeoutMs || assignment.every((t) => t.partitions.length === 0)) return null
     const lagging = (await readLag()).filter((p) => p.assigned && p.lag > 0)
     if (lagging.length === 0) {

@@ -87,7 +87,8 @@ pub fn parse_env(env: &HashMap<String, String>, default_client_id: Option<String
   } else {
     "a SASL credential is set".to_string()
   };
-  let sasl_by_default = proto_sasl == Some(true) || (proto_sasl.is_none() && credentials);
+  // A disabled service connects nowhere: a leftover credential must not stop it.
+  let sasl_by_default = proto_sasl == Some(true) || (proto_sasl.is_none() && credentials && enabled);
   if let Some(m) = mechanism.or_else(|| sasl_by_default.then(|| "plain".to_string())) {
     if !["plain", "scram-sha-256", "scram-sha-512", "oauthbearer"].contains(&m.as_str()) {
       return Err(FerroError::config(
@@ -168,6 +169,8 @@ mod tests {
     let plaintext =
       [("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"), ("KAFKA_SASL_USERNAME", "u"), ("KAFKA_SASL_PASSWORD", "p")];
     assert!(parse_env(&env(&plaintext), None).unwrap().get("sasl").is_none());
+    let disabled = parse_env(&env(&[("KAFKA_ENABLED", "false"), ("KAFKA_SASL_USERNAME", "u")]), None).unwrap();
+    assert!(disabled.get("sasl").is_none());
   }
 
   #[test]

@@ -1,5 +1,6 @@
 /**
- * Seed 004's shared config names: `KAFKA_TOPICS` (its predefined topics, created on first use;
+ * Seed 004's shared config names: `KAFKA_TOPICS` (its predefined topics, which a broker that
+ * auto-creates topics creates on first use;
  * `KAFKA_TOPICS.USER_CREATED` is `'user.created'`) and `getConsumerGroup(name)`, the service's
  * group name for `name` (`<clientId>-<name>`), so `require('../shared/config/kafka.config')` can
  * become `require('ferrokafka')`.
