@@ -48,6 +48,7 @@ export class Consumer extends ConsumerRunLoop {
   async connect(): Promise<void> {
     if (!this.nativeConsumer) this.nativeConsumer = this.create(await this.ctx.common())
     await connecting(() => this.nativeConsumer!.connect(this.ctx.connectTimeoutMs))
+    this.#connected = true
     this.instrumentation.emit(events.CONNECT)
   }
 
@@ -87,6 +88,9 @@ export class Consumer extends ConsumerRunLoop {
     if (!config.eachMessage && !config.eachBatch) {
       throw new KafkaJSNonRetriableError('Consumer#run requires an eachMessage or eachBatch handler', { field: 'eachMessage' })
     }
+    // After a stop() the member left the group: a fresh client, with no second CONNECT (kafkajs's
+    // run() after stop() emits none).
+    if (!this.nativeConsumer && this.#connected) this.nativeConsumer = this.create(await this.ctx.common())
     if (!this.nativeConsumer) await this.connect()
     await this.ctx.freshCredentials()
     const nc = this.nativeConsumer!
@@ -133,9 +137,24 @@ export class Consumer extends ConsumerRunLoop {
       this.nativeConsumer?.wake()
       await this.loopDone
       this.loopDone = null
+      // As kafkajs's stop(), the member leaves the group (committing what was handled): a later
+      // run() joins at once instead of waiting out this member's session timeout.
+      await this.leave()
       this.instrumentation.emit(events.STOP)
     }
     this.log.info('Stopped', { groupId: this.groupId })
+  }
+
+  /** Commits what was handled (with autoCommit), leaves the group and frees the librdkafka client. */
+  private async leave(): Promise<void> {
+    const nc = this.nativeConsumer
+    if (!nc) return
+    // Taken at once: a second disconnect() meanwhile (a crash's own, a user's) closes nothing twice.
+    this.nativeConsumer = null
+    this.requests.attach(null)
+    const last = await call(() => nc.close())
+    // Only the final commit's report matters now: the group is left.
+    this.handleEvents(last.filter((e) => e.kind === 'COMMIT_OFFSETS'), nc)
   }
 
   /**
@@ -163,6 +182,8 @@ export class Consumer extends ConsumerRunLoop {
   private runs = 0
   // A `#` field: a timer is circular, and a client must survive JSON.stringify as kafkajs's does.
   #keepAlive: ReturnType<typeof setInterval> | null = null
+  /** connect() succeeded and no disconnect() came since. */
+  #connected = false
 
   private releaseKeepAlive(): void {
     clearInterval(this.#keepAlive ?? undefined)
@@ -171,17 +192,9 @@ export class Consumer extends ConsumerRunLoop {
 
   private async disconnectOnce(): Promise<void> {
     await this.stop()
-    if (this.nativeConsumer) {
-      const nc = this.nativeConsumer
-      // Taken at once: a second disconnect() meanwhile (a crash's own, a user's) closes nothing twice.
-      this.nativeConsumer = null
-      this.requests.attach(null)
-      const last = await call(() => nc.close())
-      // Only the final commit's report matters now: the group is left.
-      this.handleEvents(last.filter((e) => e.kind === 'COMMIT_OFFSETS'), nc)
-    }
+    await this.leave()
     // A fresh native consumer (and log callback) on the next connect().
-    this.nativeConsumer = null
+    this.#connected = false
     this.pausedKeys.clear()
     this.instrumentation.emit(events.DISCONNECT)
   }

@@ -117,6 +117,11 @@ test('listGroups and describeGroups show a group that committed offsets and its 
     const own = await consumer.describeGroup()
     expect(own).toMatchObject({ groupId, protocolType: 'consumer', state: 'Stable' })
     expect(own.members.map((m) => m.memberId)).toEqual([join.payload.memberId])
+    // As kafkajs's stop(): the member leaves the group (connected still), so a later run() or
+    // another member does not wait out its session.
+    await consumer.stop()
+    const afterStop = await withAdmin(async (admin) => (await admin.describeGroups([groupId])).groups)
+    expect(afterStop[0].members).toEqual([])
   } finally {
     await consumer.disconnect()
   }
