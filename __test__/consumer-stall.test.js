@@ -198,3 +198,31 @@ test('an eachBatch that pauses its partition (back-pressure) and returns is no f
     await consumer.disconnect()
   }
 })
+
+test("the stall's WARN line and the recovery's INFO line are logged under the consumer's namespace", async () => {
+  const topic = unique('stall-log')
+  cluster.createTopic(topic, 1, 1)
+  const entries = []
+  const logged = new Kafka({ clientId: 'stall-log', brokers: cluster.brokers, logLevel: logLevel.INFO, logCreator: () => (e) => entries.push(e) })
+  const consumer = logged.consumer({ groupId: unique('g'), ...SHORT_SESSION, stallTimeout: STALL_MS })
+  const gate = deferred()
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await consumer.run({ eachMessage: async () => { await gate.promise } })
+    const stalled = nextEvent(consumer, consumer.events.STALLED)
+    const recovered = nextEvent(consumer, consumer.events.RECOVERED)
+    await sendWith(kafka, topic, [{ value: 'block' }, { value: 'a' }])
+    await within(20_000, stalled, 'STALLED')
+    gate.resolve()
+    await within(20_000, recovered, 'RECOVERED')
+    const lines = entries.filter((e) => /stall/i.test(e.log.message)).map((e) => [e.namespace, e.level, e.log.message])
+    expect(lines).toEqual([
+      ['Consumer', logLevel.WARN, 'Consumer stalled: records waiting and no handler progress'],
+      ['Consumer', logLevel.INFO, 'Consumer recovered from a stall'],
+    ])
+  } finally {
+    gate.resolve()
+    await consumer.disconnect()
+  }
+})

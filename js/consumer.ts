@@ -32,7 +32,7 @@ export class Consumer extends ConsumerRunLoop {
     if (config.stallTimeout && config.stallTimeout > 0) {
       this.stall = new ConsumerStallWatch(this.groupId, config.stallTimeout, {
         assignment: () => this.assignment(), isPaused: (key) => this.pausedKeys.has(key),
-        emit: (name, payload) => this.instrumentation.emit(name, payload), logger: ctx.logger,
+        emit: (name, payload) => this.instrumentation.emit(name, payload), logger: this.log,
       })
     }
     const common = ctx.commonSync()

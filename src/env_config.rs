@@ -14,7 +14,7 @@ fn flag(env: &HashMap<String, String>, name: &str) -> Result<Option<bool>, Ferro
     Some(v) => match v.as_str() {
       "true" | "1" | "yes" | "on" => Ok(Some(true)),
       "false" | "0" | "no" | "off" => Ok(Some(false)),
-      _ => Err(FerroError::config(name, "must be true or false")),
+      _ => Err(FerroError::config(name, "must be true or false (also yes/no, on/off, 1/0)")),
     },
   }
 }
