@@ -138,8 +138,9 @@ export class Consumer extends ConsumerRunLoop {
       await this.loopDone
       this.loopDone = null
       // As kafkajs's stop(), the member leaves the group (committing what was handled): a later
-      // run() joins at once instead of waiting out this member's session timeout.
-      await this.leave()
+      // run() joins at once instead of waiting out this member's session timeout. Like kafkajs's,
+      // a failure to leave is logged, not thrown (the client is let go either way).
+      await this.leave().catch((e) => this.log.error(`Leaving the group failed: ${e?.message}`, { groupId: this.groupId }))
       this.instrumentation.emit(events.STOP)
     }
     this.log.info('Stopped', { groupId: this.groupId })
