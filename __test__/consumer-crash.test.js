@@ -5,7 +5,7 @@ const KafkaJSLib = require('kafkajs')
 const { Kafka: KafkaJS } = KafkaJSLib
 const ferrokafka = require('..')
 const { KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
+const { range, unique, startCluster, deferred, within, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
@@ -14,8 +14,6 @@ afterAll(() => cluster.close())
 const produce = (topic, messages) => sendWith(kafka, topic, messages)
 
 const withAdmin = (fn, client = kafka) => adminOf(client, fn)
-
-const range = (n, f) => Array.from({ length: n }, (_, i) => f(i))
 
 test('a failing message is retried at the same offset, never committed past, then the rest follow in order', async () => {
   const topic = unique('t')

@@ -3,9 +3,8 @@
 // commits and groups of several members: consumer-group.test.js).
 const KafkaJSLib = require('kafkajs')
 const { Kafka: KafkaJS } = KafkaJSLib
-const ferrokafka = require('..')
 const { KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
+const { range, unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, committedOffset: committed } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
@@ -14,8 +13,6 @@ afterAll(() => cluster.close())
 const produce = (topic, messages) => sendWith(kafka, topic, messages)
 
 const withAdmin = (fn, client = kafka) => adminOf(client, fn)
-
-const range = (n, f) => Array.from({ length: n }, (_, i) => f(i))
 
 test('eachMessage receives kafkajs-shaped payloads', async () => {
   const topic = unique('t')

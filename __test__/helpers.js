@@ -149,7 +149,10 @@ async function committedOffset(admin, groupId, topic, partition = 0) {
   return offsets.find((o) => o.topic === topic).partitions.find((p) => p.partition === partition).offset
 }
 
+/** `[f(0), ..., f(n - 1)]`. */
+const range = (n, f) => Array.from({ length: n }, (_, i) => f(i))
+
 module.exports = {
-  unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, spawnLines, sampleRecords, expectedRecord,
+  range, unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, spawnLines, sampleRecords, expectedRecord,
   committedOffset,
 }

@@ -51,8 +51,7 @@ export class RunOffsets {
 
   /** One more message handled by `eachMessage`: whether kafkajs would commit now (autoCommit on, and due). */
   handledOne(): boolean {
-    const { autoCommit, autoCommitThreshold: threshold, autoCommitInterval: interval } = this.policy
-    if (autoCommit === false || (threshold == null && interval == null)) return false
+    if (this.policy.autoCommit === false) return false
     this.sinceCommit++
     return this.due()
   }
@@ -94,11 +93,7 @@ export class RunOffsets {
     if (offsets === undefined && !this.due()) return
     if (offsets !== undefined) check.options(offsets, 'offsets')
     const topics = offsets?.topics ?? this.uncommitted().topics
-    const flat = check.array<{ topic: string; partitions: unknown }>(topics, 'offsets.topics').flatMap((t, i) => {
-      check.options(t, `offsets.topics[${i}]`, false)
-      return check.array<{ partition: unknown; offset: unknown }>(t.partitions, `offsets.topics[${i}].partitions`).map((p) => ({ topic: t.topic, ...p }))
-    })
-    const list = check.topicPartitionOffsets(flat, 'offsets')
+    const list = check.topicOffsets(topics, 'offsets.topics')
     if (list.length > 0) await call(() => nc.commit(list))
     this.committed(topics)
   }

@@ -62,8 +62,7 @@ export class Transaction {
   /** Commits consumed offsets atomically with this transaction's records. */
   async sendOffsets({ consumerGroupId, topics }: { consumerGroupId: string; topics: TopicOffsets[] }): Promise<void> {
     this.check()
-    const flat = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: String(p.offset) })))
-    await call(() => this.producer.sendOffsetsToTransaction(consumerGroupId, flat))
+    await call(() => this.producer.sendOffsetsToTransaction(consumerGroupId, check.topicOffsets(topics, 'topics')))
   }
 
   async commit(): Promise<void> {

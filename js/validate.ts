@@ -101,6 +101,19 @@ export function topicPartitionOffsets(v: unknown, field: string): { topic: strin
   })
 }
 
+/**
+ * kafkajs's offsets by topic, `[{ topic, partitions: [{ partition, offset }] }]` (what
+ * `commitOffsetsIfNecessary(offsets)` and `transaction.sendOffsets()` take), as one flat list.
+ */
+export function topicOffsets(v: unknown, field: string): { topic: string; partition: number; offset: string }[] {
+  const flat = array(v, field).flatMap((t, i) => {
+    const at = `${field}[${i}]`
+    if (!isPlainObject(t)) throw invalid(at, 'must be an object { topic, partitions }')
+    return array<Record<string, unknown>>(t.partitions, `${at}.partitions`).map((p) => ({ topic: t.topic, ...p }))
+  })
+  return topicPartitionOffsets(flat, field)
+}
+
 /** kafkajs `retry` options: an object of numbers and an optional `restartOnFailure` function. */
 export function retry(v: unknown, field: string): void {
   if (!given(v)) return

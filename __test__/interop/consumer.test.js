@@ -1,11 +1,10 @@
 // The Consumer contract against tansu's group coordinator and fetch: eachMessage and eachBatch from
 // the beginning, a group of two splitting partitions, commits resumed by a second member, seek,
 // and pause/resume.
-const { unique, deferred, within, inbox } = require('../helpers')
+const { range, unique, deferred, within, inbox } = require('../helpers')
 const { tansuKafka, createTopic, produce, produceOneByOne, figure, skipOnTansu, MID_BATCH_FETCH } = require('./env')
 
 const kafka = tansuKafka('interop-consumer')
-const range = (n, f) => Array.from({ length: n }, (_, i) => f(i))
 // A member that leaves makes the coordinator wait for the others: a short session keeps that short.
 const SHORT_SESSION = { sessionTimeout: 6000, heartbeatInterval: 500, rebalanceTimeout: 6000 }
 
