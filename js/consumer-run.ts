@@ -13,15 +13,13 @@ import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
 import type { Logger } from './logger'
-import { READ_ROWS, Rows } from './messages'
+import { CHECK_ENVELOPES, READ_ROWS, ROW, Rows } from './messages'
 import { native } from './native'
 import { assignmentStrategies } from './assigners'
 import { consumerEvents as events, isRetryable } from './consumer-events'
 import type { ConsumerConfig, ConsumerRunConfig, EachBatchPayload, KafkaMessage, TopicPartitions } from './types'
 import type { ConsumerStallWatch } from './consumer-stall'
 import { partitionKey } from './stall'
-
-const ROW = 8
 
 /** A partition's key in the run loop's maps (the stall rule's). */
 export const keyOf = partitionKey
@@ -149,7 +147,7 @@ export abstract class ConsumerRunLoop {
       const started = Date.now()
       let b: FetchedBatch
       try {
-        b = await nc.fetch(batchSize, FETCH_WAIT_MS)
+        b = await nc.fetch(batchSize, FETCH_WAIT_MS, (this.runConfig as { [CHECK_ENVELOPES]?: boolean })[CHECK_ENVELOPES] === true)
       } catch (e) {
         if (!this.running) break
         throw e

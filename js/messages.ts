@@ -2,7 +2,8 @@
 import type { FetchedBatch } from '../binding'
 import type { IHeaders, KafkaMessage } from './types'
 
-const ROW = 8
+/** Numbers per row in a fetched batch's `meta` (src/consumer_batch.rs). */
+export const ROW = 9
 
 /** Node's own Buffer class (what `subarray` builds), constructed directly: no species lookup. */
 const FastBuffer = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species] as new (ab: ArrayBufferLike, offset: number, length: number) => Buffer
@@ -72,6 +73,14 @@ export class Rows {
     return vl < 0 ? null : this.b.data.toString('utf8', this.b.meta[r + 4], this.b.meta[r + 4] + vl)
   }
 
+  /**
+   * Whether row `i` is an event the bus may parse when its handler first reads it: checked in
+   * Rust as it was drained (src/envelope_check.rs), only on the bus's run.
+   */
+  deferParse(i: number): boolean {
+    return this.b.meta[(this.start + i) * ROW + 8] === 1
+  }
+
   /** Row `i`'s headers as strings; a repeated name keeps its last value. */
   headerStrings(i: number): Record<string, string> {
     const { data, meta, headers } = this.b
@@ -97,3 +106,6 @@ export class Rows {
 
 /** A run option of the event layer's: its `eachBatch` reads `RowsBatch.rows` (batch.ts). */
 export const READ_ROWS = Symbol('ferrokafka.readRows')
+
+/** A run option of the event bus's: the rows say which events it may parse lazily (`Rows.deferParse`). */
+export const CHECK_ENVELOPES = Symbol('ferrokafka.checkEnvelopes')

@@ -273,8 +273,14 @@ impl NativeConsumer {
 
   /// Hands over the batch read ahead while the handlers ran (consumer_ahead.rs); with none, waits
   /// up to `maxWaitMs` for messages (or an event), then drains up to `maxMessages`.
+  /// `checkEnvelopes`: the event bus's run, whose rows say which events it may parse lazily.
   #[napi]
-  pub async fn fetch(&self, max_messages: u32, max_wait_ms: u32) -> napi::Result<FetchedBatch> {
+  pub async fn fetch(
+    &self,
+    max_messages: u32,
+    max_wait_ms: u32,
+    check_envelopes: Option<bool>,
+  ) -> napi::Result<FetchedBatch> {
     let consumer = self.inner.client()?;
     let ctx = consumer.context();
     self.inner.fetch_started(&consumer);
@@ -282,6 +288,7 @@ impl NativeConsumer {
     let ahead = &ctx.ahead;
     // The rows read ahead while the handlers ran, else a drain now.
     ahead.settle().await;
+    ahead.check_envelopes(check_envelopes == Some(true));
     let wait = Duration::from_millis(max_wait_ms as u64);
     // Events waiting (their wake-up may have ended the read-ahead) go back at once.
     if ahead.is_empty() && !ctx.has_events() {

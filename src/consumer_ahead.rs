@@ -77,7 +77,14 @@ impl ReadAhead {
   pub(crate) fn take(&self) -> BatchBuilder {
     let mut state = self.state.lock().unwrap();
     self.drop_revoked(&mut state);
-    std::mem::replace(&mut state.rows, BatchBuilder::with_capacity(64 * 1024))
+    let mut next = BatchBuilder::with_capacity(64 * 1024);
+    next.check_envelopes = state.rows.check_envelopes;
+    std::mem::replace(&mut state.rows, next)
+  }
+
+  /// Whether the rows drained from now on are checked for the event bus (envelope_check.rs).
+  pub(crate) fn check_envelopes(&self, on: bool) {
+    self.state.lock().unwrap().rows.check_envelopes = on;
   }
 
   fn drop_revoked(&self, state: &mut AheadState) {

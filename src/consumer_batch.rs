@@ -4,15 +4,17 @@
 //! says where each lies. The facade builds kafkajs message objects with `subarray` views, which
 //! measured far cheaper than building each object through N-API calls (FACTS.md).
 
+use crate::envelope_check::{defer_parse, RoutingHeaders};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use rdkafka::bindings as rd;
 use std::ffi::CString;
 
 /// Numbers per message row in `meta`.
-pub const ROW: usize = 8;
+pub const ROW: usize = 9;
 // Row layout: offset, timestamp (-1 if none), keyStart, keyLen (-1 null), valueStart,
-// valueLen (-1 null), headerCount, headerStart (row index into `headers`, 4 numbers per header).
+// valueLen (-1 null), headerCount, headerStart (row index into `headers`, 4 numbers per header),
+// deferParse (1: an event the bus may parse when its handler reads it, envelope_check.rs).
 
 /// The messages of one topic-partition inside a fetched batch, in offset order.
 #[napi(object)]
@@ -43,6 +45,8 @@ pub struct BatchBuilder {
   groups: Vec<(String, i32, Vec<f64>)>,
   last: Option<usize>,
   pub count: usize,
+  /// Whether each value is checked for the event bus's deferred parse (envelope_check.rs).
+  pub check_envelopes: bool,
 }
 
 impl BatchBuilder {
@@ -64,7 +68,9 @@ impl BatchBuilder {
   /// Copies one message (a polled one, or one of the fetch queue's batch) into the rows.
   pub fn push(&mut self, m: &rd::rd_kafka_message_t) {
     let (ks, kl) = self.bytes(unsafe { raw_bytes(m.key, m.key_len) });
-    let (vs, vl) = self.bytes(unsafe { raw_bytes(m.payload, m.len) });
+    let value = unsafe { raw_bytes(m.payload, m.len) };
+    let (vs, vl) = self.bytes(value);
+    let mut routing = RoutingHeaders::default();
     let header_start = (self.headers.len() / 4) as f64;
     let mut header_count = 0.0;
     let mut hdrs = std::ptr::null_mut();
@@ -76,8 +82,13 @@ impl BatchBuilder {
         {
           break;
         }
-        let (ns, nl) = self.bytes(Some(unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes()));
-        let (hvs, hvl) = self.bytes(unsafe { raw_bytes(value, size) });
+        let name = unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes();
+        let header_value = unsafe { raw_bytes(value, size) };
+        if self.check_envelopes {
+          routing.note(name, header_value);
+        }
+        let (ns, nl) = self.bytes(Some(name));
+        let (hvs, hvl) = self.bytes(header_value);
         self.headers.extend_from_slice(&[ns, nl, hvs, hvl]);
         header_count += 1.0;
       }
@@ -98,7 +109,9 @@ impl BatchBuilder {
       }
     };
     self.last = Some(slot);
-    self.groups[slot].2.extend_from_slice(&[m.offset as f64, ts, ks, kl, vs, vl, header_count, header_start]);
+    let defer = self.check_envelopes && value.is_some_and(|v| defer_parse(v, &routing));
+    let row = [m.offset as f64, ts, ks, kl, vs, vl, header_count, header_start, defer as u8 as f64];
+    self.groups[slot].2.extend_from_slice(&row);
     self.count += 1;
   }
 

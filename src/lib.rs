@@ -24,6 +24,7 @@ pub mod consumer_queue;
 pub mod delivery;
 pub mod dlq;
 pub mod env_config;
+pub mod envelope_check;
 pub mod error;
 pub mod event_bus;
 pub mod group_join;

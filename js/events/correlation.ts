@@ -13,22 +13,33 @@ export interface CorrelationContext {
 const storage = new AsyncLocalStorage<CorrelationContext>()
 
 /**
- * The context of a handler whose record carried no correlation id: the id is made on first
- * read, so the many handlers that never ask for one cost no UUID.
+ * A handler's context. A record that carried no correlation id gets one made on first read, so
+ * the many handlers that never ask cost no UUID; the event id is read from the handled event only
+ * when something asks (an event published meanwhile), as the bus parses events lazily.
  */
-class FreshContext implements CorrelationContext {
-  private id: string | undefined
-  constructor(readonly eventId?: string, readonly traceparent?: string) {}
-  get correlationId(): string {
-    return (this.id ??= randomUUID())
+class ScopeContext implements CorrelationContext {
+  #id: string | undefined
+  constructor(id: string | undefined, private readonly event: { readonly id?: string } | undefined, readonly traceparent?: string) {
+    this.#id = id
   }
+  get correlationId(): string {
+    return (this.#id ??= randomUUID())
+  }
+  get eventId(): string | undefined {
+    return this.event?.id
+  }
+}
+
+/** Runs a handler of `event` (its id becomes the causationId of events published meanwhile). */
+export function runHandler<T>(correlationId: string | undefined, event: { readonly id?: string } | undefined, traceparent: string | undefined, fn: () => T): T {
+  return storage.run(new ScopeContext(correlationId || undefined, event, traceparent), fn)
 }
 
 /** Seed 002's `CorrelationTracker`. */
 export const CorrelationTracker = {
   /** Runs `fn` with `correlationId` (a new one if omitted) as the current correlation id. */
   run<T>(correlationId: string | undefined, fn: () => T, extra: Omit<CorrelationContext, 'correlationId'> = {}): T {
-    return storage.run(correlationId ? { correlationId, ...extra } : new FreshContext(extra.eventId, extra.traceparent), fn)
+    return storage.run(correlationId ? { correlationId, ...extra } : new ScopeContext(undefined, { id: extra.eventId }, extra.traceparent), fn)
   },
   /** The current correlation id, if inside `run` or a handler. */
   getCorrelationId(): string | undefined {

@@ -7,7 +7,8 @@ import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
 import type { ConsumerConfig, ConsumerRunConfig, KafkaConfig, RecordMetadata } from '../types'
-import { READ_ROWS } from '../messages'
+import { CHECK_ENVELOPES, READ_ROWS } from '../messages'
+import { deferredEvent } from './lazy-event'
 import type { RowsBatch } from '../batch'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
 import { createEvent, parseDomainEventText, type DomainEvent, type EventMetadata } from './envelope'
@@ -27,6 +28,13 @@ export interface SubscribeOptions {
   circuitBreaker?: { failureThreshold: number; cooldownMs?: number }
   /** A schema per event type, for the event's `data`: an invalid event goes to the DLQ as non-retryable. */
   schemas?: Record<string, EventSchema>
+  /**
+   * Parse each event when its handler first reads it (default true): an event Rust found well
+   * formed as it was fetched is handed over as a Proxy over its JSON, so a handler that routes on
+   * `type` or only counts never pays the parse. `false` parses before the handler runs and hands
+   * over a plain object (needed only for `structuredClone(event)` or `postMessage(event)`).
+   */
+  deferParse?: boolean
   /** kafkajs consumer options for this subscription's group (sessionTimeout, heartbeatInterval, ...). */
   consumer?: Partial<Omit<ConsumerConfig, 'groupId'>>
 }
@@ -46,15 +54,16 @@ class BusConsumer extends EventConsumer {
    * the batch loop awaits once per event: no async wrapper of its own, whose extra promise every
    * event would pay for (and, with correlation tracking on, its async-hook calls).
    */
-  private handleNow(topic: string, partition: number, offset: string, headers: Record<string, string>, event: DomainEvent): unknown {
-    const schema = this.options.schemas?.[event.type]
+  private handleNow(topic: string, partition: number, offset: string, headers: Record<string, string>, event: DomainEvent, type: string, deferred: boolean): unknown {
+    const schema = this.options.schemas?.[type]
     if (schema) {
       const r = validateEventSafe(schema, event.data)
       if (!r.success) throw new EventValidationError(r.error.message, r.error.issues)
     }
     const context = this.contextOf(topic, partition, offset, headers)
-    context.correlationId = context.correlationId ?? event.metadata?.correlationId
-    return this.within(context, event.id, () => this.handler(event, context))
+    // A deferred event has no metadata.correlationId unless the header carries it (envelope_check.rs).
+    if (!deferred) context.correlationId = context.correlationId ?? event.metadata?.correlationId
+    return this.within(context, event, () => this.handler(event, context))
   }
 
   constructor(cluster: ClusterConfig, groupId: string, private readonly patterns: string[], private readonly handler: EventHandler,
@@ -83,6 +92,7 @@ class BusConsumer extends EventConsumer {
       // Failures are reported per event, so a dead-lettered event never costs a refetch of its batch.
       eachBatchAutoResolve: false,
       [READ_ROWS]: true,
+      [CHECK_ENVELOPES]: this.options.deferParse !== false,
       // Each event is read from the batch's rows as it comes: no kafkajs message object (nor a Buffer
       // per value and header) is built unless a failure report needs it, and each parsed event is
       // garbage once handled instead of the whole batch's living until its end.
@@ -91,10 +101,14 @@ class BusConsumer extends EventConsumer {
         for (let i = 0; i < rows.count; i++) {
           const offset = rows.offset(i)
           try {
-            const event = parseDomainEventText(rows.valueText(i)) // unparseable: non-retryable, to the DLQ
-            if (!this.matches(event.type)) this.stats.unmatched++
+            const headers = rows.headerStrings(i)
+            const deferred = rows.deferParse(i)
+            // Unparseable: non-retryable, to the DLQ. A deferred event's type is its header's.
+            const event = deferred ? deferredEvent(rows, i) : parseDomainEventText(rows.valueText(i))
+            const type = deferred ? headers['event-type'] : event.type
+            if (!this.matches(type)) this.stats.unmatched++
             else {
-              const result = this.handleNow(topic, partition, offset, rows.headerStrings(i), event)
+              const result = this.handleNow(topic, partition, offset, headers, event, type, deferred)
               if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') await result
               this.stats.handled++
             }

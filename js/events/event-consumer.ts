@@ -7,7 +7,7 @@ import type { Consumer } from '../consumer'
 import { Kafka } from '../kafka'
 import type { CircuitBreakerConfig, ConsumerConfig, DeadLetterConfig, EachBatchPayload, KafkaMessage } from '../types'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
-import { CorrelationTracker } from './correlation'
+import { runHandler } from './correlation'
 import { parseDomainEvent, type DomainEvent } from './envelope'
 
 /** What every event-layer handler receives besides the message. */
@@ -122,9 +122,9 @@ export class EventConsumer {
     }
   }
 
-  /** Runs a handler with the message's correlation id, event id and trace context current. */
-  protected within<T>(context: HandlerContext, eventId: string | undefined, fn: () => T): T {
-    return CorrelationTracker.run(context.correlationId, fn, { eventId, traceparent: context.headers.traceparent })
+  /** Runs a handler with the message's correlation id, the event's id and trace context current. */
+  protected within<T>(context: HandlerContext, event: { readonly id?: string } | undefined, fn: () => T): T {
+    return runHandler(context.correlationId, event, context.headers.traceparent, fn)
   }
 
   private async dispatch(topic: string, partition: number, message: KafkaMessage): Promise<void> {
@@ -137,7 +137,7 @@ export class EventConsumer {
       if (byType.length) {
         envelope = envelope ?? parseDomainEvent(message)
         context.correlationId = context.correlationId ?? envelope.metadata?.correlationId
-        await this.within(context, envelope.id, async () => { for (const h of byType) await h(envelope, context) })
+        await this.within(context, envelope, async () => { for (const h of byType) await h(envelope, context) })
       }
     }
     if (byTopic.length) await this.within(context, undefined, async () => { for (const h of byTopic) await h(message, context) })

@@ -90,7 +90,7 @@ export class GroupConsumer extends EventConsumer {
     const data = d.data
     context.correlationId = context.correlationId ?? data?.correlation_id ?? data?.metadata?.correlationId ?? data?.correlationId
     const eventId = data?.event_id ?? data?.id
-    await this.within(context, typeof eventId === 'string' ? eventId : undefined, () => this.handler({
+    await this.within(context, typeof eventId === 'string' ? { id: eventId } : undefined, () => this.handler({
       topic, partition, offset: message.offset, message, data, headers: d.headers, key: message.key?.toString() ?? null,
       eventName: d.eventName, matched, correlationId: context.correlationId, attempt: context.attempt, groupId: context.groupId,
     }))
