@@ -136,3 +136,24 @@ test('a publish inside the handler of a deferred event takes its correlation id 
     expect(headerText(followed, 'correlation-id')).toBe('corr-1')
   }, cfg)
 })
+
+test("each handler's ctx.headers are its record's own, though the bus's rows store a repeated header string once", async () => {
+  const d = domain('hdr')
+  const type = `${d}.created`
+  createTopics(type, `dlq.${type}`)
+  const sent = Array.from({ length: 40 }, (_, i) => {
+    const headers = { 'event-type': type, 'content-type': 'application/json', n: String(i % 3), empty: '', same: i % 2 ? 'event-type' : 'n' }
+    // Every fifth record lists its headers in another order, every seventh has one more.
+    const entries = Object.entries(headers)
+    if (i % 5 === 0) entries.reverse()
+    if (i % 7 === 0) entries.push([`only-${i}`, `v${i}`])
+    return [JSON.stringify({ id: `e${i}`, type, data: { i }, metadata: {} }), Object.fromEntries(entries)]
+  })
+  await sendRaw(type, sent)
+  await withBus(async (bus) => {
+    const got = await collect(bus, d, type)
+    await got.waitFor((h) => h.event.data.i === 39)
+    expect(got.seen.map((h) => h.context.headers)).toEqual(sent.map(([, headers]) => headers))
+    expect(got.seen.map((h) => Object.keys(h.context.headers))).toEqual(sent.map(([, headers]) => Object.keys(headers)))
+  }, cfg)
+})

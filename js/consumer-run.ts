@@ -13,7 +13,7 @@ import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
 import type { Logger } from './logger'
-import { CHECK_ENVELOPES, READ_ROWS, ROW, Rows } from './messages'
+import { EVENT_BUS_ROWS, READ_ROWS, ROW, Rows } from './messages'
 import { native } from './native'
 import { assignmentStrategies } from './assigners'
 import { consumerEvents as events, isRetryable } from './consumer-events'
@@ -147,7 +147,7 @@ export abstract class ConsumerRunLoop {
       const started = Date.now()
       let b: FetchedBatch
       try {
-        b = await nc.fetch(batchSize, FETCH_WAIT_MS, (this.runConfig as { [CHECK_ENVELOPES]?: boolean })[CHECK_ENVELOPES] === true)
+        b = await nc.fetch(batchSize, FETCH_WAIT_MS, (this.runConfig as { [EVENT_BUS_ROWS]?: boolean })[EVENT_BUS_ROWS] === true)
       } catch (e) {
         if (!this.running) break
         throw e

@@ -83,15 +83,33 @@ export class Rows {
 
   /** Row `i`'s headers as strings; a repeated name keeps its last value. */
   headerStrings(i: number): Record<string, string> {
-    const { data, meta, headers } = this.b
+    const { meta, headers } = this.b
     const r = (this.start + i) * ROW
     const out: Record<string, string> = {}
-    for (let h = meta[r + 7], end = h + meta[r + 6]; h < end; h++) {
+    for (let h = meta[r + 7], end = h + meta[r + 6], slot = 0; h < end; h++, slot += 2) {
       const x = h * 4
-      out[data.toString('utf8', headers[x], headers[x] + headers[x + 1])] = headers[x + 3] < 0 ? '' : data.toString('utf8', headers[x + 2], headers[x + 2] + headers[x + 3])
+      out[this.text(slot, headers[x], headers[x + 1])] = headers[x + 3] < 0 ? '' : this.text(slot + 1, headers[x + 2], headers[x + 3])
     }
     return out
   }
+
+  /**
+   * The text of `length` bytes at `start`. The event bus's rows store a header string that
+   * repeats across records once (src/consumer_batch.rs), so the string decoded last for the same
+   * header slot (name or value of the record's n-th header) is reused when it lies at the same place.
+   */
+  private text(slot: number, start: number, length: number): string {
+    if (this.at[slot] === start && this.length[slot] === length) return this.texts[slot]
+    const text = this.b.data.toString('utf8', start, start + length)
+    this.at[slot] = start
+    this.length[slot] = length
+    this.texts[slot] = text
+    return text
+  }
+
+  private readonly at: number[] = []
+  private readonly length: number[] = []
+  private readonly texts: string[] = []
 
   /** Row `i` as the kafkajs message object (for a failure report, which carries its bytes). */
   message(i: number): KafkaMessage {
@@ -107,5 +125,8 @@ export class Rows {
 /** A run option of the event layer's: its `eachBatch` reads `RowsBatch.rows` (batch.ts). */
 export const READ_ROWS = Symbol('ferrokafka.readRows')
 
-/** A run option of the event bus's: the rows say which events it may parse lazily (`Rows.deferParse`). */
-export const CHECK_ENVELOPES = Symbol('ferrokafka.checkEnvelopes')
+/**
+ * A run option of the event bus's: its rows say which events it may parse lazily
+ * (`Rows.deferParse`), and a header string repeated across records lies at one place.
+ */
+export const EVENT_BUS_ROWS = Symbol('ferrokafka.eventBusRows')

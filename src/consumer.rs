@@ -273,13 +273,13 @@ impl NativeConsumer {
 
   /// Hands over the batch read ahead while the handlers ran (consumer_ahead.rs); with none, waits
   /// up to `maxWaitMs` for messages (or an event), then drains up to `maxMessages`.
-  /// `checkEnvelopes`: the event bus's run, whose rows say which events it may parse lazily.
+  /// `eventBus`: the event bus's run, whose rows say which events it may parse lazily.
   #[napi]
   pub async fn fetch(
     &self,
     max_messages: u32,
     max_wait_ms: u32,
-    check_envelopes: Option<bool>,
+    event_bus: Option<bool>,
   ) -> napi::Result<FetchedBatch> {
     let consumer = self.inner.client()?;
     let ctx = consumer.context();
@@ -288,7 +288,7 @@ impl NativeConsumer {
     let ahead = &ctx.ahead;
     // The rows read ahead while the handlers ran, else a drain now.
     ahead.settle().await;
-    ahead.check_envelopes(check_envelopes == Some(true));
+    ahead.event_bus(event_bus == Some(true));
     let wait = Duration::from_millis(max_wait_ms as u64);
     // Events waiting (their wake-up may have ended the read-ahead) go back at once.
     if ahead.is_empty() && !ctx.has_events() {

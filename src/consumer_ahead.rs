@@ -78,13 +78,13 @@ impl ReadAhead {
     let mut state = self.state.lock().unwrap();
     self.drop_revoked(&mut state);
     let mut next = BatchBuilder::with_capacity(64 * 1024);
-    next.check_envelopes = state.rows.check_envelopes;
+    next.event_bus = state.rows.event_bus;
     std::mem::replace(&mut state.rows, next)
   }
 
-  /// Whether the rows drained from now on are checked for the event bus (envelope_check.rs).
-  pub(crate) fn check_envelopes(&self, on: bool) {
-    self.state.lock().unwrap().rows.check_envelopes = on;
+  /// Whether the rows drained from now on are the event bus's (consumer_batch.rs).
+  pub(crate) fn event_bus(&self, on: bool) {
+    self.state.lock().unwrap().rows.event_bus = on;
   }
 
   fn drop_revoked(&self, state: &mut AheadState) {

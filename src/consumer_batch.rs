@@ -45,9 +45,17 @@ pub struct BatchBuilder {
   groups: Vec<(String, i32, Vec<f64>)>,
   last: Option<usize>,
   pub count: usize,
-  /// Whether each value is checked for the event bus's deferred parse (envelope_check.rs).
-  pub check_envelopes: bool,
+  /// Rows for the event bus: each value is checked for its deferred parse (envelope_check.rs),
+  /// and a header string repeated across records is stored once, so the facade, which reads
+  /// headers as strings, decodes it once (kafkajs's consumers get each header's own bytes).
+  pub event_bus: bool,
+  /// Where the last few distinct header strings lie in `data` (the event bus's rows).
+  recent: [(usize, usize); RECENT],
+  recent_next: usize,
 }
+
+/// Header strings remembered per batch: a producer's names and constant values repeat per record.
+const RECENT: usize = 8;
 
 impl BatchBuilder {
   pub fn with_capacity(bytes: usize) -> Self {
@@ -63,6 +71,20 @@ impl BatchBuilder {
         (start as f64, b.len() as f64)
       }
     }
+  }
+
+  /// A header string, stored once per batch when the same bytes came in a recent record.
+  fn header_bytes(&mut self, b: Option<&[u8]>) -> (f64, f64) {
+    let Some(b) = b.filter(|_| self.event_bus) else { return self.bytes(b) };
+    if let Some(&(start, len)) =
+      self.recent.iter().find(|&&(start, len)| len == b.len() && &self.data[start..start + len] == b)
+    {
+      return (start as f64, len as f64);
+    }
+    let at = self.bytes(Some(b));
+    self.recent[self.recent_next] = (at.0 as usize, b.len());
+    self.recent_next = (self.recent_next + 1) % RECENT;
+    at
   }
 
   /// Copies one message (a polled one, or one of the fetch queue's batch) into the rows.
@@ -84,11 +106,11 @@ impl BatchBuilder {
         }
         let name = unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes();
         let header_value = unsafe { raw_bytes(value, size) };
-        if self.check_envelopes {
+        if self.event_bus {
           routing.note(name, header_value);
         }
-        let (ns, nl) = self.bytes(Some(name));
-        let (hvs, hvl) = self.bytes(header_value);
+        let (ns, nl) = self.header_bytes(Some(name));
+        let (hvs, hvl) = self.header_bytes(header_value);
         self.headers.extend_from_slice(&[ns, nl, hvs, hvl]);
         header_count += 1.0;
       }
@@ -109,7 +131,7 @@ impl BatchBuilder {
       }
     };
     self.last = Some(slot);
-    let defer = self.check_envelopes && value.is_some_and(|v| defer_parse(v, &routing));
+    let defer = self.event_bus && value.is_some_and(|v| defer_parse(v, &routing));
     let row = [m.offset as f64, ts, ks, kl, vs, vl, header_count, header_start, defer as u8 as f64];
     self.groups[slot].2.extend_from_slice(&row);
     self.count += 1;

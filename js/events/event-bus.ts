@@ -7,7 +7,7 @@ import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
 import type { ConsumerConfig, ConsumerRunConfig, KafkaConfig, RecordMetadata } from '../types'
-import { CHECK_ENVELOPES, READ_ROWS } from '../messages'
+import { EVENT_BUS_ROWS, READ_ROWS } from '../messages'
 import { deferredEvent } from './lazy-event'
 import type { RowsBatch } from '../batch'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
@@ -92,17 +92,18 @@ class BusConsumer extends EventConsumer {
       // Failures are reported per event, so a dead-lettered event never costs a refetch of its batch.
       eachBatchAutoResolve: false,
       [READ_ROWS]: true,
-      [CHECK_ENVELOPES]: this.options.deferParse !== false,
+      [EVENT_BUS_ROWS]: true,
       // Each event is read from the batch's rows as it comes: no kafkajs message object (nor a Buffer
       // per value and header) is built unless a failure report needs it, and each parsed event is
       // garbage once handled instead of the whole batch's living until its end.
       eachBatch: async (payload) => {
         const { topic, partition, rows } = payload.batch as RowsBatch
+        const defer = this.options.deferParse !== false
         for (let i = 0; i < rows.count; i++) {
           const offset = rows.offset(i)
           try {
             const headers = rows.headerStrings(i)
-            const deferred = rows.deferParse(i)
+            const deferred = defer && rows.deferParse(i)
             // Unparseable: non-retryable, to the DLQ. A deferred event's type is its header's.
             const event = deferred ? deferredEvent(rows, i) : parseDomainEventText(rows.valueText(i))
             const type = deferred ? headers['event-type'] : event.type
