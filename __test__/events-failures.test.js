@@ -1,11 +1,11 @@
 // The event layer's failure handling on a MockCluster over TCP: Rust's retry and dead-letter
 // policy seen through the bus (backoff, NonRetryableError, exhausted retries with every dlq-*
 // header, raw non-UTF-8 bytes, one DLQ topic for all), the circuit breaker, and a dead-letter
-// write that fails while the DLQ partition has no leader.
+// write that fails while the DLQ partition has no leader, and a burst of dead letters from one batch.
 const {
   initializeEventBus, EventProducer, EventConsumer, NonRetryableError, EventValidationError,
 } = require('..')
-const { unique, deferred, within, inbox } = require('./helpers')
+const { unique, deferred, within, inbox, range } = require('./helpers')
 const support = require('./events-support')
 const {
   DLQ_HEADERS, domain, createTopics, readTopic, headerText, committed, highWatermark, committedReaches, withBus,
@@ -72,6 +72,29 @@ describe('retries and the dead-letter queue', () => {
     expect(headerText(dead.message, 'dlq-original-offset')).toBe('0')
     expect(JSON.parse(dead.message.value.toString()).data).toEqual({ poison: true })
     expect(await committed(groupId, type)).toBe('2')
+  })
+
+  test('a burst of dead letters from one batch: every one written in source order, the offset committed past them', async () => {
+    const type = `${domain('burst')}.created`
+    createTopics(type, `dlq.${type}`)
+    const groupId = unique('g')
+    // One batch of 300 events on one partition: every third fails for good.
+    await support.produce(type, range(300, (n) => ({ key: 'k', value: JSON.stringify(domainEvent(type, { n })), headers: { 'event-type': type } })))
+    const handled = []
+    const last = deferred()
+    await withBus(async (bus) => {
+      await bus.subscribe(groupId, type, async (event) => {
+        handled.push(event.data.n)
+        if (event.data.n === 299) last.resolve()
+        if (event.data.n % 3 === 0) throw new NonRetryableError(`bad ${event.data.n}`)
+      }, { fromBeginning: true })
+      await within(20000, last.promise, 'the last event')
+      const dead = await readTopic(`dlq.${type}`, 100)
+      expect(dead.map((d) => JSON.parse(d.message.value.toString()).data.n)).toEqual(range(100, (i) => i * 3))
+      expect(dead.map((d) => headerText(d.message, 'dlq-original-offset'))).toEqual(range(100, (i) => String(i * 3)))
+      expect(await committedReaches(groupId, type, 300)).toBe('300')
+    })
+    expect(handled).toEqual(range(300, (n) => n))
   })
 
   test('an exhausted retryable error goes to dlq.<topic> with every dlq-* header and the original bytes', async () => {

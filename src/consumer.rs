@@ -9,7 +9,6 @@
 
 use crate::config::{self, Options};
 use crate::consumer_batch::{cached_high_watermark, FetchedBatch};
-use crate::consumer_commit::store_next;
 use crate::consumer_context::ConsumerCtx;
 use crate::dlq::RetryPolicy;
 use crate::error::{Context, FerroError, Result};
@@ -64,6 +63,7 @@ pub(crate) struct ConsumerInner {
   /// Per partition: offsets whose dead-letter record awaits the broker's ack, and the highest
   /// offset handled meanwhile. A store never passes the lowest pending one.
   pub(crate) barriers: Mutex<HashMap<Tp, (std::collections::BTreeSet<i64>, i64)>>,
+  pub(crate) dead_letters: Mutex<crate::dlq_writer::DeadLetterQueue>,
   /// Partitions in a short retry backoff: their fetched messages are dropped until the instant,
   /// then the partition is rewound (a librdkafka resume takes about a second to fetch again).
   pub(crate) holds: Arc<crate::consumer_ahead::Holds>,
@@ -147,22 +147,6 @@ impl ConsumerInner {
     self.set_paused(consumer, tps, false);
   }
 
-  /// Stores `next` for `tp`, unless a dead-letter write before it is still unacknowledged: then
-  /// the store stops at that message, and `next` is remembered for when the ack arrives.
-  pub(crate) fn store_gated(&self, consumer: &RawConsumer, tp: Tp, next: i64) {
-    let target = {
-      let mut barriers = self.barriers.lock().unwrap();
-      match barriers.get_mut(&tp) {
-        Some((pending, handled)) if !pending.is_empty() => {
-          *handled = (*handled).max(next);
-          *pending.iter().next().unwrap()
-        }
-        _ => next,
-      }
-    };
-    let _ = store_next(consumer, &tp.0, tp.1, target);
-  }
-
   /// Records where a partition must resume: after a fetch, a rewind, a retry or a seek.
   pub(crate) fn set_next(&self, tp: Tp, offset: i64) {
     self.next_offsets.lock().unwrap().insert(tp, offset);
@@ -200,6 +184,7 @@ impl NativeConsumer {
         next_offsets: Mutex::new(HashMap::new()),
         holds: Default::default(),
         barriers: Mutex::new(HashMap::new()),
+        dead_letters: Default::default(),
         idle: Default::default(),
         committing: Default::default(),
         commit_again: Default::default(),

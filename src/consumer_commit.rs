@@ -114,6 +114,7 @@ impl NativeConsumer {
   /// Returns the events not yet delivered, among them the COMMIT_OFFSETS of the final commit.
   pub async fn close(&self) -> napi::Result<Vec<crate::consumer_context::ConsumerEvent>> {
     // Dead-letter records in flight first: their acks move stored offsets, which close commits.
+    self.inner.send_dead_letters();
     let dlq_producer = self.inner.dlq_producer.lock().unwrap().take();
     if let Some(p) = dlq_producer {
       blocking(move || {

@@ -10,7 +10,7 @@
 
 use crate::config::{self, Options};
 use crate::consumer::{tokio_spawn, ConsumerInner, NativeConsumer, Tp};
-use crate::delivery::send_one;
+use crate::dlq_writer::DeadLetter;
 use crate::error::{FerroError, Result};
 use crate::producer::{create_raw, RawProducer};
 use napi::bindgen_prelude::*;
@@ -334,47 +334,14 @@ impl NativeConsumer {
       return Ok(FailureDecision { action: "retry".into(), attempt, delay_ms, dlq_topic: None, retryable: true });
     }
     let topic = policy.topic_for(&report.topic);
-    let producer = inner.dlq_producer()?;
+    inner.dlq_producer()?;
     let headers = dlq_headers(&report, &inner.group_id, attempt);
-    // The record is handed to the DLQ producer and the run loop goes on at once; until the
-    // broker acknowledges it, no store of this partition passes the message (store_gated).
-    inner.barriers.lock().unwrap().entry(key.clone()).or_insert_with(|| (Default::default(), off + 1)).0.insert(off);
     inner.failures.lock().unwrap().remove(&key);
-    let (retry, dlq_topic) = (policy.retry, topic.clone());
+    // Queued now, in the order failures are reported, and written off this thread (dlq_writer.rs).
     let (k, v) = (report.key.map(|b| b.to_vec()), report.value.map(|b| b.to_vec()));
-    // Enqueued now, in the order failures are reported: the DLQ keeps the source order.
-    let first = send_one(&producer, &dlq_topic, k.as_deref(), v.as_deref(), headers.clone());
-    tokio_spawn(async move {
-      // Until the DLQ acknowledges the record, the partition's commits stop at this message; a
-      // failed write is retried with backoff (a crash meanwhile redelivers from the message).
-      let mut tries = 0u32;
-      let mut written = first.await;
-      while let Err(e) = written {
-        tries += 1;
-        if let Some(log) = inner.log.lock().unwrap().clone() {
-          let sink = crate::logging::LogSink::new(Some(log), inner.log_level);
-          sink.emit(1, "DLQ", &format!("dead-letter write to \"{}\" failed ({}); retrying", dlq_topic, e.message));
-        }
-        tokio::time::sleep(Duration::from_millis(retry.delay(tries.min(retry.retries.max(1))) as u64)).await;
-        if inner.client().is_err() {
-          return; // closed: nothing was committed past the message, so it comes back next run
-        }
-        written = send_one(&producer, &dlq_topic, k.as_deref(), v.as_deref(), headers.clone()).await;
-      }
-      let next = {
-        let mut barriers = inner.barriers.lock().unwrap();
-        let entry = barriers.entry(key.clone()).or_insert_with(|| (Default::default(), off + 1));
-        entry.0.remove(&off);
-        let next = entry.0.iter().next().copied().unwrap_or(entry.1.max(off + 1));
-        if entry.0.is_empty() {
-          barriers.remove(&key);
-        }
-        next
-      };
-      if let Ok(c) = inner.client() {
-        let _ = crate::consumer_commit::store_next(&c, &key.0, key.1, next);
-      }
-    });
+    let letter =
+      DeadLetter { partition: key, offset: off, topic: topic.clone(), key: k, value: v, headers, retry: policy.retry };
+    inner.queue_dead_letter(letter);
     Ok(FailureDecision {
       action: "dead-lettered".into(),
       attempt,

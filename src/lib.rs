@@ -23,6 +23,7 @@ pub mod consumer_idle;
 pub mod consumer_queue;
 pub mod delivery;
 pub mod dlq;
+pub mod dlq_writer;
 pub mod env_config;
 pub mod envelope_check;
 pub mod error;
