@@ -30,11 +30,12 @@ async function collect(bus, d, topic, options = {}) {
   return got
 }
 
-test('a sound envelope is parsed on first use, and is then the parsed object in every observable way', async () => {
+test('a sound envelope is parsed on first use (not for its type), and then acts as the parsed object', async () => {
   const d = domain('lazy')
   const type = `${d}.created`
   createTopics(type, `dlq.${type}`)
-  const body = { id: 'e-1', type, aggregateId: 'a-1', aggregateType: 'Thing', version: 1, data: { n: 1, list: [1, { x: null }], 'é': 'ü' }, metadata: {}, timestamp: 't', extra: true }
+  // Keys that Object.prototype has too stay own data properties, as JSON.parse makes them.
+  const body = { id: 'e-1', type, aggregateId: 'a-1', aggregateType: 'Thing', version: 1, data: { n: 1, list: [1, { x: null }], 'é': 'ü' }, metadata: {}, timestamp: 't', extra: true, constructor: 'c', toString: 's' }
   await sendRaw(type, [[JSON.stringify(body), { 'event-type': type }]])
   const [{ message: raw }] = await readTopic(type, 1)
   const parsed = JSON.parse(raw.value.toString())
@@ -42,7 +43,11 @@ test('a sound envelope is parsed on first use, and is then the parsed object in 
     const got = await collect(bus, d, type)
     const { event } = await got.waitFor(() => true)
     expect(util.types.isProxy(event)).toBe(true)
-    // Printed before any other use: the parsed object, not an empty target.
+    // The type is the header's (Rust found them equal): reading it parses nothing, so the target,
+    // which util.inspect shows without its custom hook, is still empty.
+    expect(event.type).toBe(type)
+    expect(util.inspect(event, { customInspect: false })).toBe('{}')
+    // Printed: the parsed object, not the empty target.
     expect(util.inspect(event, { depth: 5 })).toBe(util.inspect(parsed, { depth: 5 }))
     expect(Object.keys(event)).toEqual(Object.keys(parsed))
     expect(JSON.stringify(event)).toBe(JSON.stringify(parsed))
@@ -51,6 +56,7 @@ test('a sound envelope is parsed on first use, and is then the parsed object in 
     expect(util.isDeepStrictEqual(event, parsed)).toBe(true)
     expect(Object.getPrototypeOf(event)).toBe(Object.prototype)
     expect(['data' in event, 'missing' in event, Object.prototype.hasOwnProperty.call(event, 'extra')]).toEqual([true, false, true])
+    expect([event.constructor, event.toString]).toEqual(['c', 's'])
     event.data.list.push(2)
     event.added = 'yes'
     delete event.extra

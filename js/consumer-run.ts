@@ -13,7 +13,7 @@ import { Instrumentation } from './instrumentation'
 import { RequestEvents } from './request-events'
 import type { ClientContext } from './kafka'
 import type { Logger } from './logger'
-import { EVENT_BUS_ROWS, READ_ROWS, ROW, Rows } from './messages'
+import { CHECK_ENVELOPES, READ_ROWS, ROW, Rows, rowsOption } from './messages'
 import { native } from './native'
 import { assignmentStrategies } from './assigners'
 import { consumerEvents as events, isRetryable } from './consumer-events'
@@ -147,7 +147,7 @@ export abstract class ConsumerRunLoop {
       const started = Date.now()
       let b: FetchedBatch
       try {
-        b = await nc.fetch(batchSize, FETCH_WAIT_MS, (this.runConfig as { [EVENT_BUS_ROWS]?: boolean })[EVENT_BUS_ROWS] === true)
+        b = await nc.fetch(batchSize, FETCH_WAIT_MS, rowsOption(this.runConfig, READ_ROWS), rowsOption(this.runConfig, CHECK_ENVELOPES))
       } catch (e) {
         if (!this.running) break
         throw e
@@ -186,8 +186,7 @@ export abstract class ConsumerRunLoop {
     this.sought.delete(key)
     const generation = this.generation
     const rows = new Rows(b, p.start, p.count)
-    const readRows = (this.runConfig as { [READ_ROWS]?: boolean })[READ_ROWS] === true
-    const batch = readRows ? new RowsBatch(p.topic, p.partition, p.highWatermark, rows) : new Batch(p.topic, p.partition, p.highWatermark, rows.messages())
+    const batch = rowsOption(this.runConfig, READ_ROWS) ? new RowsBatch(p.topic, p.partition, p.highWatermark, rows) : new Batch(p.topic, p.partition, p.highWatermark, rows.messages())
     const firstOffset = batch.firstOffset()!
     const batchInfo = {
       topic: p.topic, partition: p.partition, highWatermark: p.highWatermark, offsetLag: batch.offsetLag(),

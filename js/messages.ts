@@ -111,7 +111,10 @@ export class Rows {
   private readonly length: number[] = []
   private readonly texts: string[] = []
 
-  /** Row `i` as the kafkajs message object (for a failure report, which carries its bytes). */
+  /**
+   * Row `i` as the kafkajs message object (for a failure report, which carries its bytes). Its
+   * header Buffers may share bytes with other rows' (read-only use only).
+   */
   message(i: number): KafkaMessage {
     return buildMessages(this.b, this.start + i, 1)[0]
   }
@@ -122,11 +125,16 @@ export class Rows {
   }
 }
 
-/** A run option of the event layer's: its `eachBatch` reads `RowsBatch.rows` (batch.ts). */
+/**
+ * A run option of the event layer's: its `eachBatch` reads `RowsBatch.rows` (batch.ts), whose
+ * header strings repeated across records lie at one place (decoded once, `Rows.headerStrings`).
+ */
 export const READ_ROWS = Symbol('ferrokafka.readRows')
 
-/**
- * A run option of the event bus's: its rows say which events it may parse lazily
- * (`Rows.deferParse`), and a header string repeated across records lies at one place.
- */
-export const EVENT_BUS_ROWS = Symbol('ferrokafka.eventBusRows')
+/** A run option of the event bus's: its rows say which events it may parse lazily (`Rows.deferParse`). */
+export const CHECK_ENVELOPES = Symbol('ferrokafka.checkEnvelopes')
+
+/** Whether the event layer's run option `option` (`READ_ROWS`, `CHECK_ENVELOPES`) is on in `config`. */
+export function rowsOption(config: object, option: symbol): boolean {
+  return (config as Record<symbol, unknown>)[option] === true
+}

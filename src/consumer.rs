@@ -8,7 +8,7 @@
 //! handlers run the current one (consumer_ahead.rs).
 
 use crate::config::{self, Options};
-use crate::consumer_batch::{cached_high_watermark, FetchedBatch};
+use crate::consumer_batch::{cached_high_watermark, FetchedBatch, RowsMode};
 use crate::consumer_context::ConsumerCtx;
 use crate::dlq::RetryPolicy;
 use crate::error::{Context, FerroError, Result};
@@ -258,13 +258,14 @@ impl NativeConsumer {
 
   /// Hands over the batch read ahead while the handlers ran (consumer_ahead.rs); with none, waits
   /// up to `maxWaitMs` for messages (or an event), then drains up to `maxMessages`.
-  /// `eventBus`: the event bus's run, whose rows say which events it may parse lazily.
+  /// `shareHeaders`, `checkEnvelopes`: the event layer's rows (consumer_batch.rs `RowsMode`).
   #[napi]
   pub async fn fetch(
     &self,
     max_messages: u32,
     max_wait_ms: u32,
-    event_bus: Option<bool>,
+    share_headers: Option<bool>,
+    check_envelopes: Option<bool>,
   ) -> napi::Result<FetchedBatch> {
     let consumer = self.inner.client()?;
     let ctx = consumer.context();
@@ -273,7 +274,10 @@ impl NativeConsumer {
     let ahead = &ctx.ahead;
     // The rows read ahead while the handlers ran, else a drain now.
     ahead.settle().await;
-    ahead.event_bus(event_bus == Some(true));
+    ahead.set_mode(RowsMode {
+      share_headers: share_headers == Some(true),
+      check_envelopes: check_envelopes == Some(true),
+    });
     let wait = Duration::from_millis(max_wait_ms as u64);
     // Events waiting (their wake-up may have ended the read-ahead) go back at once.
     if ahead.is_empty() && !ctx.has_events() {

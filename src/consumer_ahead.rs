@@ -78,13 +78,13 @@ impl ReadAhead {
     let mut state = self.state.lock().unwrap();
     self.drop_revoked(&mut state);
     let mut next = BatchBuilder::with_capacity(64 * 1024);
-    next.event_bus = state.rows.event_bus;
+    next.mode = state.rows.mode;
     std::mem::replace(&mut state.rows, next)
   }
 
-  /// Whether the rows drained from now on are the event bus's (consumer_batch.rs).
-  pub(crate) fn event_bus(&self, on: bool) {
-    self.state.lock().unwrap().rows.event_bus = on;
+  /// What the rows drained from now on are for (consumer_batch.rs).
+  pub(crate) fn set_mode(&self, mode: crate::consumer_batch::RowsMode) {
+    self.state.lock().unwrap().rows.mode = mode;
   }
 
   fn drop_revoked(&self, state: &mut AheadState) {
@@ -190,8 +190,9 @@ impl ReadAhead {
     }
     if state.rows.count < max {
       self.admit(&mut state, step);
-      // A run at a time: a seek or pause waits for the run in hand (it takes this lock).
-      let run = (max - state.rows.count).min(RUN);
+      // A run at a time: a seek or pause waits for the run in hand (it takes this lock), so a
+      // run whose envelopes are checked is shorter.
+      let run = (max - state.rows.count).min(if state.rows.mode.check_envelopes { CHECKED_RUN } else { RUN });
       let taken = consumer.context().fetch_queue.take(run, |m| self.accept_raw(&mut state, step, consumer, m));
       took |= taken > 0;
     }
@@ -259,6 +260,8 @@ fn partition_error(m: &rd::rd_kafka_message_t) -> FerroError {
 
 /// Messages taken from the fetch queue under one hold of the state lock.
 const RUN: usize = 512;
+/// A run's length when each value's envelope is checked under the lock (envelope_check.rs).
+const CHECKED_RUN: usize = 64;
 
 /// What a drain knows of the retry holds, re-read after each move.
 struct Step<'a> {

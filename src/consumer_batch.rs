@@ -45,10 +45,8 @@ pub struct BatchBuilder {
   groups: Vec<(String, i32, Vec<f64>)>,
   last: Option<usize>,
   pub count: usize,
-  /// Rows for the event bus: each value is checked for its deferred parse (envelope_check.rs),
-  /// and a header string repeated across records is stored once, so the facade, which reads
-  /// headers as strings, decodes it once (kafkajs's consumers get each header's own bytes).
-  pub event_bus: bool,
+  /// What the rows are for (set per run by the facade).
+  pub mode: RowsMode,
   /// Where the last few distinct header strings lie in `data` (the event bus's rows).
   recent: [(usize, usize); RECENT],
   recent_next: usize,
@@ -56,6 +54,16 @@ pub struct BatchBuilder {
 
 /// Header strings remembered per batch: a producer's names and constant values repeat per record.
 const RECENT: usize = 8;
+
+/// What a run's rows are for; kafkajs's consumers use the default.
+#[derive(Default, Clone, Copy)]
+pub struct RowsMode {
+  /// A header string repeated across records is stored once, so a reader of headers as strings
+  /// (the event layer) decodes it once. kafkajs's consumers get each header's own bytes.
+  pub share_headers: bool,
+  /// Each value is checked for the event bus's deferred parse (envelope_check.rs).
+  pub check_envelopes: bool,
+}
 
 impl BatchBuilder {
   pub fn with_capacity(bytes: usize) -> Self {
@@ -75,7 +83,7 @@ impl BatchBuilder {
 
   /// A header string, stored once per batch when the same bytes came in a recent record.
   fn header_bytes(&mut self, b: Option<&[u8]>) -> (f64, f64) {
-    let Some(b) = b.filter(|_| self.event_bus) else { return self.bytes(b) };
+    let Some(b) = b.filter(|_| self.mode.share_headers) else { return self.bytes(b) };
     if let Some(&(start, len)) =
       self.recent.iter().find(|&&(start, len)| len == b.len() && &self.data[start..start + len] == b)
     {
@@ -106,7 +114,7 @@ impl BatchBuilder {
         }
         let name = unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes();
         let header_value = unsafe { raw_bytes(value, size) };
-        if self.event_bus {
+        if self.mode.check_envelopes {
           routing.note(name, header_value);
         }
         let (ns, nl) = self.header_bytes(Some(name));
@@ -131,7 +139,7 @@ impl BatchBuilder {
       }
     };
     self.last = Some(slot);
-    let defer = self.event_bus && value.is_some_and(|v| defer_parse(v, &routing));
+    let defer = self.mode.check_envelopes && value.is_some_and(|v| defer_parse(v, &routing));
     let row = [m.offset as f64, ts, ks, kl, vs, vl, header_count, header_start, defer as u8 as f64];
     self.groups[slot].2.extend_from_slice(&row);
     self.count += 1;

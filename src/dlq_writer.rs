@@ -5,7 +5,8 @@
 //! threads took the CPU from the run loop: 50-90 us of the JavaScript thread per dead letter,
 //! a quarter of a run where 1% of events fail. So `fail()` only queues the record; a sender task,
 //! started by the first of a burst, hands what queued to the DLQ producer every few milliseconds,
-//! in failure order (the DLQ keeps the source order).
+//! in failure order (the DLQ keeps the source order, unless a failed write is retried: later
+//! records may then land before it).
 //!
 //! Nothing is lost meanwhile: from the moment a record is queued, no store of its partition
 //! passes it (`store_gated`) until the broker acknowledged it; a failed write is retried with
@@ -67,24 +68,34 @@ impl ConsumerInner {
   /// Hands every queued dead letter to the DLQ producer, in order. False when none was queued
   /// (the sender then stops; the next failure starts another).
   pub(crate) fn send_dead_letters(self: &Arc<Self>) -> bool {
-    let letters = {
-      let mut queue = self.dead_letters.lock().unwrap();
-      if queue.queued.is_empty() {
-        queue.sending = false;
-        return false;
-      }
-      std::mem::take(&mut queue.queued)
-    };
+    // Under the queue's lock until all are enqueued: `close()` takes the producer only after it
+    // called this, and two callers (a sender, `close()`) enqueue in failure order.
+    let mut queue = self.dead_letters.lock().unwrap();
+    if queue.queued.is_empty() {
+      queue.sending = false;
+      return false;
+    }
     let Some(producer) = self.dlq_producer.lock().unwrap().clone() else {
-      return true; // closed: nothing was stored past them, so they come back next run
+      // Closed: no store passed them (their barriers), so they come back on the next run.
+      let dropped = std::mem::take(&mut queue.queued).len();
+      if let Some(log) = self.log.lock().unwrap().clone() {
+        let sink = crate::logging::LogSink::new(Some(log), self.log_level);
+        sink.emit(
+          2,
+          "DLQ",
+          &format!("{dropped} dead letter(s) not written: the consumer closed first; redelivered next run"),
+        );
+      }
+      return true;
     };
-    let sends: Vec<_> = letters
+    let sends: Vec<_> = std::mem::take(&mut queue.queued)
       .into_iter()
       .map(|l| {
         let first = send_one(&producer, &l.topic, l.key.as_deref(), l.value.as_deref(), l.headers.clone());
         (l, first)
       })
       .collect();
+    drop(queue);
     let inner = self.clone();
     tokio_spawn(async move {
       let acks = sends.into_iter().map(|(l, first)| inner.clone().acknowledge(producer.clone(), l, first));

@@ -19,14 +19,25 @@ const storage = new AsyncLocalStorage<CorrelationContext>()
  */
 class ScopeContext implements CorrelationContext {
   #id: string | undefined
-  constructor(id: string | undefined, private readonly event: { readonly id?: string } | undefined, readonly traceparent?: string) {
+  #event: { readonly id?: string } | undefined
+  #eventId: string | undefined
+  constructor(id: string | undefined, event: { readonly id?: string } | undefined, readonly traceparent?: string) {
     this.#id = id
+    this.#event = event
   }
   get correlationId(): string {
     return (this.#id ??= randomUUID())
   }
+  set correlationId(id: string) {
+    this.#id = id
+  }
+  /** Read once, then the event is let go (an unparsed one holds its fetched batch). */
   get eventId(): string | undefined {
-    return this.event?.id
+    if (this.#event !== undefined) {
+      this.#eventId = this.#event.id
+      this.#event = undefined
+    }
+    return this.#eventId
   }
 }
 

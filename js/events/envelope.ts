@@ -103,7 +103,11 @@ export function parseDomainEvent<T = any>(message: Pick<KafkaMessage, 'value'> |
   return parseDomainEventText<T>(raw === null || raw === undefined ? null : raw.toString())
 }
 
-/** `parseDomainEvent` over a value already decoded as text (null: the message has no value). */
+/**
+ * `parseDomainEvent` over a value already decoded as text (null: the message has no value).
+ * The event bus defers this parse for records src/envelope_check.rs accepted: that check must
+ * stay at least as strict as this function, or a deferred event would fail on first use.
+ */
 export function parseDomainEventText<T = any>(text: string | null): DomainEvent<T> {
   if (text === null) throw new EventValidationError('Cannot parse domain event: the message has no value')
   let parsed: any

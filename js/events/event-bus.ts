@@ -7,7 +7,7 @@ import { randomUUID } from 'crypto'
 import { Kafka } from '../kafka'
 import { native } from '../native'
 import type { ConsumerConfig, ConsumerRunConfig, KafkaConfig, RecordMetadata } from '../types'
-import { EVENT_BUS_ROWS, READ_ROWS } from '../messages'
+import { CHECK_ENVELOPES, READ_ROWS } from '../messages'
 import { deferredEvent } from './lazy-event'
 import type { RowsBatch } from '../batch'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
@@ -30,9 +30,10 @@ export interface SubscribeOptions {
   schemas?: Record<string, EventSchema>
   /**
    * Parse each event when its handler first reads it (default true): an event Rust found well
-   * formed as it was fetched is handed over as a Proxy over its JSON, so a handler that routes on
-   * `type` or only counts never pays the parse. `false` parses before the handler runs and hands
-   * over a plain object (needed only for `structuredClone(event)` or `postMessage(event)`).
+   * formed as it was fetched is handed over as a Proxy over its JSON, so a handler that reads only
+   * `event.type` (the `event-type` header's value, checked equal) or only counts never pays the
+   * parse. `false` parses before the handler runs and hands over a plain object: needed for
+   * `structuredClone(event)`, `postMessage(event)` or `v8.serialize(event)` (README).
    */
   deferParse?: boolean
   /** kafkajs consumer options for this subscription's group (sessionTimeout, heartbeatInterval, ...). */
@@ -92,20 +93,19 @@ class BusConsumer extends EventConsumer {
       // Failures are reported per event, so a dead-lettered event never costs a refetch of its batch.
       eachBatchAutoResolve: false,
       [READ_ROWS]: true,
-      [EVENT_BUS_ROWS]: true,
+      [CHECK_ENVELOPES]: this.options.deferParse !== false,
       // Each event is read from the batch's rows as it comes: no kafkajs message object (nor a Buffer
       // per value and header) is built unless a failure report needs it, and each parsed event is
       // garbage once handled instead of the whole batch's living until its end.
       eachBatch: async (payload) => {
         const { topic, partition, rows } = payload.batch as RowsBatch
-        const defer = this.options.deferParse !== false
         for (let i = 0; i < rows.count; i++) {
           const offset = rows.offset(i)
           try {
             const headers = rows.headerStrings(i)
-            const deferred = defer && rows.deferParse(i)
+            const deferred = rows.deferParse(i)
             // Unparseable: non-retryable, to the DLQ. A deferred event's type is its header's.
-            const event = deferred ? deferredEvent(rows, i) : parseDomainEventText(rows.valueText(i))
+            const event = deferred ? deferredEvent(rows, i, headers['event-type']) : parseDomainEventText(rows.valueText(i))
             const type = deferred ? headers['event-type'] : event.type
             if (!this.matches(type)) this.stats.unmatched++
             else {
