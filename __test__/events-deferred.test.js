@@ -3,7 +3,7 @@
 // parses on first use (js/events/lazy-event.ts). It must behave as the parsed object would, and
 // every record the check doubts must be parsed before its handler, as before.
 const util = require('util')
-const { Kafka, logLevel, EventValidationError } = require('..')
+const { Kafka, logLevel, EventValidationError, parseDomainEvent } = require('..')
 const { inbox } = require('./helpers')
 const support = require('./events-support')
 const { domain, createTopics, readTopic, headerText, withBus } = support
@@ -161,5 +161,32 @@ test("each handler's ctx.headers are its record's own, though the bus's rows sto
     await got.waitFor((h) => h.event.data.i === 39)
     expect(got.seen.map((h) => h.context.headers)).toEqual(sent.map(([, headers]) => headers))
     expect(got.seen.map((h) => Object.keys(h.context.headers))).toEqual(sent.map(([, headers]) => Object.keys(headers)))
+  }, cfg)
+})
+
+test('the Rust check and the eager parse agree: every deferred event equals what parseDomainEvent makes of the same bytes', async () => {
+  const d = domain('agree')
+  const type = `${d}.created`
+  createTopics(type, `dlq.${type}`)
+  const t = JSON.stringify(type)
+  const deep = '['.repeat(200) + ']'.repeat(200)
+  // [body, deferred?]: escapes, duplicates, null or missing metadata, odd strings and numbers.
+  const cases = [
+    [`{"\\u0069d":"e0","type":${t},"data":1}`, true],
+    [`{"id":"first","id":"e1","type":${t},"data":1}`, true],
+    [`{"id":"e2","type":${t},"data":1,"metadata":null}`, true],
+    [`{"id":"e3","type":${t},"data":{"s":"\\ud800 lone","n":1e400,"m":-0.5e-3}}`, true],
+    [`{"id":"e4","type":${JSON.stringify(type).replace('.', '\\u002e')},"data":[]}`, true],
+    [`{"id":"e5","type":${t},"data":${deep}}`, true],
+    [` \n{"id":"e6","type":${t},"data":"x","payload":1,"metadata":{"a":{"correlationId":1}}}\t`, true],
+    [`{"id":"e7","type":${t},"payload":{"p":1}}`, false],
+  ]
+  await sendRaw(type, cases.map(([body]) => [body, { 'event-type': type }]))
+  await withBus(async (bus) => {
+    const got = await collect(bus, d, type)
+    await got.waitFor((h) => h.event.id === 'e7')
+    expect(got.seen.map((h) => h.event.id)).toEqual(cases.map((_, i) => `e${i}`))
+    expect(got.seen.map((h) => util.types.isProxy(h.event))).toEqual(cases.map(([, deferred]) => deferred))
+    got.seen.forEach((h, i) => expect(JSON.stringify(h.event)).toBe(JSON.stringify(parseDomainEvent({ value: cases[i][0] }))))
   }, cfg)
 })
