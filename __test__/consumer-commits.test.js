@@ -157,3 +157,22 @@ test('a batch whose handler threw has START_BATCH_PROCESS but no END_BATCH_PROCE
   }
   expect(seen).toEqual({ kafkajs: ['start', 'start', 'end'], ferrokafka: ['start', 'start', 'end'] })
 }, 60_000)
+
+test("COMMIT_OFFSETS's partitions are strings for the run loop's commits and numbers for commitOffsets(), as kafkajs reports them", async () => {
+  const seen = {}
+  for (const [name, lib] of Object.entries(libs)) {
+    seen[name] = await scenario(lib, { count: 3 }, async ({ consumer, topic, done }) => {
+      const payloads = []
+      consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
+        const [{ partitions: [p] }] = payload.topics
+        payloads.push({ partition: p.partition, offset: String(p.offset) })
+        // The run loop's commit after the batch, then an explicit one.
+        if (payloads.length === 1) consumer.commitOffsets([{ topic, partition: 0, offset: '3' }]).catch(done)
+        else done(payloads)
+      })
+      await consumer.run({ eachMessage: async () => {} })
+    })
+  }
+  expect(seen.ferrokafka).toEqual(seen.kafkajs)
+  expect(seen.kafkajs).toEqual([{ partition: '0', offset: '3' }, { partition: 0, offset: '3' }])
+}, 60_000)

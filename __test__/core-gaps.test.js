@@ -90,6 +90,24 @@ describe('`ferrokafka mock-broker` (bin/ferrokafka.js)', () => {
   })
 })
 
+test('a client whose broker list is missing or empty is built, and connect() rejects, as kafkajs does', async () => {
+  const outcome = async (lib, brokers) => {
+    const client = new lib.Kafka({ brokers, logLevel: lib.logLevel.NOTHING })
+    // Built without a broker list (a disabled service's clients are never connected).
+    const [producer, consumer, admin] = [client.producer(), client.consumer({ groupId: unique('g') }), client.admin()]
+    const errors = []
+    for (const c of [producer, consumer, admin]) errors.push(await c.connect().then(() => null, (e) => e))
+    return errors.map((e) => e && [e.name, e instanceof lib.KafkaJSNonRetriableError])
+  }
+  for (const brokers of [undefined, []]) {
+    const expected = Array(3).fill(['KafkaJSNonRetriableError', true])
+    expect(await outcome(require('kafkajs'), brokers)).toEqual(expected)
+    expect(await outcome(require('..'), brokers)).toEqual(expected)
+  }
+  // ferrokafka's message names the option.
+  await expect(new Kafka({}).producer().connect()).rejects.toThrow(/`brokers`: is required/)
+})
+
 describe('brokers as a function (kafkajs: an array, or a function returning one, possibly async)', () => {
   test.each([
     ['sync', (calls) => () => { calls.n++; return cluster.brokers }],

@@ -65,8 +65,7 @@ export class Admin {
   constructor(private readonly ctx: ClientContext, _config: object) {
     this.log = ctx.logger.namespace('Admin')
     this.requests = new RequestEvents(this.instrumentation, events)
-    const common = ctx.commonSync()
-    if (common) this.nativeAdmin = callSync(() => new native.NativeAdmin(common))
+    this.nativeAdmin = ctx.early((common) => callSync(() => new native.NativeAdmin(common)))
     bindMethods(this, ['connect', 'disconnect', 'listTopics', 'createTopics', 'deleteTopics', 'createPartitions', 'fetchTopicMetadata',
       'fetchOffsets', 'fetchTopicOffsets', 'fetchTopicOffsetsByTimestamp', 'describeCluster', 'setOffsets', 'resetOffsets', 'describeConfigs',
       'alterConfigs', 'listGroups', 'describeGroups', 'deleteGroups', 'deleteTopicRecords', 'createAcls', 'describeAcls', 'deleteAcls',

@@ -94,7 +94,7 @@ export class RunOffsets {
     if (offsets !== undefined) check.options(offsets, 'offsets')
     const topics = offsets?.topics ?? this.uncommitted().topics
     const list = check.topicOffsets(topics, 'offsets.topics')
-    if (list.length > 0) await call(() => nc.commit(list))
+    if (list.length > 0) await call(() => nc.commit(list, offsets?.topics === undefined))
     this.committed(topics)
   }
 

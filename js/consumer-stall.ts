@@ -82,8 +82,8 @@ export class ConsumerStallWatch {
   }
 
   /** COMMIT_OFFSETS's `topics`: the committed offsets the lag rows show. */
-  commits(topics: { topic: string; partitions: { partition: number; offset: string }[] }[] = []): void {
-    for (const t of topics) for (const p of t.partitions) this.committed.set(partitionKey(t.topic, p.partition), Number(p.offset))
+  commits(topics: { topic: string; partitions: { partition: number | string; offset: string }[] }[] = []): void {
+    for (const t of topics) for (const p of t.partitions) this.committed.set(partitionKey(t.topic, Number(p.partition)), Number(p.offset))
   }
 
   /** A new assignment: what was known of partitions no longer assigned is stale when they come back. */

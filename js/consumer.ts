@@ -35,8 +35,7 @@ export class Consumer extends ConsumerRunLoop {
         emit: (name, payload) => this.instrumentation.emit(name, payload), logger: this.log,
       })
     }
-    const common = ctx.commonSync()
-    if (common) this.nativeConsumer = this.create(common)
+    this.nativeConsumer = ctx.early((common) => this.create(common))
     bindMethods(this, ['connect', 'disconnect', 'subscribe', 'stop', 'run', 'commitOffsets', 'seek', 'describeGroup', 'pause', 'paused', 'resume', 'on', 'logger'])
   }
 

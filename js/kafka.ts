@@ -15,7 +15,13 @@ import * as check from './validate'
 export interface ClientContext {
   /** Options for the native side (brokers resolved); holds secrets: never log or expose it. */
   common(): Promise<Record<string, unknown>>
-  commonSync(): Record<string, unknown> | null
+  /**
+   * Builds a client's native side at once when the options allow (static brokers, no token
+   * provider); null otherwise, and for a broker list at fault, whose error `connect()` raises as
+   * kafkajs's does (a client built but never connected, a disabled service's, is no error).
+   * Any other bad option throws here, as kafkajs's constructor-time checks do.
+   */
+  early<T>(create: (common: Record<string, unknown>) => T): T | null
   /** Resolves once the native side holds a fresh OAUTHBEARER token (at once without a provider). */
   freshCredentials(): Promise<void>
   logger: Logger
@@ -83,10 +89,9 @@ export class Kafka {
   constructor(config: KafkaConfig) {
     if (!config || typeof config !== 'object') throw new KafkaJSNonRetriableError('Kafka config must be an object', { field: 'config' })
     const { brokers } = config
-    if (brokers === undefined || brokers === null) throw new KafkaJSNonRetriableError('Invalid option `brokers`: is required', { field: 'brokers' })
-    if (!Array.isArray(brokers) && typeof brokers !== 'function') {
-      throw new KafkaJSNonRetriableError('Invalid option `brokers`: must be an array of "host:port" strings or a function returning one', { field: 'brokers' })
-    }
+    // Raised by connect(), as kafkajs's: see ClientContext.early.
+    const brokersProblem = brokers === undefined || brokers === null ? 'is required'
+      : !Array.isArray(brokers) && typeof brokers !== 'function' ? 'must be an array of "host:port" strings or a function returning one' : null
     check.fn(config.logCreator, 'logCreator')
     check.retry(config.retry, 'retry')
     if (config.sasl !== undefined && config.sasl !== null) check.options(config.sasl, 'sasl')
@@ -102,9 +107,18 @@ export class Kafka {
     const staticCommon = Array.isArray(brokers) ? toNative(config, brokers, tokens) : null
     contexts.set(this, {
       // With a token provider every client waits for its token first (the async path).
-      commonSync: () => (tokens ? null : staticCommon),
+      early: (create) => {
+        if (tokens || !staticCommon) return null
+        try {
+          return create(staticCommon)
+        } catch (e) {
+          if ((e as KafkaJSNonRetriableError).field === 'brokers') return null
+          throw e
+        }
+      },
       freshCredentials: async () => { await tokens?.ensure() },
       common: async () => {
+        if (brokersProblem) throw new KafkaJSNonRetriableError(`Invalid option \`brokers\`: ${brokersProblem}`, { field: 'brokers' })
         await tokens?.ensure()
         if (staticCommon) return staticCommon
         let list: unknown

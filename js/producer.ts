@@ -103,9 +103,7 @@ export class Producer {
     check.retry(config.retry, 'retry')
     const create = config?.createPartitioner
     this.partitioning = isNativePartitioner(create) ? null : new JsPartitioning(create!, this.metadataSource(), config.metadataMaxAge ?? 300_000)
-    const common = ctx.commonSync()
-    // Static brokers: bad options fail here, as kafkajs's constructor-time checks do.
-    if (common) this.nativeProducer = this.create(common)
+    this.nativeProducer = ctx.early((common) => this.create(common))
     bindMethods(this, ['connect', 'disconnect', 'isIdempotent', 'send', 'sendBatch', 'transaction', 'on', 'logger'])
   }
 

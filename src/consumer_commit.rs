@@ -50,7 +50,7 @@ pub(crate) fn commit_stored(consumer: &RawConsumer) -> rdkafka::error::KafkaResu
   let reported = stored_in_assignment(consumer);
   match consumer.commit_consumer_state(CommitMode::Sync) {
     Ok(()) => {
-      report(consumer.context(), &reported);
+      report(consumer.context(), &reported, true);
       Ok(())
     }
     Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::NoOffset) => Ok(()),
@@ -66,13 +66,13 @@ fn commit_stored_logged(consumer: &RawConsumer) {
   }
 }
 
-/// COMMIT_OFFSETS for an explicit list (kafkajs's `commitOffsets`).
-pub(crate) fn report(ctx: &ConsumerCtx, offsets: &TopicPartitionList) {
+/// COMMIT_OFFSETS for what a commit sent (`resolved`: see `offsets_list`).
+pub(crate) fn report(ctx: &ConsumerCtx, offsets: &TopicPartitionList, resolved: bool) {
   ctx.committed(offsets);
   if offsets.count() > 0 {
     ctx.push(
       "COMMIT_OFFSETS",
-      json!({ "groupId": ctx.group_id, "topics": crate::consumer_context::offsets_list(offsets) }),
+      json!({ "groupId": ctx.group_id, "topics": crate::consumer_context::offsets_list(offsets, resolved) }),
     );
   }
 }
@@ -93,15 +93,16 @@ fn stored_in_assignment(consumer: &RawConsumer) -> TopicPartitionList {
 #[napi]
 impl NativeConsumer {
   /// Commits `offsets` (or, with none given, every stored offset) and waits for the broker.
+  /// `resolved`: the offsets are the run loop's resolved ones (COMMIT_OFFSETS's partition keys).
   #[napi]
-  pub async fn commit(&self, offsets: Option<Vec<TopicPartitionOffset>>) -> napi::Result<()> {
+  pub async fn commit(&self, offsets: Option<Vec<TopicPartitionOffset>>, resolved: Option<bool>) -> napi::Result<()> {
     let consumer = self.inner.client()?;
     let tpl = offsets.map(|o| tpl_of(&o, "commitOffsets")).transpose()?;
     self.inner.resolved_since_commit.store(0, Ordering::SeqCst);
     blocking(move || match tpl {
       Some(tpl) => {
         consumer.commit(&tpl, CommitMode::Sync).during("commitOffsets")?;
-        crate::consumer_commit::report(consumer.context(), &tpl);
+        crate::consumer_commit::report(consumer.context(), &tpl, resolved == Some(true));
         Ok(())
       }
       None => crate::consumer_commit::commit_stored(&consumer).during("commitOffsets"),

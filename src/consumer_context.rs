@@ -157,14 +157,16 @@ pub fn assignment_map(tpl: &TopicPartitionList) -> Value {
 }
 
 /// `[{ topic, partitions: [{ partition, offset }] }]`, kafkajs's offsets shape.
-pub fn offsets_list(tpl: &TopicPartitionList) -> Value {
+/// COMMIT_OFFSETS's `topics`. `resolved`: offsets the run loop resolved, whose partitions kafkajs
+/// reports as strings (its offset manager keys them by partition); explicit ones keep numbers.
+pub fn offsets_list(tpl: &TopicPartitionList, resolved: bool) -> Value {
   let mut map: BTreeMap<String, Vec<Value>> = BTreeMap::new();
   for e in tpl.elements() {
     if let Offset::Offset(o) = e.offset() {
       map
         .entry(e.topic().to_string())
         .or_default()
-        .push(json!({ "partition": e.partition(), "offset": o.to_string() }));
+        .push(json!({ "partition": if resolved { json!(e.partition().to_string()) } else { json!(e.partition()) }, "offset": o.to_string() }));
     }
   }
   Value::Array(map.into_iter().map(|(topic, partitions)| json!({ "topic": topic, "partitions": partitions })).collect())
@@ -374,7 +376,7 @@ impl ConsumerContext for ConsumerCtx {
     match result {
       Ok(()) => {
         self.committed(offsets);
-        self.push("COMMIT_OFFSETS", json!({ "groupId": self.group_id, "topics": offsets_list(offsets) }))
+        self.push("COMMIT_OFFSETS", json!({ "groupId": self.group_id, "topics": offsets_list(offsets, true) }))
       }
       Err(e) => self.log.emit(2, "COMMIT", &format!("offset commit failed: {}", e)),
     }
