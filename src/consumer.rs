@@ -60,9 +60,8 @@ pub(crate) struct ConsumerInner {
   pub(crate) dlq_producer: Mutex<Option<Arc<crate::producer::RawProducer>>>,
   /// The next offset the run loop has not handled, per partition.
   next_offsets: Mutex<HashMap<Tp, i64>>,
-  /// Per partition: offsets whose dead-letter record awaits the broker's ack, and the highest
-  /// offset handled meanwhile. A store never passes the lowest pending one.
-  pub(crate) barriers: Mutex<HashMap<Tp, (std::collections::BTreeSet<i64>, i64)>>,
+  /// Dead letters awaiting the broker's ack: a store never passes the first of a partition's.
+  pub(crate) barriers: Mutex<crate::dlq_writer::StoreBarriers>,
   pub(crate) dead_letters: Mutex<crate::dlq_writer::DeadLetterQueue>,
   /// Partitions in a short retry backoff: their fetched messages are dropped until the instant,
   /// then the partition is rewound (a librdkafka resume takes about a second to fetch again).
@@ -183,7 +182,7 @@ impl NativeConsumer {
         dlq_producer: Mutex::new(None),
         next_offsets: Mutex::new(HashMap::new()),
         holds: Default::default(),
-        barriers: Mutex::new(HashMap::new()),
+        barriers: Default::default(),
         dead_letters: Default::default(),
         idle: Default::default(),
         committing: Default::default(),

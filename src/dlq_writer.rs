@@ -19,6 +19,7 @@ use crate::dlq::RetryPolicy;
 use crate::error::Result;
 use crate::producer::RawProducer;
 use rdkafka::message::OwnedHeaders;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +37,55 @@ pub(crate) struct DeadLetter {
   pub retry: RetryPolicy,
 }
 
+/// Per partition, the dead letters not yet acknowledged: no store passes the first of them.
+#[derive(Default)]
+pub(crate) struct StoreBarriers(HashMap<Tp, Barrier>);
+
+struct Barrier {
+  /// Offsets of unacknowledged dead letters.
+  pending: BTreeSet<i64>,
+  /// The furthest next offset handlers reached meanwhile: stored once the last ack arrives.
+  handled: i64,
+}
+
+impl StoreBarriers {
+  /// Holds stores of `tp` before `offset` until `release(tp, offset)`.
+  fn hold(&mut self, tp: Tp, offset: i64) {
+    let barrier = self.0.entry(tp).or_insert_with(|| Barrier { pending: BTreeSet::new(), handled: offset + 1 });
+    barrier.pending.insert(offset);
+  }
+
+  /// `offset`'s dead letter was acknowledged: the next offset `tp` may now be stored at.
+  fn release(&mut self, tp: &Tp, offset: i64) -> i64 {
+    let Some(barrier) = self.0.get_mut(tp) else { return offset + 1 };
+    barrier.pending.remove(&offset);
+    match barrier.pending.first() {
+      Some(&first) => first,
+      None => {
+        let next = barrier.handled.max(offset + 1);
+        self.0.remove(tp);
+        next
+      }
+    }
+  }
+
+  /// Where a store of `next` for `tp` may go: `next`, or the first unacknowledged dead letter
+  /// before it (then `next` is remembered for its release).
+  fn gate(&mut self, tp: &Tp, next: i64) -> i64 {
+    match self.0.get_mut(tp) {
+      Some(barrier) if !barrier.pending.is_empty() => {
+        barrier.handled = barrier.handled.max(next);
+        barrier.pending.first().copied().unwrap_or(next)
+      }
+      _ => next,
+    }
+  }
+
+  pub(crate) fn is_empty(&self) -> bool {
+    self.0.is_empty()
+  }
+}
+
 /// Dead letters queued by `fail()`, and whether a sender task is running.
 #[derive(Default)]
 pub(crate) struct DeadLetterQueue {
@@ -47,8 +97,7 @@ impl ConsumerInner {
   /// Queues `letter`: its partition's stores stop before it until the broker acknowledges it.
   /// The DLQ producer must exist (`dlq_producer()`), so a bad configuration fails the call.
   pub(crate) fn queue_dead_letter(self: &Arc<Self>, letter: DeadLetter) {
-    let (tp, offset) = (letter.partition.clone(), letter.offset);
-    self.barriers.lock().unwrap().entry(tp).or_insert_with(|| (Default::default(), offset + 1)).0.insert(offset);
+    self.barriers.lock().unwrap().hold(letter.partition.clone(), letter.offset);
     let mut queue = self.dead_letters.lock().unwrap();
     queue.queued.push(letter);
     if !queue.sending {
@@ -126,16 +175,7 @@ impl ConsumerInner {
       }
       written = send_one(&producer, &topic, key.as_deref(), value.as_deref(), headers.clone()).await;
     }
-    let next = {
-      let mut barriers = self.barriers.lock().unwrap();
-      let entry = barriers.entry(partition.clone()).or_insert_with(|| (Default::default(), offset + 1));
-      entry.0.remove(&offset);
-      let next = entry.0.iter().next().copied().unwrap_or(entry.1.max(offset + 1));
-      if entry.0.is_empty() {
-        barriers.remove(&partition);
-      }
-      next
-    };
+    let next = self.barriers.lock().unwrap().release(&partition, offset);
     if let Ok(c) = self.client() {
       let _ = store_next(&c, &partition.0, partition.1, next);
     }
@@ -144,16 +184,7 @@ impl ConsumerInner {
   /// Stores `next` for `tp`, unless a dead letter before it is still unacknowledged: then the
   /// store stops at that message, and `next` is remembered for when the ack arrives.
   pub(crate) fn store_gated(&self, consumer: &RawConsumer, tp: Tp, next: i64) {
-    let target = {
-      let mut barriers = self.barriers.lock().unwrap();
-      match barriers.get_mut(&tp) {
-        Some((pending, handled)) if !pending.is_empty() => {
-          *handled = (*handled).max(next);
-          *pending.iter().next().unwrap()
-        }
-        _ => next,
-      }
-    };
+    let target = self.barriers.lock().unwrap().gate(&tp, next);
     let _ = store_next(consumer, &tp.0, tp.1, target);
   }
 }
