@@ -1,9 +1,11 @@
 // Seed 002's producer example, typed as its docs write it (checked by `tsc --noEmit --strict`):
 // `sendMessage` takes a partial `EventMessage`, metadata fields included.
-import { EventProducer, type EventMessage, type EventMessageInput } from 'ferrokafka'
+import { EventProducer, type EventMessage, type EventMessageInput, type KafkaClusterConfig } from 'ferrokafka'
 
 export async function seed002Producer(): Promise<void> {
-  const producer = new EventProducer({ clientId: 'my-service', brokers: ['localhost:9092'] })
+  // Seed 002 names the cluster configuration's type `KafkaClusterConfig`.
+  const clusterConfig: KafkaClusterConfig = { clientId: 'my-service', brokers: ['localhost:9092'] }
+  const producer = new EventProducer(clusterConfig)
   await producer.connect()
   await producer.sendMessage('employee.onboard', {
     type: 'employee.onboard',

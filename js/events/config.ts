@@ -6,6 +6,9 @@ import type { KafkaConfig } from '../types'
 
 export type ClusterConfig = Partial<KafkaConfig> & { dlqTopic?: string }
 
+/** Seed 002's name for {@link ClusterConfig} (`new EventProducer(clusterConfig)`, `new DLQHandler(...)`). */
+export type KafkaClusterConfig = ClusterConfig
+
 export interface EnvConfig {
   brokers: string[]
   clientId: string

@@ -15,6 +15,6 @@ export { TopicManager, QUARANTINE_TOPIC, MANUAL_REVIEW_TOPIC } from './topic-man
 export { DLQHandler } from './dlq-handler'
 export type { DLQHandlerOptions, DLQStats } from './dlq-handler'
 export { configFromEnv } from './config'
-export type { ClusterConfig, EnvConfig } from './config'
+export type { ClusterConfig, EnvConfig, KafkaClusterConfig } from './config'
 export { readDeadLetters, replayDeadLetters } from './dlq-tools'
 export type { DeadLetterRecord, ReplayOptions } from './dlq-tools'
