@@ -137,6 +137,26 @@ test('uncommittedOffsets() inside eachBatch lists what every partition resolved 
   }
 }, 60_000)
 
+test('uncommittedOffsets() no longer lists what commitOffsetsIfNecessary(offsets) committed in the same batch', async () => {
+  const seen = {}
+  for (const [name, lib] of Object.entries(libs)) {
+    seen[name] = await scenario(lib, { count: 3 }, async ({ consumer, done, topic }) => {
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets }) => {
+          for (const m of batch.messages) resolveOffset(m.offset)
+          const before = uncommittedOffsets().topics.flatMap((t) => t.partitions.map((p) => p.offset))
+          const next = String(Number(batch.lastOffset()) + 1)
+          await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }] })
+          // Batches may be cut differently: what matters is the batch's own end, then nothing.
+          done({ before: before.map((o) => o === next), after: uncommittedOffsets().topics })
+        },
+      })
+    })
+  }
+  expect(seen).toEqual({ kafkajs: { before: [true], after: [] }, ferrokafka: { before: [true], after: [] } })
+}, 60_000)
+
 test('a batch whose handler threw has START_BATCH_PROCESS but no END_BATCH_PROCESS, as in kafkajs', async () => {
   const seen = {}
   for (const [name, lib] of Object.entries(libs)) {

@@ -20,6 +20,8 @@ export class RunOffsets {
   private readonly resolved = new Map<string, TopicPartitionOffset>()
   /** The batches running now: each reads its own resolved offset when asked. */
   private readonly live = new Map<string, () => TopicPartitionOffset | null>()
+  /** The next offset a commit of this run reached, by partition key. */
+  private readonly acked = new Map<string, bigint>()
   private sinceCommit = 0
   private lastCommitAt = Date.now()
 
@@ -63,8 +65,10 @@ export class RunOffsets {
     for (const t of topics) {
       for (const p of t.partitions) {
         const key = keyOf(t.topic, Number(p.partition))
+        const offset = BigInt(p.offset)
+        if (offset > (this.acked.get(key) ?? -1n)) this.acked.set(key, offset)
         const r = this.resolved.get(key)
-        if (r && BigInt(r.offset) <= BigInt(p.offset)) this.resolved.delete(key)
+        if (r && BigInt(r.offset) <= offset) this.resolved.delete(key)
       }
     }
   }
@@ -81,6 +85,10 @@ export class RunOffsets {
       await call(() => nc.commit())
       this.committed([{ topic, partitions: [{ partition, offset: next }] }])
     } catch (e) {
+      // Tried again once due again, not at the next message (a rebalancing group refuses commits
+      // for seconds; the batch's end commits what is stored anyway).
+      this.sinceCommit = 0
+      this.lastCommitAt = Date.now()
       log.warn(`Offset commit failed: ${(e as Error).message}`, { topic, partition })
     }
   }
@@ -101,6 +109,7 @@ export class RunOffsets {
   /** A new generation: kafkajs's offset manager starts afresh with the new assignment. */
   clear(): void {
     this.resolved.clear()
+    this.acked.clear()
   }
 
   /** kafkajs's `uncommittedOffsets()`: partitions as strings (kafkajs reads them from object keys). */
@@ -110,6 +119,8 @@ export class RunOffsets {
       const r = current()
       if (r) all.set(key, r)
     }
+    // A running batch's resolved offsets that a commit already covers are not uncommitted.
+    for (const [key, r] of all) if (BigInt(r.offset) <= (this.acked.get(key) ?? -1n)) all.delete(key)
     const byTopic = new Map<string, { partition: number; offset: string }[]>()
     for (const r of all.values()) {
       const list = byTopic.get(r.topic) ?? []

@@ -44,13 +44,20 @@ impl ConsumerInner {
   }
 }
 
-/// Commits the assignment's stored offsets and waits for the broker; reports what it committed.
-/// Nothing stored since the last commit is not a failure.
+/// Commits the assignment's stored offsets that the broker does not have yet, and waits for it;
+/// reports what it committed. Nothing to commit is not a failure.
+///
+/// The offsets are named, not left to librdkafka's own store: an assignment clears that store,
+/// and a commit of it would then leave out a partition whose work was done before the
+/// rebalance, while COMMIT_OFFSETS reported it (the group's offset stayed behind for good).
 pub(crate) fn commit_stored(consumer: &RawConsumer) -> rdkafka::error::KafkaResult<()> {
-  let reported = stored_in_assignment(consumer);
-  match consumer.commit_consumer_state(CommitMode::Sync) {
+  let offsets = uncommitted_in_assignment(consumer);
+  if offsets.count() == 0 {
+    return Ok(());
+  }
+  match consumer.commit(&offsets, CommitMode::Sync) {
     Ok(()) => {
-      report(consumer.context(), &reported, true);
+      report(consumer.context(), &offsets, true);
       Ok(())
     }
     Err(e) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::NoOffset) => Ok(()),
@@ -77,14 +84,19 @@ pub(crate) fn report(ctx: &ConsumerCtx, offsets: &TopicPartitionList, resolved: 
   }
 }
 
-/// What a commit of the stored offsets sends: the last stored offset of each assigned partition.
-fn stored_in_assignment(consumer: &RawConsumer) -> TopicPartitionList {
+/// What a commit of the stored offsets sends: the last stored offset of each assigned partition
+/// where the broker's acknowledged one differs.
+fn uncommitted_in_assignment(consumer: &RawConsumer) -> TopicPartitionList {
   let assigned = consumer.assignment().unwrap_or_default();
   let stored = consumer.context().last_stored.lock().unwrap();
+  let acked = consumer.context().acked.lock().unwrap();
   let mut tpl = TopicPartitionList::new();
   for e in assigned.elements() {
-    if let Some(&next) = stored.get(&(e.topic().to_string(), e.partition())) {
-      let _ = tpl.add_partition_offset(e.topic(), e.partition(), Offset::Offset(next));
+    let key = (e.topic().to_string(), e.partition());
+    if let Some(&next) = stored.get(&key) {
+      if acked.get(&key) != Some(&next) {
+        let _ = tpl.add_partition_offset(e.topic(), e.partition(), Offset::Offset(next));
+      }
     }
   }
   tpl

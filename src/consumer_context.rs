@@ -15,7 +15,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 use std::time::Instant;
 use tokio::sync::Notify;
 
@@ -49,6 +48,9 @@ pub struct ConsumerCtx {
   /// partition away and gives it back, the commit of what was handled may have been refused
   /// meanwhile (a rebalancing group refuses commits); resuming here avoids redoing that work.
   pub last_stored: Mutex<std::collections::HashMap<(String, i32), i64>>,
+  /// The offset the broker last confirmed as committed per partition, by a commit of this member
+  /// (or read at an assignment): a commit sends only the stored offsets that differ.
+  pub acked: Mutex<std::collections::HashMap<(String, i32), i64>>,
   /// Offsets to store again once the assignment that resumed after them is in effect (a store
   /// inside the rebalance callback is refused: the assignment is applied asynchronously).
   catch_up: Mutex<Vec<((String, i32), i64)>>,
@@ -79,6 +81,7 @@ impl ConsumerCtx {
       pinned: Mutex::new(Default::default()),
       stats: Default::default(),
       last_stored: Mutex::new(Default::default()),
+      acked: Mutex::new(Default::default()),
       catch_up: Mutex::new(Vec::new()),
       ahead: Default::default(),
       fetch_queue: Default::default(),
@@ -115,16 +118,24 @@ impl ConsumerCtx {
     });
   }
 
-  /// A commit reached the broker: catch-up stores at or below it are done.
+  /// A commit reached the broker: its offsets are acknowledged, catch-up stores at or below them done.
   pub fn committed(&self, offsets: &TopicPartitionList) {
-    let mut pending = self.catch_up.lock().unwrap();
-    if pending.is_empty() {
-      return;
+    let done: Vec<((String, i32), i64)> = offsets
+      .elements()
+      .iter()
+      .filter(|e| e.error().is_ok())
+      .filter_map(|e| match e.offset() {
+        Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
+        _ => None,
+      })
+      .collect();
+    let mut acked = self.acked.lock().unwrap();
+    for (key, offset) in &done {
+      acked.insert(key.clone(), *offset);
     }
-    pending.retain(|((topic, partition), next)| match offsets.find_partition(topic, *partition).map(|e| e.offset()) {
-      Some(Offset::Offset(c)) => c < *next,
-      _ => true,
-    });
+    drop(acked);
+    let mut pending = self.catch_up.lock().unwrap();
+    pending.retain(|(key, next)| done.iter().find(|(k, _)| k == key).is_none_or(|(_, c)| c < next));
   }
 
   /// A heartbeat was answered (src/interceptor.rs). One waits at most: a run loop away for a
@@ -208,106 +219,15 @@ impl ClientContext for ConsumerCtx {
   }
 }
 
-/// Resolves each newly assigned partition's start: its committed offset, else the latest.
-fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut TopicPartitionList) {
-  let timeout = Duration::from_secs(10);
-  let committed = match consumer.committed_offsets(tpl.clone(), timeout) {
-    Ok(committed) => committed,
-    Err(e) => {
-      // The coordinator may refuse mid-rebalance. Left unset, a partition would start at the
-      // end as of its first fetch and skip what was produced since its start was fixed; the
-      // fixed starts are used instead (at worst records are read again), the others are left
-      // to librdkafka's own committed-offset lookup.
-      let pinned = consumer.context().pinned.lock().unwrap();
-      consumer.context().log.emit(
-        2,
-        "REBALANCE",
-        &format!("reading the committed offsets of the new assignment failed ({}); starting from the offsets fixed at subscribe", e),
-      );
-      let starts: Vec<(String, i32, i64)> = tpl
-        .elements()
-        .iter()
-        .filter_map(|e| {
-          pinned.get(&(e.topic().to_string(), e.partition())).map(|&s| (e.topic().to_string(), e.partition(), s))
-        })
-        .collect();
-      for (topic, partition, start) in starts {
-        let _ = tpl.set_partition_offset(&topic, partition, Offset::Offset(start));
-      }
-      return;
-    }
-  };
-  // A start chosen once is kept: a later rebalance (a topic added) must not jump a partition
-  // with nothing committed yet to a newer end and skip what was produced in between.
-  let mut pinned = consumer.context().pinned.lock().unwrap();
-  for e in committed.elements() {
-    let key = (e.topic().to_string(), e.partition());
-    let start = match (e.offset(), pinned.get(&key)) {
-      (Offset::Offset(o), _) => o,
-      (_, Some(&p)) => p,
-      _ => match consumer.fetch_watermarks(e.topic(), e.partition(), timeout) {
-        Ok((_, high)) => {
-          pinned.insert(key, high);
-          high
-        }
-        Err(e) => {
-          consumer.context().log.emit(
-            2,
-            "REBALANCE",
-            &format!("reading the end of {} [{}] failed ({}); librdkafka's own start applies", key.0, key.1, e),
-          );
-          continue;
-        }
-      },
-    };
-    let _ = tpl.set_partition_offset(e.topic(), e.partition(), Offset::Offset(start));
-  }
-}
-
-/// For partitions this member handled before and gets back: starts after what it handled when
-/// the group's commit is behind it. Returns the partitions whose commit must catch up.
-fn resume_after_handled(
-  consumer: &BaseConsumer<ConsumerCtx>,
-  tpl: &mut TopicPartitionList,
-) -> Vec<((String, i32), i64)> {
-  let stored = consumer.context().last_stored.lock().unwrap().clone();
-  let mut back = TopicPartitionList::new();
-  for e in tpl.elements() {
-    if stored.contains_key(&(e.topic().to_string(), e.partition())) {
-      back.add_partition(e.topic(), e.partition());
-    }
-  }
-  if back.count() == 0 {
-    return Vec::new();
-  }
-  let Ok(committed) = consumer.committed_offsets(back, Duration::from_secs(10)) else {
-    return Vec::new();
-  };
-  let mut caught_up = Vec::new();
-  for e in committed.elements() {
-    let key = (e.topic().to_string(), e.partition());
-    let handled = stored[&key];
-    let behind = match e.offset() {
-      Offset::Offset(c) => c < handled,
-      _ => true,
-    };
-    if behind {
-      let _ = tpl.set_partition_offset(e.topic(), e.partition(), Offset::Offset(handled));
-      caught_up.push((key, handled));
-    }
-  }
-  caught_up
-}
-
 impl ConsumerContext for ConsumerCtx {
   /// librdkafka's default strategy, plus pinning start offsets for `fromBeginning: false`.
   fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {
     let assign = err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
     let revoke = err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
     if assign && !self.from_beginning {
-      pin_start_offsets(consumer, tpl);
+      crate::assignment_start::pin_start_offsets(consumer, tpl);
     }
-    let caught_up = if assign { resume_after_handled(consumer, tpl) } else { Vec::new() };
+    let caught_up = if assign { crate::assignment_start::resume_after_handled(consumer, tpl) } else { Vec::new() };
     let rebalance = if assign {
       Rebalance::Assign(tpl)
     } else if revoke {

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod admin_cluster;
 pub mod admin_configs;
 pub mod api_keys;
+pub mod assignment_start;
 pub mod config;
 pub mod config_security;
 #[cfg(test)]
