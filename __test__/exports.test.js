@@ -47,7 +47,9 @@ test('error constructors keep the fields kafkajs gives them', () => {
     ['KafkaJSCreateTopicError', [{ message: 'm', type: 'TOPIC_ALREADY_EXISTS', code: 36 }, 't'], ['topic', 'type', 'code']],
     ['KafkaJSAlterPartitionReassignmentsError', [{ message: 'm', type: 'X', code: 1 }, 't', 2], ['topic', 'partition']],
     ['KafkaJSConnectionError', ['m', { broker: 'b:1', code: 'ECONNREFUSED' }], ['broker', 'code']],
-    ['KafkaJSNoBrokerAvailableError', [], ['name', 'retriable']],
+    ['KafkaJSNoBrokerAvailableError', [], ['name', 'retriable', 'message']],
+    ['KafkaJSInvariantViolation', ['state lost'], ['name', 'retriable', 'message']],
+    ['KafkaJSConnectionClosedError', ['closed', { host: 'h', port: 9 }], ['broker', 'host', 'port']],
   ]
   for (const [name, args, fields] of cases) {
     const pick = (e) => [name, Object.fromEntries(fields.map((f) => [f, e[f]]))]

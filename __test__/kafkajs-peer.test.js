@@ -122,3 +122,24 @@ for (const [label, ours, theirs] of [
     expect(Object.fromEntries(ferro)).toEqual(Object.fromEntries(peerWhere))
   })
 }
+
+test('CONNECT and DISCONNECT events of a producer and an admin carry no payload, as kafkajs emits them', async () => {
+  const ferro = require('..')
+  const shapes = {}
+  for (const [name, lib] of [['kafkajs', kafkajs], ['ferrokafka', ferro]]) {
+    const client = new lib.Kafka({ brokers: cluster.brokers, logLevel: lib.logLevel.NOTHING })
+    const seen = []
+    for (const c of [client.producer(), client.admin()]) {
+      for (const event of [c.events.CONNECT, c.events.DISCONNECT]) {
+        c.on(event, (e) => seen.push([e.type, 'payload' in e, e.payload]))
+      }
+      await c.connect()
+      await c.disconnect()
+    }
+    // Listeners run on a later tick in both clients.
+    await new Promise((resolve) => setImmediate(resolve))
+    shapes[name] = seen
+  }
+  expect(shapes.ferrokafka).toEqual(shapes.kafkajs)
+  expect(shapes.ferrokafka).toHaveLength(4)
+})

@@ -302,7 +302,7 @@ test('diagnostics_channel: client instrumentation events and service events, pub
     await observing(names, async (seen) => {
       await s.initialize()
       const connect = await seen['ferrokafka:producer.connect'].waitFor(() => true)
-      expect(connect).toEqual({ id: expect.any(Number), type: 'producer.connect', timestamp: expect.any(Number), payload: {} })
+      expect(connect).toEqual({ id: expect.any(Number), type: 'producer.connect', timestamp: expect.any(Number), payload: undefined })
       await s.subscribe(topic, groupId, async () => {})
       expect((await seen['ferrokafka:consumer.group_join'].waitFor(() => true)).payload).toMatchObject({ groupId })
       await s.send(topic, { hello: 1 })

@@ -25,7 +25,7 @@ export class KafkaJSError extends Error {
   /** The option or argument at fault, for validation errors. */
   field?: string
   constructor(e: Error | string, { retriable = true, cause, code, field }: KafkaJSErrorOptions = {}) {
-    // kafkajs's no-argument errors (KafkaJSNoBrokerAvailableError, ...) have an empty message.
+    // A missing message is an empty one, as in kafkajs.
     super(typeof e === 'string' ? e : e?.message ?? '')
     this.name = 'KafkaJSError'
     this.retriable = retriable
@@ -125,7 +125,8 @@ export class KafkaJSConnectionClosedError extends KafkaJSConnectionError {
   host?: string
   port?: number
   constructor(e: Error | string, opts: KafkaJSErrorOptions & { host?: string; port?: number } = {}) {
-    super(e, opts)
+    // kafkajs's `broker` is `host:port`.
+    super(e, { broker: opts.host !== undefined ? `${opts.host}:${opts.port}` : undefined, ...opts })
     this.name = 'KafkaJSConnectionClosedError'
     this.host = opts.host
     this.port = opts.port
@@ -228,7 +229,13 @@ export class KafkaJSDeleteTopicRecordsError extends KafkaJSError {
     this.partitions = partitions
   }
 }
-export const KafkaJSInvariantViolation = derive('KafkaJSInvariantViolation', KafkaJSNonRetriableError)
+/** As kafkajs's: the message says an invariant was violated and asks for a bug report. */
+export class KafkaJSInvariantViolation extends KafkaJSNonRetriableError {
+  constructor(e: Error | string, opts: KafkaJSErrorOptions = {}) {
+    super(`Invariant violated: ${typeof e === 'string' ? e : e?.message}. This is likely a bug and should be reported.`, opts)
+    this.name = 'KafkaJSInvariantViolation'
+  }
+}
 // kafkajs never renames these instances; code matching on `error.name` sees what kafkajs gives.
 export const KafkaJSInvalidVarIntError = derive('KafkaJSInvalidVarIntError', KafkaJSNonRetriableError, 'KafkaJSNonRetriableError')
 export const KafkaJSInvalidLongError = derive('KafkaJSInvalidLongError', KafkaJSNonRetriableError, 'KafkaJSNonRetriableError')
@@ -236,7 +243,13 @@ export const KafkaJSCreateTopicError = derive<{ topic: string }, [topic?: string
   'KafkaJSCreateTopicError', KafkaJSProtocolError, undefined, (rest) => ({ topic: rest[0] }))
 export const KafkaJSAggregateError = plain('KafkaJSAggregateError')
 export const KafkaJSFetcherRebalanceError = plain('KafkaJSFetcherRebalanceError', 'Error')
-export const KafkaJSNoBrokerAvailableError = derive('KafkaJSNoBrokerAvailableError', KafkaJSError)
+/** As kafkajs's: takes no message of its own. */
+export class KafkaJSNoBrokerAvailableError extends KafkaJSError {
+  constructor() {
+    super('No broker available')
+    this.name = 'KafkaJSNoBrokerAvailableError'
+  }
+}
 export const KafkaJSAlterPartitionReassignmentsError = derive<{ topic?: string; partition?: number }, [topic?: string, partition?: number]>(
   'KafkaJSAlterPartitionReassignmentsError', KafkaJSProtocolError, undefined, (rest) => ({ topic: rest[0], partition: rest[1] }))
 
@@ -254,13 +267,11 @@ export type KafkaJSTimeout = InstanceType<typeof KafkaJSTimeout>
 export type KafkaJSLockTimeout = InstanceType<typeof KafkaJSLockTimeout>
 export type KafkaJSUnsupportedMagicByteInMessageSet = InstanceType<typeof KafkaJSUnsupportedMagicByteInMessageSet>
 export type KafkaJSDeleteGroupsError = InstanceType<typeof KafkaJSDeleteGroupsError>
-export type KafkaJSInvariantViolation = InstanceType<typeof KafkaJSInvariantViolation>
 export type KafkaJSInvalidVarIntError = InstanceType<typeof KafkaJSInvalidVarIntError>
 export type KafkaJSInvalidLongError = InstanceType<typeof KafkaJSInvalidLongError>
 export type KafkaJSCreateTopicError = InstanceType<typeof KafkaJSCreateTopicError>
 export type KafkaJSAggregateError = InstanceType<typeof KafkaJSAggregateError>
 export type KafkaJSFetcherRebalanceError = InstanceType<typeof KafkaJSFetcherRebalanceError>
-export type KafkaJSNoBrokerAvailableError = InstanceType<typeof KafkaJSNoBrokerAvailableError>
 export type KafkaJSAlterPartitionReassignmentsError = InstanceType<typeof KafkaJSAlterPartitionReassignmentsError>
 
 const byName: Record<string, new (e: string, o: KafkaJSErrorOptions) => KafkaJSError> = {

@@ -47,7 +47,8 @@ export class Instrumentation {
     }
   }
 
-  emit(eventName: string, payload: unknown = {}): void {
+  // No payload given stays undefined, as kafkajs's CONNECT, DISCONNECT and STOP events have it.
+  emit(eventName: string, payload?: unknown): void {
     const channel = channelFor(CHANNEL_PREFIX + eventName)
     const listened = this.emitter.listenerCount(eventName) > 0
     // The common case (nobody observes) allocates nothing.
