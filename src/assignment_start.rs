@@ -80,7 +80,14 @@ pub(crate) fn resume_after_handled(
   if back.count() == 0 {
     return Vec::new();
   }
-  let Ok(committed) = consumer.committed_offsets(back, Duration::from_secs(10)) else {
+  let Ok(committed) = consumer.committed_offsets(back.clone(), Duration::from_secs(10)) else {
+    // Unknown whether others committed further meanwhile: what this member handled is not
+    // committed again (it could move the group's offset back); its next stores are.
+    let mut acked = consumer.context().acked.lock().unwrap();
+    for e in back.elements() {
+      let key = (e.topic().to_string(), e.partition());
+      acked.insert(key.clone(), stored[&key]);
+    }
     return Vec::new();
   };
   let mut caught_up = Vec::new();
