@@ -20,7 +20,7 @@ export class RunOffsets {
   private readonly resolved = new Map<string, TopicPartitionOffset>()
   /** The batches running now: each reads its own resolved offset when asked. */
   private readonly live = new Map<string, () => TopicPartitionOffset | null>()
-  /** The next offset a commit of this run reached, by partition key. */
+  /** The offset the last commit of this run sent, by partition key (kafkajs's committed offsets). */
   private readonly acked = new Map<string, bigint>()
   private sinceCommit = 0
   private lastCommitAt = Date.now()
@@ -66,7 +66,7 @@ export class RunOffsets {
       for (const p of t.partitions) {
         const key = keyOf(t.topic, Number(p.partition))
         const offset = BigInt(p.offset)
-        if (offset > (this.acked.get(key) ?? -1n)) this.acked.set(key, offset)
+        this.acked.set(key, offset)
         const r = this.resolved.get(key)
         if (r && BigInt(r.offset) <= offset) this.resolved.delete(key)
       }
@@ -119,8 +119,9 @@ export class RunOffsets {
       const r = current()
       if (r) all.set(key, r)
     }
-    // A running batch's resolved offsets that a commit already covers are not uncommitted.
-    for (const [key, r] of all) if (BigInt(r.offset) <= (this.acked.get(key) ?? -1n)) all.delete(key)
+    // A running batch's resolved offset that the last commit sent is not uncommitted (kafkajs compares
+    // resolved and committed offsets the same way).
+    for (const [key, r] of all) if (BigInt(r.offset) === this.acked.get(key)) all.delete(key)
     const byTopic = new Map<string, { partition: number; offset: string }[]>()
     for (const r of all.values()) {
       const list = byTopic.get(r.topic) ?? []

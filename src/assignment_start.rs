@@ -80,25 +80,24 @@ pub(crate) fn resume_after_handled(
   if back.count() == 0 {
     return Vec::new();
   }
-  let Ok(committed) = consumer.committed_offsets(back.clone(), Duration::from_secs(10)) else {
-    // Unknown whether others committed further meanwhile: what this member handled is not
-    // committed again (it could move the group's offset back); its next stores are.
-    let mut acked = consumer.context().acked.lock().unwrap();
-    for e in back.elements() {
-      let key = (e.topic().to_string(), e.partition());
-      acked.insert(key.clone(), stored[&key]);
-    }
-    return Vec::new();
-  };
+  let committed = consumer.committed_offsets(back.clone(), Duration::from_secs(10));
   let mut caught_up = Vec::new();
-  let mut acked = consumer.context().acked.lock().unwrap();
+  // Lock order everywhere: last_stored, then acked (consumer_commit.rs takes them so).
   let mut last = consumer.context().last_stored.lock().unwrap();
-  for e in committed.elements() {
+  let mut acked = consumer.context().acked.lock().unwrap();
+  let list = committed.as_ref().unwrap_or(&back);
+  for e in list.elements() {
     let key = (e.topic().to_string(), e.partition());
     let handled = stored[&key];
-    let committed = match e.offset() {
-      Offset::Offset(c) => c,
-      _ => -1,
+    let committed = match (&committed, e.error(), e.offset()) {
+      (Ok(_), Ok(()), Offset::Offset(c)) => c,
+      (Ok(_), Ok(()), _) => -1,
+      // Unknown whether others committed further meanwhile: what this member handled is not
+      // committed again (it could move the group's offset back); its next stores are.
+      _ => {
+        acked.insert(key, handled);
+        continue;
+      }
     };
     acked.insert(key.clone(), committed);
     if committed < handled {

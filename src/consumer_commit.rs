@@ -51,6 +51,7 @@ impl ConsumerInner {
 /// and a commit of it would then leave out a partition whose work was done before the
 /// rebalance, while COMMIT_OFFSETS reported it (the group's offset stayed behind for good).
 pub(crate) fn commit_stored(consumer: &RawConsumer) -> rdkafka::error::KafkaResult<()> {
+  let _one_at_a_time = consumer.context().commit_lock.lock().unwrap();
   let offsets = uncommitted_in_assignment(consumer);
   if offsets.count() == 0 {
     return Ok(());

@@ -51,6 +51,9 @@ pub struct ConsumerCtx {
   /// The offset the broker last confirmed as committed per partition, by a commit of this member
   /// (or read at an assignment): a commit sends only the stored offsets that differ.
   pub acked: Mutex<std::collections::HashMap<(String, i32), i64>>,
+  /// Held by a commit of the stored offsets from choosing them to recording the answer: two
+  /// overlapping commits could otherwise land in the other order and move an offset back.
+  pub commit_lock: Mutex<()>,
   /// Offsets to store again once the assignment that resumed after them is in effect (a store
   /// inside the rebalance callback is refused: the assignment is applied asynchronously).
   catch_up: Mutex<Vec<((String, i32), i64)>>,
@@ -82,6 +85,7 @@ impl ConsumerCtx {
       stats: Default::default(),
       last_stored: Mutex::new(Default::default()),
       acked: Mutex::new(Default::default()),
+      commit_lock: Mutex::new(()),
       catch_up: Mutex::new(Vec::new()),
       ahead: Default::default(),
       fetch_queue: Default::default(),
