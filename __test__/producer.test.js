@@ -1,7 +1,8 @@
 // The kafkajs Producer contract on a MockCluster over TCP: RecordMetadata, record round-trips,
 // sendBatch, key partitioning (Java murmur2, as kafkajs's DefaultPartitioner), explicit
-// partitions, idempotent delivery, state and input errors, and disconnect flushing.
-const { Partitioners: KafkaJSPartitioners, Kafka: KafkaJS } = require('kafkajs')
+// partitions, idempotent delivery, state and input errors, and disconnect flushing (broker-side
+// failures: producer-errors.test.js).
+const { Partitioners: KafkaJSPartitioners } = require('kafkajs')
 const { KafkaJSNonRetriableError, KafkaJSError } = require('..')
 const { unique, startCluster, within, consumeUntil } = require('./helpers')
 
@@ -339,82 +340,5 @@ test('a producer with a JavaScript partitioner creates a missing topic on send, 
     expect(meta).toMatchObject({ topicName: topic, errorCode: 0 })
   } finally {
     await producer.disconnect()
-  }
-})
-
-test('allowAutoTopicCreation: false: a send to a missing topic rejects UNKNOWN_TOPIC_OR_PARTITION once the retries are spent, as kafkajs, and creates nothing', async () => {
-  const topic = unique('absent')
-  const config = { allowAutoTopicCreation: false, retry: { retries: 2, initialRetryTime: 100 } }
-  /** The root cause of a library's rejection (kafkajs wraps it in KafkaJSNumberOfRetriesExceeded). */
-  const rejection = async (client) => {
-    const producer = client.producer(config)
-    await producer.connect()
-    try {
-      const error = await within(20000, producer.send({ topic, messages: [{ value: 'v' }] }).then(() => null, (e) => e), 'send')
-      let root = error
-      while (root?.cause) root = root.cause
-      return { name: root?.name, type: root?.type, code: root?.code }
-    } finally {
-      await producer.disconnect()
-    }
-  }
-  const ours = await rejection(kafka)
-  expect(ours).toEqual(await rejection(new KafkaJS({ brokers: cluster.brokers, logLevel: 0 })))
-  expect(ours).toEqual({ name: 'KafkaJSProtocolError', type: 'UNKNOWN_TOPIC_OR_PARTITION', code: 3 })
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    expect(await admin.listTopics()).not.toContain(topic)
-  } finally {
-    await admin.disconnect()
-  }
-})
-
-test('a non-idempotent producer resends a failed produce request retry.retries times, as kafkajs', async () => {
-  const topic = unique('t')
-  cluster.createTopic(topic, 1, 1)
-  const sendWith = async (retries) => {
-    const producer = await connectedProducer({ idempotent: false, retry: { retries } })
-    try {
-      await producer.send({ topic, messages: [{ value: 'warm' }] }) // metadata known before the fault
-      cluster.pushRequestErrors('Produce', ['NOT_ENOUGH_REPLICAS'])
-      return await producer.send({ topic, messages: [{ value: `r${retries}` }] }).then((m) => m[0].errorCode, (e) => e.type)
-    } finally {
-      cluster.clearRequestErrors('Produce')
-      await producer.disconnect()
-    }
-  }
-  expect(await sendWith(0)).toBe('NOT_ENOUGH_REPLICAS')
-  expect(await sendWith(1)).toBe(0)
-})
-
-test('a broker\'s UNKNOWN_SERVER_ERROR (-1) rejects as kafkajs names it: KafkaJSProtocolError, type UNKNOWN, code -1, not retriable', async () => {
-  const topic = unique('t')
-  cluster.createTopic(topic, 1, 1)
-  const producer = await connectedProducer({ idempotent: false, retry: { retries: 0 } })
-  try {
-    await producer.send({ topic, messages: [{ value: 'warm' }] })
-    cluster.pushRequestErrors('Produce', ['UNKNOWN'])
-    const error = await producer.send({ topic, messages: [{ value: 'v' }] }).then(() => null, (e) => e)
-    expect(error).toMatchObject({ name: 'KafkaJSProtocolError', type: 'UNKNOWN', code: -1, retriable: false })
-  } finally {
-    cluster.clearRequestErrors('Produce')
-    await producer.disconnect()
-  }
-})
-
-test('a per-send acks other than -1 is refused by a producer created idempotent: true, as kafkajs; the default producer sends it', async () => {
-  const topic = unique('t')
-  cluster.createTopic(topic, 1, 1)
-  const strict = await connectedProducer({ idempotent: true })
-  const plain = await connectedProducer()
-  try {
-    const err = await strict.send({ topic, acks: 1, messages: [{ value: 'v' }] }).catch((e) => e)
-    expect(err).toBeInstanceOf(KafkaJSNonRetriableError)
-    expect(err.field).toBe('acks')
-    expect(await plain.send({ topic, acks: 1, messages: [{ value: 'v' }] })).toEqual([expect.objectContaining({ errorCode: 0 })])
-  } finally {
-    await strict.disconnect()
-    await plain.disconnect()
   }
 })
