@@ -99,6 +99,30 @@ test('with the NestJS reply assigner, the members that stay keep their partition
   }
 }, 90000)
 
+test('with the NestJS reply assigner, a member joining a group whose partitions another holds resolves run() only with its share (as kafkajs), not on the empty first round', async () => {
+  const { kafka } = loggedKafka()
+  const topic = unique('reply-join'), groupId = unique('g')
+  cluster.createTopic(topic, 2, 1)
+  const members = [0, 1].map(() => kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500, partitionAssigners: [nestAssigner] }))
+  const joins = [[], []]
+  members.forEach((c, i) => c.on(c.events.GROUP_JOIN, (e) => joins[i].push(e.payload.memberAssignment[topic] ?? [])))
+  try {
+    for (const c of members) {
+      await c.connect()
+      await c.subscribe({ topics: [topic] })
+    }
+    await members[0].run({ eachMessage: async () => {} })
+    expect(joins[0].at(-1)).toEqual([0, 1])
+    await members[1].run({ eachMessage: async () => {} })
+    // Listeners run on a later tick: the join that settled run() is reported by then.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(joins[1].at(-1)).toHaveLength(1)
+    expect(joins[1].slice(0, -1).every((ps) => ps.length === 0)).toBe(true)
+  } finally {
+    await Promise.all(members.map((c) => c.disconnect()))
+  }
+}, 60000)
+
 test('a custom assigner listed with a built-in one leaves the built-in strategy in charge', async () => {
   const { kafka, entries } = loggedKafka()
   function myAssigner() { return { name: 'MyAssigner', version: 0, assign: async () => { throw new Error('never called') }, protocol: () => ({}) } }

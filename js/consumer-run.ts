@@ -34,7 +34,8 @@ export abstract class ConsumerRunLoop {
   protected loopDone: Promise<void> | null = null
   /** A crash that does not restart: reported once the loop ended and the consumer disconnected. */
   protected crashed: { error: unknown } | null = null
-  protected onJoin: (() => void) | null = null
+  /** Settles a `run()` waiting for its assignment; given the GROUP_JOIN payload, or nothing to settle now. */
+  protected onJoin: ((join?: Record<string, any>) => void) | null = null
   protected pausedKeys = new Set<string>()
   protected sought = new Set<string>()
   protected pendingSeeks = new Map<string, TopicPartitionOffset>()
@@ -348,7 +349,7 @@ export abstract class ConsumerRunLoop {
               try { callSync(() => nc.seek(s)); this.pendingSeeks.delete(k) } catch { /* retried at the next join */ }
             }
           }
-          this.onJoin?.()
+          this.onJoin?.(payload)
           break
         }
         case 'REBALANCING':

@@ -75,7 +75,7 @@ export class Consumer extends ConsumerRunLoop {
 
   /**
    * Starts consuming; resolves once the group is joined and partitions are assigned (or after
-   * 30 s if no assignment came). Handlers run per message or per batch as kafkajs's do.
+   * 30 s if no assignment came; under cooperative-sticky an empty first round is not one). Handlers run per message or per batch as kafkajs's do.
    */
   async run(config: ConsumerRunConfig = {}): Promise<void> {
     if (this.running) return
@@ -100,7 +100,15 @@ export class Consumer extends ConsumerRunLoop {
     const joined = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 30_000)
       timer.unref?.()
-      this.onJoin = () => { clearTimeout(timer); resolve() }
+      this.onJoin = (join) => {
+        // Under cooperative-sticky a member joining a group whose partitions others hold gets
+        // nothing at first and its share in a second round, once they gave it up: kafkajs's
+        // run() (eager) resolves with the share, and NestJS's ClientKafka sends only once it has
+        // a reply partition, so the empty first round does not count.
+        if (join && /cooperative/.test(join.groupProtocol ?? '') && !Object.values(join.memberAssignment ?? {}).some((ps: any) => ps?.length > 0)) return
+        clearTimeout(timer)
+        resolve()
+      }
     })
     this.stall?.start()
     // A running consumer keeps Node alive, as kafkajs's sockets do, also while a handler awaits
