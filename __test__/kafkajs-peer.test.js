@@ -143,3 +143,23 @@ test('CONNECT and DISCONNECT events of a producer and an admin carry no payload,
   expect(shapes.ferrokafka).toEqual(shapes.kafkajs)
   expect(shapes.ferrokafka).toHaveLength(4)
 })
+
+test('subscribe() with allowAutoTopicCreation: false rejects for a topic no broker hosts and resolves for one that exists, as kafkajs', async () => {
+  const ferro = require('..')
+  const existing = unique('exists')
+  cluster.createTopic(existing, 1, 1)
+  const outcomes = {}
+  for (const [name, lib] of [['kafkajs', kafkajs], ['ferrokafka', ferro]]) {
+    const consumer = new lib.Kafka({ brokers: cluster.brokers, logLevel: lib.logLevel.NOTHING }).consumer({ groupId: unique('g'), allowAutoTopicCreation: false })
+    await consumer.connect()
+    try {
+      const missing = await consumer.subscribe({ topics: [unique('missing')] }).then(() => 'resolved', (e) => [e.name, e.type, e.retriable])
+      const present = await consumer.subscribe({ topics: [existing] }).then(() => 'resolved', (e) => e.message)
+      outcomes[name] = { missing, present }
+    } finally {
+      await consumer.disconnect()
+    }
+  }
+  expect(outcomes.kafkajs).toEqual({ missing: ['KafkaJSProtocolError', 'UNKNOWN_TOPIC_OR_PARTITION', true], present: 'resolved' })
+  expect(outcomes.ferrokafka).toEqual(outcomes.kafkajs)
+})

@@ -64,6 +64,7 @@ export class Consumer extends ConsumerRunLoop {
     list.forEach((t, i) => {
       if (!(t instanceof RegExp) && (typeof t !== 'string' || t.length === 0)) throw check.invalid(`topics[${i}]`, 'must be a non-empty string or a RegExp')
     })
+    if (this.config.allowAutoTopicCreation === false) await this.requireTopics(list.filter((t): t is string => typeof t === 'string'))
     // A topic subscribed again (a program re-running its setup after a crash) is listed once, as
     // kafkajs keeps it: librdkafka refuses a subscription naming a topic twice.
     for (const t of list) {
@@ -71,6 +72,22 @@ export class Consumer extends ConsumerRunLoop {
       if (!this.topics.includes(name)) this.topics.push(name)
     }
     if (subscription.fromBeginning) this.fromBeginning = true
+  }
+
+  /**
+   * kafkajs's subscribe() with `allowAutoTopicCreation: false` reads the topics' metadata and
+   * rejects for one no broker hosts (KafkaJSProtocolError UNKNOWN_TOPIC_OR_PARTITION) instead of
+   * letting run() wait for partitions that never come.
+   */
+  private async requireTopics(topics: string[]): Promise<void> {
+    if (topics.length === 0) return
+    const admin = new Admin(this.ctx, {})
+    await admin.connect()
+    try {
+      await admin.fetchTopicMetadata({ topics })
+    } finally {
+      await admin.disconnect()
+    }
   }
 
   /**
