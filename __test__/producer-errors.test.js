@@ -92,3 +92,21 @@ test('a per-send acks other than -1 is refused by a producer created idempotent:
     await plain.disconnect()
   }
 })
+
+test('an idempotent producer refuses retries: 0 and warns about a bounded number of them, as kafkajs; the default producer takes either', () => {
+  const kafkajs = require('kafkajs')
+  const seen = {}
+  for (const [name, lib] of [['kafkajs', kafkajs], ['ferrokafka', require('..')]]) {
+    const warnings = []
+    const client = new lib.Kafka({ brokers: cluster.brokers, logLevel: lib.logLevel.WARN, logCreator: () => ({ level, log }) => { if (level === lib.logLevel.WARN) warnings.push(log.message) } })
+    const refused = (() => {
+      try { client.producer({ idempotent: true, retry: { retries: 0 } }); return null } catch (e) { return [e.name, e.message] }
+    })()
+    client.producer({ idempotent: true, retry: { retries: 3 } })
+    client.producer({ retry: { retries: 0 } })
+    seen[name] = { refused, warnings: warnings.filter((m) => /idempotent/i.test(m)) }
+  }
+  expect(seen.kafkajs.refused).toEqual(['KafkaJSNonRetriableError', 'Idempotent producer must allow retries to protect against transient errors'])
+  expect(seen.kafkajs.warnings).toEqual(['Limiting retries for the idempotent producer may invalidate EoS guarantees'])
+  expect(seen.ferrokafka).toEqual(seen.kafkajs)
+})

@@ -101,10 +101,22 @@ export class Producer {
     this.requests = new RequestEvents(this.instrumentation, events)
     check.fn(config.createPartitioner, 'createPartitioner')
     check.retry(config.retry, 'retry')
+    if (config.idempotent === true) this.checkIdempotentRetries({ ...ctx.retry, ...config.retry }.retries)
     const create = config?.createPartitioner
     this.partitioning = isNativePartitioner(create) ? null : new JsPartitioning(create!, this.metadataSource(), config.metadataMaxAge ?? 300_000)
     this.nativeProducer = ctx.early((common) => this.create(common))
     bindMethods(this, ['connect', 'disconnect', 'isIdempotent', 'send', 'sendBatch', 'transaction', 'on', 'logger'])
+  }
+
+  /**
+   * As kafkajs's, for a producer created `idempotent: true`: no retries is refused, and a bounded
+   * number of them warned about (librdkafka's idempotent producer itself resends until
+   * `message.timeout.ms`, whatever `retries` says).
+   */
+  private checkIdempotentRetries(retries: number | undefined): void {
+    if (retries === undefined) return
+    if (retries < 1) throw new KafkaJSNonRetriableError('Idempotent producer must allow retries to protect against transient errors', { field: 'retry.retries' })
+    if (retries < Number.MAX_SAFE_INTEGER) this.log.warn('Limiting retries for the idempotent producer may invalidate EoS guarantees')
   }
 
   private create(common: Record<string, unknown>): NativeProducer {
