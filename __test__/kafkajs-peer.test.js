@@ -163,3 +163,14 @@ test('subscribe() with allowAutoTopicCreation: false rejects for a topic no brok
   expect(outcomes.kafkajs).toEqual({ missing: ['KafkaJSProtocolError', 'UNKNOWN_TOPIC_OR_PARTITION', true], present: 'resolved' })
   expect(outcomes.ferrokafka).toEqual(outcomes.kafkajs)
 })
+
+test('a consumer whose heartbeatInterval is not below its sessionTimeout is refused at creation with kafkajs\'s error', () => {
+  const ferro = require('..')
+  const refusal = (lib, config) => {
+    try { new lib.Kafka({ brokers: cluster.brokers, logLevel: lib.logLevel.NOTHING }).consumer({ groupId: 'g', ...config }); return null } catch (e) { return [e.name, e.message] }
+  }
+  for (const config of [{ sessionTimeout: 6000, heartbeatInterval: 8000 }, { heartbeatInterval: 30000 }, { sessionTimeout: 6000 }]) {
+    expect([config, refusal(ferro, config)]).toEqual([config, refusal(kafkajs, config)])
+  }
+  expect(refusal(ferro, { heartbeatInterval: 30000 })?.[0]).toBe('KafkaJSNonRetriableError')
+})

@@ -29,6 +29,14 @@ export class Consumer extends ConsumerRunLoop {
     check.retry(config.retry, 'retry')
     if (config.partitionAssigners !== undefined) check.array(config.partitionAssigners, 'partitionAssigners')
     check.num(config.stallTimeout, 'stallTimeout')
+    // kafkajs's own check and words, at creation (its defaults: 30000 and 3000).
+    const [session, heartbeat] = [config.sessionTimeout ?? 30_000, config.heartbeatInterval ?? 3_000]
+    if (heartbeat >= session) {
+      throw new KafkaJSNonRetriableError(
+        `Consumer heartbeatInterval (${heartbeat}) must be lower than sessionTimeout (${session}). It is recommended to set heartbeatInterval to approximately a third of the sessionTimeout.`,
+        { field: 'heartbeatInterval' },
+      )
+    }
     if (config.stallTimeout && config.stallTimeout > 0) {
       this.stall = new ConsumerStallWatch(this.groupId, config.stallTimeout, {
         assignment: () => this.assignment(), isPaused: (key) => this.pausedKeys.has(key),
