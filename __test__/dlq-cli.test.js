@@ -9,9 +9,10 @@ let cluster, kafka
 beforeAll(() => ({ cluster, kafka } = startCluster(1)))
 afterAll(() => cluster.close())
 
-const cli = (args) => new Promise((resolve) => {
+const cli = (args, env = { KAFKA_BROKERS: cluster.bootstrapServers }) => new Promise((resolve) => {
+  const { KAFKA_BROKERS: _unset, ...base } = process.env
   execFile(process.execPath, [path.join(__dirname, '..', 'bin', 'ferrokafka.js'), ...args], {
-    env: { ...process.env, KAFKA_BROKERS: cluster.bootstrapServers }, timeout: 60_000,
+    env: { ...base, ...env }, timeout: 60_000,
   }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }))
 })
 
@@ -41,6 +42,16 @@ test('dlq inspect prints every record with its failure headers', async () => {
   for (const k of ['k0', 'k1', 'k2']) expect(out.stdout).toContain(k)
   expect(out.stdout).toContain(`${topic}[0]@0`)
   expect(out.stdout).toContain('NonRetryableError: bad k1')
+})
+
+test('dlq inspect --brokers reads the cluster named there (no KAFKA_BROKERS); an unknown option or a bad list is refused', async () => {
+  const { dlq } = await deadLettered(1)
+  const out = await cli(['dlq', 'inspect', dlq, '--brokers', cluster.bootstrapServers], {})
+  expect([out.code, out.stdout]).toEqual([0, expect.stringContaining('1 record(s) in')])
+  const unknown = await cli(['dlq', 'inspect', dlq, '--broker', cluster.bootstrapServers], {})
+  expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('unknown option for dlq inspect: --broker')])
+  const bad = await cli(['dlq', 'inspect', dlq, '--brokers', 'nohost'], {})
+  expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--brokers must list host:port')])
 })
 
 test('dead-lettered records land in the DLQ in the order they failed in', async () => {

@@ -2,15 +2,16 @@
 // ferrokafka's command line: `ferrokafka mock-broker [--brokers N] [--topic name:partitions ...]`.
 const args = process.argv.slice(2)
 const usage = `usage: ferrokafka mock-broker [--brokers N] [--topic NAME[:PARTITIONS]]...
-       ferrokafka dlq inspect <dlq-topic> [--limit N]
-       ferrokafka dlq replay <dlq-topic> [--limit N]
+       ferrokafka dlq inspect <dlq-topic> [--limit N] [--brokers HOST:PORT,...]
+       ferrokafka dlq replay <dlq-topic> [--limit N] [--brokers HOST:PORT,...]
 
   mock-broker   serve an embedded Kafka-protocol cluster (librdkafka's MockCluster) on loopback
                 until Ctrl-C; point any Kafka client at the printed bootstrap servers.
   dlq inspect   print a dead-letter topic's records with their failure headers (commits nothing)
   dlq replay    send a dead-letter topic's records back to their original topics
 
-  The dlq commands read the cluster from KAFKA_BROKERS (and the other KAFKA_* variables).`
+  The dlq commands read the cluster from --brokers, else KAFKA_BROKERS (TLS, SASL and the client
+  id from the other KAFKA_* variables).`
 
 function option(name, fallback) {
   const i = args.indexOf(name)
@@ -62,13 +63,15 @@ function mockBroker() {
 
 async function dlq() {
   const [, action, topic] = args
-  const limit = Number(option('--limit', 'Infinity'))
-  if (!['inspect', 'replay'].includes(action) || !topic || !(limit > 0)) {
-    console.error(usage)
-    process.exit(2)
+  for (let i = 3; i < args.length; i += 2) {
+    if (args[i] !== '--limit' && args[i] !== '--brokers') fail(`unknown option for dlq ${action}: ${args[i]}`)
   }
+  const limit = Number(option('--limit', 'Infinity'))
+  if (!['inspect', 'replay'].includes(action) || !topic || topic.startsWith('--') || !(limit > 0)) fail('dlq needs inspect or replay, a topic, and a --limit above 0 if one is given')
   const { Kafka, configFromEnv, readDeadLetters, replayDeadLetters } = require('..')
-  const env = configFromEnv()
+  const listed = option('--brokers', undefined)
+  if (listed !== undefined && !listed.split(',').every((b) => /^[^\s:]+:\d+$/.test(b))) fail('--brokers must list host:port pairs separated by commas')
+  const env = configFromEnv(listed === undefined ? process.env : { ...process.env, KAFKA_BROKERS: listed })
   const kafka = new Kafka({ brokers: env.brokers, clientId: env.clientId, ssl: env.ssl, sasl: env.sasl, logLevel: 1 })
   if (action === 'replay') {
     const n = await replayDeadLetters(kafka, topic, { limit })
