@@ -156,6 +156,24 @@ describe('EventBus publish and subscribe', () => {
     expect(statuses.seen.sort()).toEqual(['invoice.status_changed', 'order.status_changed'])
   })
 
+  test('bad input is refused naming what is wrong; a group subscribed twice on one bus is refused (its two consumers would split the events)', async () => {
+    const type = `${domain('dup')}.created`
+    createTopics(type)
+    await withBus(async (bus) => {
+      const refusal = (p) => p.then(() => null, (e) => [e.name, e.message])
+      expect(await refusal(bus.publish({ aggregateId: 'a', data: {} }))).toEqual(['EventValidationError', expect.stringContaining('event.type must be a non-empty string')])
+      expect(await refusal(bus.publish(null))).toEqual(['EventValidationError', expect.stringContaining('type must be a non-empty string')])
+      expect(await refusal(bus.subscribe('g', type, 'not a function'))).toEqual(['EventValidationError', expect.stringContaining('handler function')])
+      expect(await refusal(bus.subscribe('', type, async () => {}))).toEqual(['EventValidationError', expect.stringContaining('groupId')])
+      expect(await refusal(bus.subscribe('g', [], async () => {}))).toEqual(['EventValidationError', expect.stringContaining('patterns')])
+      expect(await refusal(bus.subscribe(unique('g'), type, async () => {}, { retry: { jitter: 5 } }))).toEqual([expect.any(String), expect.stringContaining('jitter')])
+      expect(await refusal(bus.subscribe(unique('g'), type, async () => {}, { circuitBreaker: { failureThreshold: 0 } }))).toEqual([expect.any(String), expect.stringContaining('failureThreshold')])
+      const groupId = unique('g')
+      await bus.subscribe(groupId, type, async () => {})
+      expect(await refusal(bus.subscribe(groupId, type, async () => {}))).toEqual(['EventValidationError', expect.stringContaining(`group "${groupId}" is already subscribed`)])
+    })
+  })
+
   test('`*.status_changed` also receives status_changed events of a mapped domain (projects.* -> fsm.projects)', async () => {
     // The router maps projects.* to fsm.projects; a pattern whose first segment is a wildcard
     // must still cover the mapped domain topics (EventRouter.topicsForPattern returns them).

@@ -23,7 +23,7 @@ impl<'a> Options<'a> {
     }
   }
 
-  fn field(&self, key: &str) -> String {
+  pub(crate) fn field(&self, key: &str) -> String {
     if self.path.is_empty() {
       key.to_string()
     } else {
@@ -69,6 +69,16 @@ impl<'a> Options<'a> {
       None => Ok(None),
       Some(Value::Number(n)) => Ok(n.as_f64()),
       Some(_) => Err(FerroError::config(self.field(key), "must be a number")),
+    }
+  }
+
+  /// A finite number from `min` to `max`.
+  pub fn number_between(&self, key: &str, min: f64, max: f64) -> Result<Option<f64>> {
+    match self.number(key)? {
+      Some(f) if !(min..=max).contains(&f) => {
+        Err(FerroError::config(self.field(key), format!("must be a number from {} to {}", min, max)))
+      }
+      n => Ok(n),
     }
   }
 

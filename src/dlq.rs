@@ -166,13 +166,15 @@ impl DeadLetterPolicy {
       retries: dl.integer("maxRetries", 1_000)?.unwrap_or(3) as u32,
       initial_ms: dl.integer("initialRetryTimeMs", 3_600_000)?.unwrap_or(100) as f64,
       max_ms: dl.integer("maxRetryTimeMs", 3_600_000)?.unwrap_or(30_000) as f64,
-      multiplier: dl.number("multiplier")?.unwrap_or(2.0),
-      factor: dl.number("jitter")?.unwrap_or(0.2),
+      multiplier: dl.number_between("multiplier", 1.0, 100.0)?.unwrap_or(2.0),
+      // A fraction of each delay either way: above 1 a delay could go negative.
+      factor: dl.number_between("jitter", 0.0, 1.0)?.unwrap_or(0.2),
     };
     let cb = run.child("circuitBreaker")?;
     let breaker = match cb.integer("failureThreshold", 1_000_000)? {
-      Some(k) if k > 0 => Some((k as u32, cb.integer("cooldownMs", 3_600_000)?.unwrap_or(30_000))),
-      _ => None,
+      Some(0) => return Err(FerroError::config(cb.field("failureThreshold"), "must be an integer from 1 to 1000000")),
+      Some(k) => Some((k as u32, cb.integer("cooldownMs", 3_600_000)?.unwrap_or(30_000))),
+      None => None,
     };
     let topic = dl.string("topic")?.filter(|t| !t.is_empty()).map(str::to_string);
     Ok(Some(DeadLetterPolicy { topic, retry, breaker }))

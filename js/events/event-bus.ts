@@ -72,6 +72,10 @@ class BusConsumer extends EventConsumer {
     super(cluster, { ...options.consumer, groupId, fromBeginning: options.fromBeginning, retry: options.retry, dlqTopic: options.dlqTopic, circuitBreaker: options.circuitBreaker })
   }
 
+  get groupId(): string {
+    return this.group.groupId
+  }
+
   /** Rust's routing decisions, remembered per event type: a topic carries few distinct types. */
   private readonly decided = new Map<string, boolean>()
 
@@ -151,6 +155,10 @@ export class EventBus {
 
   /** `publish(event)` or `publish(type, aggregateId, aggregateType, data, metadata?)`. */
   async publish(typeOrEvent: string | DomainEvent, aggregateId?: string, aggregateType?: string, data?: unknown, metadata: EventMetadata = {}): Promise<RecordMetadata[]> {
+    if (typeof typeOrEvent === 'string' ? typeOrEvent.length === 0 : typeof typeOrEvent?.type !== 'string' || typeOrEvent.type.length === 0) {
+      const field = typeof typeOrEvent === 'string' || typeOrEvent === null || typeof typeOrEvent !== 'object' ? 'type' : 'event.type'
+      throw new EventValidationError(`publish needs an event type: ${field} must be a non-empty string`)
+    }
     const event: DomainEvent = typeof typeOrEvent === 'string'
       ? { ...createEvent(typeOrEvent, data, metadata), aggregateId: String(aggregateId ?? ''), aggregateType: aggregateType ?? typeOrEvent.split('.')[0] }
       : { ...typeOrEvent, id: typeOrEvent.id ?? randomUUID() }
@@ -163,11 +171,28 @@ export class EventBus {
   /** Subscribes `groupId` to event patterns (or topics); resolves once partitions are assigned. */
   async subscribe(groupId: string, patterns: string | string[], handler: EventHandler, options: SubscribeOptions = {}): Promise<void> {
     const list = Array.isArray(patterns) ? patterns : [patterns]
+    if (typeof groupId !== 'string' || groupId.length === 0) throw new EventValidationError('subscribe needs a groupId: a non-empty string')
+    if (list.length === 0 || !list.every((p) => typeof p === 'string' && p.length > 0)) {
+      throw new EventValidationError('subscribe needs event patterns or topics: a non-empty string or array of them')
+    }
+    if (typeof handler !== 'function') throw new EventValidationError('subscribe needs a handler function (event, context) => ...')
+    // Two subscriptions of one group would split its partitions between them, each committing
+    // (as unmatched) the events meant for the other's handler.
+    if (this.consumers.some((c) => c.groupId === groupId)) {
+      throw new EventValidationError(`group "${groupId}" is already subscribed on this bus: subscribe it once with every pattern, or use another groupId per handler`)
+    }
     const topics = options.topics ?? (await this.topicsFor(list))
     const consumer = new BusConsumer(this.cluster, groupId, list, handler, options, this.router, this.stats)
     this.consumers.push(consumer)
-    await consumer.connect()
-    await consumer.start(topics)
+    try {
+      await consumer.connect()
+      await consumer.start(topics)
+    } catch (e) {
+      // A subscription that never started is not this group's: a later subscribe may retry it.
+      this.consumers.splice(this.consumers.indexOf(consumer), 1)
+      await consumer.disconnect().catch(() => {})
+      throw e
+    }
   }
 
   private async topicsFor(patterns: string[]): Promise<string[]> {
