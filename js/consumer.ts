@@ -19,6 +19,9 @@ import type {
 } from './types'
 import * as check from './validate'
 
+/** The event layer's bounded disconnect (`Consumer[DISCONNECT_WITHIN](ms)`): not kafkajs API. */
+export const DISCONNECT_WITHIN = Symbol('ferrokafka.disconnectWithin')
+
 export class Consumer extends ConsumerRunLoop {
   constructor(ctx: ClientContext, config: ConsumerConfig) {
     super(ctx, config)
@@ -144,7 +147,8 @@ export class Consumer extends ConsumerRunLoop {
     const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
     this.#keepAlive = keepAlive
     const loopDone = this.loop(nc)
-      .catch((e) => this.log.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }))
+      // A loop given up on by a bounded stop fails once its handler settles: nothing to report.
+      .catch((e) => { if (!this.#abandoned) this.log.error(`Consumer loop failed: ${e?.message}`, { groupId: this.groupId }) })
       // This run's handle only: a run() started meanwhile (while a stop() waited) holds its own.
       .finally(() => { this.stall?.stop(); clearInterval(keepAlive); if (this.#keepAlive === keepAlive) this.#keepAlive = null })
     this.loopDone = loopDone
@@ -167,7 +171,7 @@ export class Consumer extends ConsumerRunLoop {
       // A run() still waiting for its first assignment settles now rather than at its 30 s bound.
       this.onJoin?.()
       this.nativeConsumer?.wake()
-      await this.loopDone
+      await this.handlersFinished()
       this.loopDone = null
       // As kafkajs's stop(), the member leaves the group (committing what was handled): a later
       // run() joins at once instead of waiting out this member's session timeout. Like kafkajs's,
@@ -222,6 +226,37 @@ export class Consumer extends ConsumerRunLoop {
     clearInterval(this.#keepAlive ?? undefined)
     this.#keepAlive = null
   }
+
+  /**
+   * Waits for the run loop (its in-flight handlers), at most `#stopBoundMs` when a bounded
+   * disconnect set one: past it the handlers are given up on, unstored, so their messages are
+   * redelivered to the group (the event bus's `shutdown()` bound).
+   */
+  private async handlersFinished(): Promise<void> {
+    const bound = this.#stopBoundMs
+    if (bound === null || !this.loopDone) return void (await this.loopDone)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), bound) })
+    const gaveUp = await Promise.race([this.loopDone.then(() => false), late])
+    clearTimeout(timer)
+    if (gaveUp) {
+      this.#abandoned = true
+      this.log.warn(`Handlers still running after ${bound} ms: closing without them; their messages will be redelivered`, { groupId: this.groupId })
+    }
+  }
+
+  /** `disconnect()` that waits at most `timeoutMs` for in-flight handlers (see `handlersFinished`). */
+  async [DISCONNECT_WITHIN](timeoutMs: number): Promise<void> {
+    this.#stopBoundMs = timeoutMs
+    try {
+      await this.disconnect()
+    } finally {
+      this.#stopBoundMs = null
+    }
+  }
+
+  #stopBoundMs: number | null = null
+  #abandoned = false
 
   private async disconnectOnce(): Promise<void> {
     await this.stop()

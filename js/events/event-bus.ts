@@ -199,9 +199,15 @@ export class EventBus {
     return topicsForPatterns(kafkaConfigOf(this.cluster), this.router, patterns)
   }
 
-  /** Stops fetching, lets in-flight handlers finish, commits, flushes and disconnects. */
-  async shutdown(): Promise<void> {
-    await Promise.all(this.consumers.splice(0).map((c) => c.disconnect()))
+  /**
+   * Stops fetching, lets in-flight handlers finish, commits, flushes and disconnects. Handlers
+   * still running after `timeoutMs` (default 30 s) are given up on: their events are not
+   * committed, so the group gets them again.
+   */
+  async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 30_000
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new EventValidationError('shutdown timeoutMs must be a number of milliseconds from 0')
+    await Promise.all(this.consumers.splice(0).map((c) => c.disconnect({ timeoutMs })))
     if (this.started) await this.producer.disconnect()
     this.started = false
   }

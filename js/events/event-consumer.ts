@@ -3,7 +3,7 @@
  * `createConsumer()`. Handlers get the message and a context; a throw goes through Rust's
  * retry and dead-letter policy (see src/dlq.rs), never lost and never blocking other partitions.
  */
-import type { Consumer } from '../consumer'
+import { DISCONNECT_WITHIN, type Consumer } from '../consumer'
 import { Kafka } from '../kafka'
 import type { CircuitBreakerConfig, ConsumerConfig, DeadLetterConfig, EachBatchPayload, KafkaMessage } from '../types'
 import { kafkaConfigOf, resolveCluster, type ClusterConfig } from './config'
@@ -155,8 +155,13 @@ export class EventConsumer {
     await this.consumer.run({ ...this.runOptions(), eachBatch: handler })
   }
 
-  async disconnect(): Promise<void> {
-    await this.consumer.disconnect()
+  /**
+   * Stops consuming and leaves the group; waits for in-flight handlers (at most `timeoutMs` when
+   * given: past it they are given up on and their messages redelivered to the group).
+   */
+  async disconnect(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (options.timeoutMs === undefined) await this.consumer.disconnect()
+    else await this.consumer[DISCONNECT_WITHIN](options.timeoutMs)
   }
 
   /** The underlying kafkajs-style consumer (events, pause/resume, seek). */
