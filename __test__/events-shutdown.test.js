@@ -38,3 +38,28 @@ test('a handler that never settles: shutdown({ timeoutMs }) resolves after the b
   }
   await expect(second.shutdown({ timeoutMs: -1 })).rejects.toThrow('timeoutMs')
 }, 90_000)
+
+test('a new group that stops before handling anything (its first event failing, a retry pending) leaves its start committed: the next member gets that event', async () => {
+  const type = `${domain('fresh')}.created`
+  createTopics(type)
+  const groupId = unique('g')
+  const first = await initializeEventBus(cfg)
+  const failed = deferred()
+  // fromBeginning false: the group starts at the end of the topic as of its assignment.
+  await first.subscribe(groupId, type, async (event) => {
+    failed.resolve(event.id)
+    throw new Error('transient')
+  }, { retry: { maxRetries: 5, initialRetryTimeMs: 10_000 } })
+  await first.publish(type, 'agg-1', 'Thing', { n: 1 })
+  const id = await within(20_000, failed.promise, 'the first attempt')
+  await first.shutdown()
+
+  const second = await initializeEventBus(cfg)
+  try {
+    const again = deferred()
+    await second.subscribe(groupId, type, async (event) => again.resolve(event.id))
+    expect(await within(30_000, again.promise, 'the event to come back')).toBe(id)
+  } finally {
+    await second.shutdown()
+  }
+}, 90_000)

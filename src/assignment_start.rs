@@ -40,14 +40,19 @@ pub(crate) fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut 
   // A start chosen once is kept: a later rebalance (a topic added) must not jump a partition
   // with nothing committed yet to a newer end and skip what was produced in between.
   let mut pinned = consumer.context().pinned.lock().unwrap();
+  let mut uncommitted_starts = Vec::new();
   for e in committed.elements() {
     let key = (e.topic().to_string(), e.partition());
     let start = match (e.offset(), pinned.get(&key)) {
       (Offset::Offset(o), _) => o,
-      (_, Some(&p)) => p,
+      (_, Some(&p)) => {
+        uncommitted_starts.push((key.clone(), p));
+        p
+      }
       _ => match consumer.fetch_watermarks(e.topic(), e.partition(), timeout) {
         Ok((_, high)) => {
-          pinned.insert(key, high);
+          pinned.insert(key.clone(), high);
+          uncommitted_starts.push((key, high));
           high
         }
         Err(e) => {
@@ -61,6 +66,14 @@ pub(crate) fn pin_start_offsets(consumer: &BaseConsumer<ConsumerCtx>, tpl: &mut 
       },
     };
     let _ = tpl.set_partition_offset(e.topic(), e.partition(), Offset::Offset(start));
+  }
+  drop(pinned);
+  // The group's next commit records a start it had none for: a member that stops before handling
+  // anything (a first event failing, retried, then a shutdown) must not leave the next member to
+  // pick the end anew, past what was published meanwhile.
+  let mut last = consumer.context().last_stored.lock().unwrap();
+  for (key, start) in uncommitted_starts {
+    last.entry(key).or_insert(start);
   }
 }
 
