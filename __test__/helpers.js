@@ -152,7 +152,14 @@ async function committedOffset(admin, groupId, topic, partition = 0) {
 /** `[f(0), ..., f(n - 1)]`. */
 const range = (n, f) => Array.from({ length: n }, (_, i) => f(i))
 
+/** A connected producer of `kafka` that the test must disconnect (done in `finally` blocks). */
+async function connectedProducer(kafka, config) {
+  const producer = kafka.producer(config)
+  await producer.connect()
+  return producer
+}
+
 module.exports = {
   range, unique, startCluster, deferred, within, consumeUntil, nextEvent, inbox, adminOf, sendWith, spawnLines, sampleRecords, expectedRecord,
-  committedOffset,
+  committedOffset, connectedProducer,
 }

@@ -3,18 +3,13 @@
 // an unknown server error, and per-send acks on an idempotent producer.
 const { Kafka: KafkaJS } = require('kafkajs')
 const { KafkaJSNonRetriableError } = require('..')
-const { unique, startCluster, within } = require('./helpers')
+const { unique, startCluster, within, connectedProducer: connected } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
 afterAll(() => cluster.close())
 
-/** A connected producer that the test must disconnect (done in `finally` blocks). */
-async function connectedProducer(config) {
-  const producer = kafka.producer(config)
-  await producer.connect()
-  return producer
-}
+const connectedProducer = (config) => connected(kafka, config)
 
 test('allowAutoTopicCreation: false: a send to a missing topic rejects UNKNOWN_TOPIC_OR_PARTITION once the retries are spent, as kafkajs, and creates nothing', async () => {
   const topic = unique('absent')

@@ -4,18 +4,13 @@
 // failures: producer-errors.test.js).
 const { Partitioners: KafkaJSPartitioners } = require('kafkajs')
 const { KafkaJSNonRetriableError, KafkaJSError } = require('..')
-const { unique, startCluster, within, consumeUntil } = require('./helpers')
+const { unique, startCluster, within, consumeUntil, connectedProducer: connected } = require('./helpers')
 
 let cluster, kafka
 beforeAll(() => { ({ cluster, kafka } = startCluster()) })
 afterAll(() => cluster.close())
 
-/** A connected producer that the test must disconnect (done in `finally` blocks). */
-async function connectedProducer(config) {
-  const producer = kafka.producer(config)
-  await producer.connect()
-  return producer
-}
+const connectedProducer = (config) => connected(kafka, config)
 
 async function highWatermarks(topic) {
   const admin = kafka.admin()
