@@ -274,6 +274,33 @@ describe('circuit breaker', () => {
   })
 })
 
+test('with no retries, every event dead-lettered one fetch at a time: the failureThreshold-th failure in a row opens the breaker', async () => {
+  const topic = unique('cb0')
+  createTopics(topic, `dlq.${topic}`)
+  const consumer = new EventConsumer(cfg, { groupId: unique('g'), fromBeginning: true, retry: { maxRetries: 0 }, circuitBreaker: { failureThreshold: 3, cooldownMs: 60_000 } })
+  const order = inbox()
+  const raw = consumer.raw
+  for (const name of ['CIRCUIT_OPEN', 'DEAD_LETTER']) raw.on(raw.events[name], () => order.push(name))
+  consumer.on(topic, async () => { throw new Error('downstream unavailable') })
+  const producer = new EventProducer(cfg)
+  await producer.connect()
+  try {
+    await consumer.run()
+    // One at a time, each after the last was dead-lettered: every fetch holds a single failure.
+    for (let i = 0; i < 2; i++) {
+      await producer.send(topic, { key: 'k', value: `e${i}` })
+      await order.waitFor(() => order.seen.filter((x) => x === 'DEAD_LETTER').length === i + 1, 20000, `dead letter ${i + 1}`)
+    }
+    // The third failure in a row opens the breaker instead of filling the DLQ.
+    await producer.send(topic, { key: 'k', value: 'e2' })
+    await order.waitFor((name) => name === 'CIRCUIT_OPEN', 20000, 'CIRCUIT_OPEN')
+    expect(order.seen).toEqual(['DEAD_LETTER', 'DEAD_LETTER', 'CIRCUIT_OPEN'])
+  } finally {
+    await consumer.disconnect()
+    await producer.disconnect()
+  }
+})
+
 describe('dead-letter topic unavailable', () => {
   test('while the DLQ partition has no leader the source offset stays at the failing message; restored, the record lands and the offset moves on', async () => {
     const type = `${domain('dd')}.created`

@@ -37,6 +37,8 @@ export abstract class ConsumerRunLoop {
   /** Settles a `run()` waiting for its assignment; given the GROUP_JOIN payload, or nothing to settle now. */
   protected onJoin: ((join?: Record<string, any>) => void) | null = null
   protected pausedKeys = new Set<string>()
+  /** Messages of the current fetch sent to a dead-letter topic. */
+  private deadLettered = 0
   protected sought = new Set<string>()
   protected pendingSeeks = new Map<string, TopicPartitionOffset>()
   protected generation = 0
@@ -161,6 +163,7 @@ export abstract class ConsumerRunLoop {
       if (!this.running || b.partitions.length === 0) continue
       this.instrumentation.emit(events.FETCH, { numberOfBatches: b.partitions.length, duration: Date.now() - started })
       const stored: TopicPartitionOffset[] = []
+      this.deadLettered = 0
       let handled = 0
       const work = b.partitions.map((p) => async () => {
         const next = await this.processPartition(nc, b, p)
@@ -171,7 +174,8 @@ export abstract class ConsumerRunLoop {
       })
       const handling = performance.now()
       for (let i = 0; i < work.length; i += concurrency) await Promise.all(work.slice(i, i + concurrency).map((w) => w()))
-      if (stored.length) callSync(() => nc.store(stored, handled))
+      // Only dead letters in this fetch: the circuit breaker's streak of failures goes on.
+      if (stored.length) callSync(() => nc.store(stored, handled, handled > this.deadLettered))
       batchSize = nextBatchSize(b.meta.length / ROW, performance.now() - handling, batchSize)
     }
   }
@@ -299,6 +303,7 @@ export abstract class ConsumerRunLoop {
       retryCount: decision.attempt, retryTime: decision.delayMs, action: decision.action,
     })
     if (decision.action === 'dead-lettered') {
+      this.deadLettered++
       this.instrumentation.emit(events.DEAD_LETTER, { topic: p.topic, partition: p.partition, offset: message.offset, dlqTopic: decision.dlqTopic, attempts: decision.attempt, error })
     } else if (decision.action === 'crash') {
       // As kafkajs: the retries ran out, so CRASH carries KafkaJSNumberOfRetriesExceeded with the

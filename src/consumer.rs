@@ -316,8 +316,15 @@ impl NativeConsumer {
   }
 
   /// Records that handlers finished every message before each `offset` (the next to read).
+  /// `succeeded` (default true): whether a handler succeeded among them; false when every one was
+  /// dead-lettered, which must not end the circuit breaker's streak of failures.
   #[napi]
-  pub fn store(&self, resolved: Vec<TopicPartitionOffset>, message_count: u32) -> napi::Result<()> {
+  pub fn store(
+    &self,
+    resolved: Vec<TopicPartitionOffset>,
+    message_count: u32,
+    succeeded: Option<bool>,
+  ) -> napi::Result<()> {
     let consumer = self.inner.client()?;
     let tpl = tpl_of(&resolved, "resolveOffset")?;
     {
@@ -336,7 +343,9 @@ impl NativeConsumer {
         self.inner.store_gated(&consumer, (e.topic().to_string(), e.partition()), next);
       }
     }
-    self.inner.on_success();
+    if succeeded.unwrap_or(true) {
+      self.inner.on_success();
+    }
     let count =
       self.inner.resolved_since_commit.fetch_add(message_count as u64, Ordering::SeqCst) + message_count as u64;
     let policy = *self.inner.commit.read().unwrap();
