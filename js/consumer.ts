@@ -91,11 +91,15 @@ export class Consumer extends ConsumerRunLoop {
    * letting run() wait for partitions that never come.
    */
   private async requireTopics(topics: string[]): Promise<void> {
-    if (topics.length === 0) return
+    if (topics.length > 0) await this.withAdmin((admin) => admin.fetchTopicMetadata({ topics }))
+  }
+
+  /** Runs `fn` with a short-lived admin client of this consumer's configuration. */
+  private async withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
     const admin = new Admin(this.ctx, {})
     await admin.connect()
     try {
-      await admin.fetchTopicMetadata({ topics })
+      return await fn(admin)
     } finally {
       await admin.disconnect()
     }
@@ -308,14 +312,7 @@ export class Consumer extends ConsumerRunLoop {
    * client of the same configuration.
    */
   async describeGroup(): Promise<GroupDescription> {
-    const admin = new Admin(this.ctx, {})
-    await admin.connect()
-    try {
-      const { groups } = await admin.describeGroups([this.groupId])
-      return groups[0]
-    } finally {
-      await admin.disconnect()
-    }
+    return this.withAdmin(async (admin) => (await admin.describeGroups([this.groupId])).groups[0])
   }
 
   paused(): TopicPartitions[] {
